@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+// The one place that reads the environment. Everything else receives a Config.
+const SECOND = 1000;
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const secondsList = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'comma-separated whole seconds, e.g. 0,5,300')
+  .transform((v) => v.split(',').map((s) => Number(s.trim())));
+
+const EnvSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/sluice'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  // Key prefix for every BullMQ queue and pub/sub channel, so several installs (or test runs) share one Redis.
+  REDIS_PREFIX: z.string().default('sluice'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // Intake
+  CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(5 * 1024 ** 3),
+  MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(1024 * 1024),
+  MAX_COLUMNS: z.coerce.number().int().min(1).default(20_000),
+  MAX_ROWS_PER_JOB: z.coerce.number().int().min(1).default(100_000_000),
+  MAX_MODEL_BYTES: z.coerce.number().int().min(1).default(256 * 1024 * 1024),
+  MAX_PREDICTION_RECORDS: z.coerce.number().int().min(1).default(1000),
+  MAX_JSON_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  MAX_WAIT_SECONDS: z.coerce.number().min(0).default(30),
+  MODEL_LOAD_TIMEOUT_MS: z.coerce.number().int().min(100).default(30 * SECOND),
+
+  // Worker
+  WORKER_QUEUES: z.string().default('predict,webhooks'),
+  // Chunks in flight per worker process. Two per inference thread keeps a thread busy while
+  // the other chunk's results are being written to Postgres.
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  INTERACTIVE_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
+  INFERENCE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  INFERENCE_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(1024),
+  // Dynamic batching of small jobs: gather up to BATCH_MAX_ROWS rows, waiting at most BATCH_MAX_DELAY_MS.
+  BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(256),
+  BATCH_MAX_DELAY_MS: z.coerce.number().min(0).default(2),
+  MODEL_CACHE_DIR: z.string().default('.cache/models'),
+  // BullMQ lock: inference runs on worker threads, so the main loop stays free to renew the lock;
+  // 30 s tolerates a GC pause or a slow COPY; a killed worker's chunk is re-offered after the
+  // stalled check (15 s). A chunk may stall 3 times before it is given up (rows then get errors).
+  LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30 * SECOND),
+  STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(15 * SECOND),
+  MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(3),
+  CHUNK_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(30 * SECOND),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30 * SECOND),
+
+  // Webhooks
+  WEBHOOK_RETRY_SCHEDULE: secondsList.default([0, 5, 300, 1800, 7200, 18000, 36000, 36000]),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(15 * SECOND),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).default(16),
+  WEBHOOK_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(0).default(5 * SECOND),
+});
+
+export type Config = Readonly<ReturnType<typeof toConfig>>;
+
+function toConfig(e: z.output<typeof EnvSchema>) {
+  return {
+    env: e.NODE_ENV,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL,
+    logLevel: e.LOG_LEVEL,
+    intake: {
+      chunkRows: e.CHUNK_ROWS,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxRecordBytes: e.MAX_RECORD_BYTES,
+      maxColumns: e.MAX_COLUMNS,
+      maxRowsPerJob: e.MAX_ROWS_PER_JOB,
+      maxModelBytes: e.MAX_MODEL_BYTES,
+      maxPredictionRecords: e.MAX_PREDICTION_RECORDS,
+      maxJsonBytes: e.MAX_JSON_BYTES,
+      maxWaitSeconds: e.MAX_WAIT_SECONDS,
+      modelLoadTimeoutMs: e.MODEL_LOAD_TIMEOUT_MS,
+    },
+    worker: {
+      queues: e.WORKER_QUEUES.split(',').map((s) => s.trim()).filter(Boolean),
+      concurrency: e.WORKER_CONCURRENCY,
+      interactiveConcurrency: e.INTERACTIVE_CONCURRENCY,
+      inferenceThreads: e.INFERENCE_THREADS,
+      intraOpThreads: e.INTRA_OP_THREADS,
+      executionProvider: e.EXECUTION_PROVIDER,
+      inferenceBatchSize: e.INFERENCE_BATCH_SIZE,
+      batchMaxRows: e.BATCH_MAX_ROWS,
+      batchMaxDelayMs: e.BATCH_MAX_DELAY_MS,
+      modelCacheDir: e.MODEL_CACHE_DIR,
+      lockDurationMs: e.LOCK_DURATION_MS,
+      stalledIntervalMs: e.STALLED_INTERVAL_MS,
+      maxStalledCount: e.MAX_STALLED_COUNT,
+      chunkAttempts: e.CHUNK_ATTEMPTS,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    },
+    webhooks: {
+      retrySchedule: e.WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      progressIntervalMs: e.WEBHOOK_PROGRESS_INTERVAL_MS,
+    },
+  };
+}
+
+export class ConfigError extends Error {}
+
+function deepFreeze<T>(o: T): T {
+  for (const v of Object.values(o as object)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return deepFreeze(toConfig(parsed.data));
+}

@@ -1,0 +1,16 @@
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+
+export type { Logger };
+
+// Secrets never reach the logs: authorization headers and anything named like a secret are redacted.
+export function createLogger(config: Pick<Config, 'logLevel'>, name: string): Logger {
+  return pino({
+    name,
+    level: config.logLevel,
+    redact: {
+      paths: ['req.headers.authorization', '*.secret', '*.apiKey', '*.key', 'secret', 'apiKey'],
+      censor: '[redacted]',
+    },
+  });
+}

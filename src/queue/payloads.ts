@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+// What travels through Redis: references to durable rows in Postgres, never the rows themselves.
+// Workers parse job.data with the same schemas the api wrote it with.
+export const QUEUES = {
+  /** CSV chunks of batch jobs. */
+  predict: 'predict',
+  /** Small jobs from POST /v1/predictions: their own queue, so they never wait behind bulk chunks. */
+  interactive: 'predict-interactive',
+  webhooks: 'webhooks',
+} as const;
+
+export const ChunkRef = z.object({ jobId: z.string().uuid(), seq: z.number().int().min(0) });
+export type ChunkRef = z.infer<typeof ChunkRef>;
+
+/** Deterministic BullMQ id: enqueuing the same chunk twice (api and reconciler) adds it once. */
+export const chunkJobId = (r: ChunkRef) => `${r.jobId}_${r.seq}`;
+
+/** Pub/sub channel on which a worker announces that a job reached a final status. */
+export const jobDoneChannel = (prefix: string) => `${prefix}:job-finished`;
