@@ -65,6 +65,8 @@ const EnvSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).default(16),
   WEBHOOK_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(0).default(5 * SECOND),
+  // How long the previous secret keeps signing after a rotation, so receivers can switch over.
+  WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(24 * 60 * 60),
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -115,6 +117,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
       concurrency: e.WEBHOOK_CONCURRENCY,
       progressIntervalMs: e.WEBHOOK_PROGRESS_INTERVAL_MS,
+      secretOverlapSeconds: e.WEBHOOK_SECRET_OVERLAP_SECONDS,
     },
   };
 }

@@ -1,0 +1,329 @@
+import { Buffer } from 'node:buffer';
+
+// Record boundaries without parsing fields: a `"` toggles "inside quotes" (RFC 4180's doubled
+// quote toggles twice, so it needs no special case) and a newline outside quotes ends a record.
+// Every boundary csv-parse would accept is found this way; a stray quote makes the toggle span
+// lines, and the parser then reports that one merged record as a bad row.
+//
+// Line endings are "\n" preceded by any number of "\r": stripping all of them (not just one)
+// means a stored record never ends in "\r", so records re-joined by "\n" split back into exactly
+// the same records (see Chunk.payload and splitRecords).
+
+const LF = 10;
+const CR = 13;
+const QUOTE = 34;
+const BOM = [0xef, 0xbb, 0xbf];
+const EMPTY = Buffer.alloc(0);
+
+/** 'invalid_csv' comes from parseHeader; all three are 422s for the upload. */
+export type CsvLimitCode = 'record_too_large' | 'unterminated_quote' | 'invalid_csv';
+
+export class CsvLimitError extends Error {
+  override readonly name = 'CsvLimitError';
+  constructor(
+    readonly code: CsvLimitCode,
+    message: string,
+    /** 1-based among non-blank records, the header being record 1. */
+    readonly record: number,
+    /** 1-based physical line where the record (record_too_large) or the open quote (unterminated_quote) starts. */
+    readonly line: number,
+    /** 1-based data row (header excluded); set by Chunker, undefined for the header or a bare RecordSplitter. */
+    readonly row?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface SplitterOptions {
+  /** Longest record, in bytes as uploaded (a CR before its newline counts, the newline does not). */
+  maxRecordBytes?: number;
+  /** Strip a UTF-8 BOM at the very start of the input (default true). */
+  bom?: boolean;
+  /** At end of input inside quotes: throw 'unterminated_quote' (default), or return the rest as a record. */
+  openQuoteAtEnd?: 'throw' | 'keep';
+}
+
+export class RecordSplitter {
+  private readonly max: number;
+  private readonly keepOpenQuote: boolean;
+  private bomPending: boolean;
+  private head: Buffer | null = null; // first bytes, held while they could still be a split BOM
+  private inQuote = false;
+  private carry: Buffer[] = []; // the record in progress, from earlier pushes
+  private carryBytes = 0;
+  private records = 0;
+  private line = 1;
+  private recordLine = 1;
+  private quoteLine = 1;
+
+  constructor(opts: SplitterOptions = {}) {
+    this.max = opts.maxRecordBytes ?? Infinity;
+    this.bomPending = opts.bom ?? true;
+    this.keepOpenQuote = opts.openQuoteAtEnd === 'keep';
+  }
+
+  /** Complete records found so far in the input, each without its line ending; blank lines are skipped. */
+  push(chunk: Uint8Array): Buffer[] {
+    const out: Buffer[] = [];
+    let buf = asBuffer(chunk);
+    if (this.bomPending) {
+      const b = this.head ? Buffer.concat([this.head, buf]) : buf;
+      if (b.length < BOM.length && isBomPrefix(b)) {
+        this.head = b;
+        return out;
+      }
+      this.head = null;
+      this.bomPending = false;
+      buf = isBomPrefix(b) ? b.subarray(BOM.length) : b;
+    }
+    this.scan(buf, out);
+    return out;
+  }
+
+  /** The last record when the input does not end with a newline; throws if a quote is still open. */
+  end(): Buffer[] {
+    const out: Buffer[] = [];
+    if (this.head) {
+      const h = this.head;
+      this.head = null;
+      this.bomPending = false;
+      this.scan(h, out);
+    }
+    if (this.inQuote && !this.keepOpenQuote) {
+      throw new CsvLimitError(
+        'unterminated_quote',
+        `Record ${this.records + 1} has a quote opened on line ${this.quoteLine} that is never closed.`,
+        this.records + 1,
+        this.quoteLine,
+      );
+    }
+    if (this.carryBytes > 0) this.emit(EMPTY, out);
+    this.inQuote = false;
+    return out;
+  }
+
+  private scan(buf: Buffer, out: Buffer[]): void {
+    const n = buf.length;
+    let pos = 0;
+    let start = 0;
+    // Next newline / quote at or after pos: -2 not searched yet, -1 none left in buf. Caching them
+    // keeps the scan linear when one of the two is far away (or absent).
+    let nl = -2;
+    let q = -2;
+    let inQuote = this.inQuote;
+    while (pos < n) {
+      if (q !== -1 && q < pos) q = buf.indexOf(QUOTE, pos);
+      if (inQuote) {
+        const close = q === -1 ? n : q;
+        for (;;) {
+          if (nl !== -1 && nl < pos) nl = buf.indexOf(LF, pos);
+          if (nl === -1 || nl >= close) break;
+          this.line++;
+          pos = nl + 1;
+        }
+        if (q === -1) break;
+        inQuote = false;
+        pos = q + 1;
+        continue;
+      }
+      if (nl !== -1 && nl < pos) nl = buf.indexOf(LF, pos);
+      if (q !== -1 && (nl === -1 || q < nl)) {
+        inQuote = true;
+        this.quoteLine = this.line;
+        pos = q + 1;
+        continue;
+      }
+      if (nl === -1) break;
+      this.emit(buf.subarray(start, nl), out);
+      this.line++;
+      this.recordLine = this.line;
+      pos = start = nl + 1;
+    }
+    this.inQuote = inQuote;
+    if (start < n) {
+      this.carry.push(buf.subarray(start));
+      this.carryBytes += n - start;
+      // Checked per push, not only at the newline, so an endless record cannot fill memory.
+      if (this.carryBytes > this.max) throw this.tooLarge();
+    }
+  }
+
+  private emit(last: Buffer, out: Buffer[]): void {
+    let rec = last;
+    if (this.carryBytes > 0) {
+      this.carry.push(last);
+      rec = Buffer.concat(this.carry, this.carryBytes + last.length);
+      this.carry = [];
+      this.carryBytes = 0;
+    }
+    if (rec.length > this.max) throw this.tooLarge();
+    let end = rec.length;
+    while (end > 0 && rec[end - 1] === CR) end--;
+    if (end === 0) return;
+    this.records++;
+    out.push(end === rec.length ? rec : rec.subarray(0, end));
+  }
+
+  private tooLarge(): CsvLimitError {
+    return new CsvLimitError(
+      'record_too_large',
+      `Record ${this.records + 1} (starting on line ${this.recordLine}) is longer than ${this.max} bytes` +
+        (this.inQuote ? `; perhaps the quote opened on line ${this.quoteLine} is never closed.` : '.'),
+      this.records + 1,
+      this.recordLine,
+    );
+  }
+}
+
+/**
+ * A chunk payload's records. No size limit and no BOM stripping (a payload is never the start of
+ * a file), and an open quote at the end stays in the last record for the parser to report.
+ */
+export function splitRecords(payload: Uint8Array): Buffer[] {
+  const s = new RecordSplitter({ bom: false, openQuoteAtEnd: 'keep' });
+  const out = s.push(payload);
+  for (const r of s.end()) out.push(r);
+  return out;
+}
+
+export interface Chunk {
+  /** 0-based. */
+  seq: number;
+  /** 1-based data row number of the first record (header excluded, blank lines not counted). */
+  firstRow: number;
+  rowCount: number;
+  /** The records joined by "\n", without line endings (and no trailing newline). */
+  payload: Buffer;
+}
+
+export interface ChunkerOptions {
+  maxRecordBytes: number;
+  chunkRows?: number;
+  /** A chunk is closed early rather than grow its payload past this (a single record always fits). */
+  maxChunkBytes?: number;
+}
+
+export const DEFAULT_CHUNK_ROWS = 5000;
+export const DEFAULT_MAX_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The first record is the header; data records are grouped into chunks of `chunkRows`. Pushed
+ * buffers are referenced (not copied) until their records are copied into a chunk payload, so
+ * they must not be modified after push; Node streams never reuse the buffers they emit.
+ */
+export class Chunker {
+  header: Buffer | null = null;
+  private readonly splitter: RecordSplitter;
+  private readonly chunkRows: number;
+  private readonly maxChunkBytes: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private ready: Chunk[] = [];
+  private seq = 0;
+  private chunkedRows = 0;
+
+  constructor(opts: ChunkerOptions) {
+    this.splitter = new RecordSplitter({ maxRecordBytes: opts.maxRecordBytes });
+    this.chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
+    this.maxChunkBytes = opts.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
+    if (!(this.chunkRows >= 1)) throw new RangeError('chunkRows must be at least 1');
+  }
+
+  /** Data rows seen so far (in drained, ready or pending chunks). */
+  get rows(): number {
+    return this.chunkedRows + this.pending.length;
+  }
+
+  push(buf: Uint8Array): void {
+    this.take(this.split(() => this.splitter.push(buf)));
+  }
+
+  end(): void {
+    this.take(this.split(() => this.splitter.end()));
+    this.flush();
+  }
+
+  /** Completed chunks since the last drain, in order. */
+  drain(): Chunk[] {
+    const r = this.ready;
+    this.ready = [];
+    return r;
+  }
+
+  private split(f: () => Buffer[]): Buffer[] {
+    try {
+      return f();
+    } catch (err) {
+      if (!(err instanceof CsvLimitError)) throw err;
+      const where = err.record === 1 ? 'The header record' : `Data row ${err.record - 1}`;
+      throw new CsvLimitError(err.code, err.message.replace(/^Record \d+/, where), err.record, err.line, err.record > 1 ? err.record - 1 : undefined);
+    }
+  }
+
+  private take(records: Buffer[]): void {
+    for (const rec of records) {
+      if (this.header === null) {
+        this.header = Buffer.from(rec); // a copy, so it does not pin the upload's first buffer
+        continue;
+      }
+      if (this.pending.length > 0 && this.pendingBytes + 1 + rec.length > this.maxChunkBytes) this.flush();
+      this.pendingBytes += this.pending.length > 0 ? rec.length + 1 : rec.length;
+      this.pending.push(rec);
+      if (this.pending.length >= this.chunkRows) this.flush();
+    }
+  }
+
+  private flush(): void {
+    const recs = this.pending;
+    if (recs.length === 0) return;
+    const payload = Buffer.allocUnsafe(this.pendingBytes);
+    let off = 0;
+    for (let i = 0; i < recs.length; i++) {
+      if (i > 0) payload[off++] = LF;
+      payload.set(recs[i], off);
+      off += recs[i].length;
+    }
+    this.ready.push({ seq: this.seq++, firstRow: this.chunkedRows + 1, rowCount: recs.length, payload });
+    this.chunkedRows += recs.length;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+export type UploadEvent = { type: 'header'; header: Buffer } | { type: 'chunk'; chunk: Chunk };
+
+/**
+ * Reads an upload (e.g. an Express `req` or a multipart file stream): yields the header record
+ * first, then each chunk. Nothing more is read while the consumer is awaiting between events, so a
+ * consumer that stores each chunk before asking for the next gets backpressure for free. An empty
+ * (or all-blank) upload yields nothing.
+ */
+export async function* chunkUpload(source: AsyncIterable<Uint8Array | string>, opts: ChunkerOptions): AsyncGenerator<UploadEvent, void, undefined> {
+  const chunker = new Chunker(opts);
+  let headerSent = false;
+  const events = function* (): Generator<UploadEvent> {
+    if (!headerSent && chunker.header) {
+      headerSent = true;
+      yield { type: 'header', header: chunker.header };
+    }
+    for (const chunk of chunker.drain()) yield { type: 'chunk', chunk };
+  };
+  for await (const buf of source) {
+    chunker.push(typeof buf === 'string' ? Buffer.from(buf) : buf);
+    yield* events();
+  }
+  chunker.end();
+  yield* events();
+}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function isBomPrefix(b: Buffer): boolean {
+  for (let i = 0; i < BOM.length; i++) {
+    if (i >= b.length) return true;
+    if (b[i] !== BOM[i]) return false;
+  }
+  return true;
+}

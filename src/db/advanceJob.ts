@@ -1,0 +1,47 @@
+import type pg from 'pg';
+import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../jobs/view.js';
+import { recordJobEvent } from '../webhooks/outbox.js';
+
+/**
+ * Moves an unfinished job to the status its counters imply. Runs inside the transaction that
+ * changed the counters (chunk done, upload complete), which holds the job row's lock, so exactly
+ * one transaction sees the job finish — and that one writes the webhook deliveries.
+ *
+ * A job fails only when nothing could be scored for a job-level reason (error_code set, no row
+ * succeeded); rows that were merely bad leave it completed with a failed-row count.
+ */
+const ADVANCE = `
+UPDATE jobs j SET
+  status = CASE
+    WHEN j.upload_complete AND j.chunks_done >= j.chunks_total THEN
+      CASE WHEN j.rows_succeeded = 0 AND j.error_code IS NOT NULL THEN 'failed' ELSE 'completed' END
+    WHEN j.upload_complete AND j.started_at IS NOT NULL THEN 'running'
+    WHEN j.upload_complete THEN 'queued'
+    ELSE 'receiving' END,
+  finished_at = CASE WHEN j.upload_complete AND j.chunks_done >= j.chunks_total THEN now() END
+FROM model_versions mv JOIN models m ON m.id = mv.model_id
+WHERE j.id = $1 AND mv.id = j.model_version_id AND j.status IN ('receiving', 'queued', 'running')
+RETURNING ${JOB_ROW_SQL}`;
+
+export interface Advanced {
+  job: JobRow | null;
+  /** True when this call moved the job to a final status. */
+  finished: boolean;
+  deliveries: string[];
+}
+
+export async function advanceJob(client: pg.ClientBase, jobId: string, baseUrl: string): Promise<Advanced> {
+  const { rows } = await client.query<JobRow>(ADVANCE, [jobId]);
+  const job = rows[0] ?? null;
+  if (!job || (job.status !== 'completed' && job.status !== 'failed')) return { job, finished: false, deliveries: [] };
+  const deliveries = await recordJobEvent(client, job, job.status === 'completed' ? 'job.completed' : 'job.failed', baseUrl);
+  return { job, finished: true, deliveries };
+}
+
+export async function getJobRow(client: pg.ClientBase | pg.Pool, jobId: string, tenantId?: string): Promise<JobRow | null> {
+  const { rows } = await client.query<JobRow>(
+    `SELECT ${JOB_ROW_SQL} FROM ${JOB_FROM_SQL} WHERE j.id = $1 ${tenantId ? 'AND j.tenant_id = $2' : ''}`,
+    tenantId ? [jobId, tenantId] : [jobId],
+  );
+  return rows[0] ?? null;
+}

@@ -1,0 +1,58 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { ChunkRef } from '../queue/payloads.js';
+import { recordProgress } from '../webhooks/outbox.js';
+import { advanceJob, type Advanced } from './advanceJob.js';
+
+export interface ChunkOutcome {
+  ref: ChunkRef;
+  /** COPY text of every row of the chunk: predictions and row errors alike. */
+  copy: Uint8Array;
+  succeeded: number;
+  failed: number;
+  /** Set when the chunk could not be scored for a job-level reason (model does not load, inference keeps failing). */
+  jobError?: { code: string; message: string };
+}
+
+/**
+ * The chunk's predictions, its done-mark and the job's counters commit together, or not at all.
+ * The chunk row is locked first: a redelivered (or concurrently stalled-and-retried) chunk finds
+ * it done and changes nothing, so every row ends with exactly one result.
+ */
+export async function finishChunk(pool: pg.Pool, o: ChunkOutcome, baseUrl: string): Promise<(Advanced & { applied: true }) | { applied: false }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const lock = await client.query<{ status: string; job_status: string }>(
+      `SELECT c.status, j.status AS job_status FROM job_chunks c JOIN jobs j ON j.id = c.job_id
+        WHERE c.job_id = $1 AND c.seq = $2 FOR UPDATE OF c`,
+      [o.ref.jobId, o.ref.seq],
+    );
+    const row = lock.rows[0];
+    if (!row || row.status === 'done' || ['completed', 'failed', 'cancelled'].includes(row.job_status)) {
+      await client.query('ROLLBACK');
+      return { applied: false };
+    }
+    await pipeline(Readable.from([Buffer.from(o.copy.buffer, o.copy.byteOffset, o.copy.byteLength)]), client.query(copyFrom(
+      'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN',
+    )));
+    await client.query(`UPDATE job_chunks SET status = 'done', payload = NULL, done_at = now() WHERE job_id = $1 AND seq = $2`, [o.ref.jobId, o.ref.seq]);
+    await client.query(
+      `UPDATE jobs SET chunks_done = chunks_done + 1, rows_succeeded = rows_succeeded + $2, rows_failed = rows_failed + $3,
+              error_code = coalesce(error_code, $4), error_message = coalesce(error_message, $5), progressed_at = now()
+        WHERE id = $1`,
+      [o.ref.jobId, o.succeeded, o.failed, o.jobError?.code ?? null, o.jobError?.message ?? null],
+    );
+    const advanced = await advanceJob(client, o.ref.jobId, baseUrl);
+    if (!advanced.finished && advanced.job) advanced.deliveries.push(...(await recordProgress(client, advanced.job, baseUrl)));
+    await client.query('COMMIT');
+    return { ...advanced, applied: true };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,38 @@
+import type pg from 'pg';
+import type { JobStatus } from '../jobs/view.js';
+import type { ChunkRef } from '../queue/payloads.js';
+
+export interface LoadedChunk {
+  status: 'pending' | 'done';
+  jobStatus: JobStatus;
+  format: 'csv' | 'json';
+  payload: Buffer | null;
+  firstRow: number;
+  rowCount: number;
+  columns: string[];
+  delimiter: string;
+  modelVersionId: number;
+}
+
+/**
+ * What a worker needs to score one chunk, and the job marked started. Returns null when the chunk
+ * is gone (its job was deleted or its upload aborted).
+ */
+const SQL = `
+WITH started AS (
+  UPDATE jobs SET started_at = coalesce(started_at, now()),
+                  status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
+   WHERE id = $1 AND (started_at IS NULL OR status = 'queued') RETURNING id)
+SELECT c.status, j.status AS job_status, c.format, c.payload, c.first_row, c.row_count, j.columns, j.delimiter, j.model_version_id
+  FROM job_chunks c JOIN jobs j ON j.id = c.job_id
+ WHERE c.job_id = $1 AND c.seq = $2`;
+
+export async function loadChunk(db: pg.Pool, ref: ChunkRef): Promise<LoadedChunk | null> {
+  const { rows } = await db.query(SQL, [ref.jobId, ref.seq]);
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    status: r.status, jobStatus: r.job_status, format: r.format, payload: r.payload, firstRow: Number(r.first_row),
+    rowCount: r.row_count, columns: r.columns, delimiter: r.delimiter, modelVersionId: Number(r.model_version_id),
+  };
+}

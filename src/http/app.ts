@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { HttpError } from '../errors.js';
+import { authenticate } from './auth.js';
+import type { AppDeps } from './deps.js';
+import { errorHandler } from './problems.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerModelRoutes } from './routes/models.js';
+import { registerOpenApiRoute } from './routes/openapi.js';
+import { registerPredictionRoutes } from './routes/predictions.js';
+import { registerResultRoutes } from './routes/results.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
+
+/** The api as a value: the process that listens lives in src/server.ts. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url }) },
+    }),
+  );
+
+  const open = express.Router();
+  registerHealthRoutes(open, deps);
+  registerOpenApiRoute(open, deps);
+  app.use(open);
+
+  const v1 = express.Router();
+  v1.use(authenticate(deps.pool));
+  registerModelRoutes(v1, deps);
+  registerJobRoutes(v1, deps);
+  registerResultRoutes(v1, deps);
+  registerPredictionRoutes(v1, deps);
+  registerWebhookRoutes(v1, deps);
+  app.use('/v1', v1);
+
+  app.use((req) => {
+    throw new HttpError('not_found', `No route ${req.method} ${req.path}. The API is described at /openapi.json.`);
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,18 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { JobFinishedNotifier } from '../jobs/finished.js';
+import type { JobWaiter } from '../jobs/waiter.js';
+
+/** Everything the api needs, built by the process and injected, so tests can build the app alone. */
+export interface AppDeps {
+  config: Config;
+  pool: pg.Pool;
+  redis: Redis;
+  queues: { predict: Queue; interactive: Queue; webhooks: Queue };
+  waiter: JobWaiter;
+  notify: JobFinishedNotifier;
+  log: Logger;
+}

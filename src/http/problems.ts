@@ -1,0 +1,49 @@
+import type { NextFunction, Request, Response } from 'express';
+import { HttpError, problemBody } from '../errors.js';
+import type { Logger } from '../log.js';
+
+// Connection-level failures of Postgres or Redis mean "try again shortly", not a server bug.
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006']);
+
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string } | null;
+  if (!e) return false;
+  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  const m = e.message ?? '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|the database system is (starting up|shutting down)/i.test(m);
+}
+
+export function sendProblem(res: Response, err: HttpError, instance?: string) {
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  res.status(err.status).type('application/problem+json').send(JSON.stringify(problemBody(err, instance)));
+}
+
+/** Converts whatever a handler threw into problem+json. A 500 says nothing internal; the log has it. */
+export function errorHandler(log: Logger) {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const http = toHttpError(err);
+    if (http.status >= 500) log.error({ err, reqId: req.id, path: req.path }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // An error before the body was read whole (header rejected mid-upload): don't read gigabytes
+    // just to keep the connection alive.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    sendProblem(res, http, req.originalUrl);
+  };
+}
+
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { type?: string; status?: number; limit?: number; message?: string };
+  if (e?.type === 'entity.too.large') return new HttpError('payload_too_large', `The request body is larger than the ${e.limit} bytes allowed here.`);
+  if (e?.type === 'entity.parse.failed') return new HttpError('invalid_json', 'The request body is not valid JSON.');
+  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return new HttpError('unsupported_media_type', e.message ?? 'Unsupported encoding.');
+  if (e?.type === 'request.aborted') return new HttpError('bad_request', 'The request was aborted by the client.');
+  if (isUnavailable(err)) return new HttpError('service_unavailable', 'A backing service is briefly unavailable; retry shortly.', {}, { 'Retry-After': '5' });
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError('bad_request', 'The request could not be read.');
+  return new HttpError('internal', 'Something went wrong on our side. Quote the request id when you report it.');
+}

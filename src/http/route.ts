@@ -1,0 +1,66 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import type { Scope } from '../auth/keys.js';
+import { HttpError } from '../errors.js';
+import { getAuth, requireScope, type Auth } from './auth.js';
+
+// Every route is declared once with its schemas: the same objects validate requests, generate
+// /openapi.json, and let tests enumerate the router (tenant isolation, scopes).
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+export interface RouteSpec<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B extends z.ZodType = z.ZodType> {
+  method: Method;
+  /** Express path, e.g. /v1/jobs/:id */
+  path: string;
+  /** null: no key needed (health, openapi). */
+  scope: Scope | null;
+  summary: string;
+  tags?: string[];
+  params?: P;
+  query?: Q;
+  /** A JSON body schema; raw bodies (CSV, multipart) are read by the handler and described by `requestBody`. */
+  body?: B;
+  requestBody?: Record<string, unknown>;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+}
+
+export interface RouteInput<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+  params: z.output<P>;
+  query: z.output<Q>;
+  body: z.output<B>;
+  auth: Auth;
+}
+
+export const registry: RouteSpec[] = [];
+
+function check<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
+  if (!schema) return {} as z.output<T>;
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) {
+    const errors = r.error.issues.map((i) => ({ in: where, path: i.path.join('.'), message: i.message }));
+    const first = errors[0];
+    throw new HttpError('validation_failed', `Invalid ${where}${first.path ? ` "${first.path}"` : ''}: ${first.message}`, { errors });
+  }
+  return r.data;
+}
+
+export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends z.ZodType>(
+  router: Router,
+  spec: RouteSpec<P, Q, B>,
+  handler: (req: Request, res: Response, input: RouteInput<P, Q, B>) => Promise<unknown> | unknown,
+  opts: { jsonLimit?: number } = {},
+) {
+  if (!registry.some((r) => r.method === spec.method && r.path === spec.path)) registry.push(spec as unknown as RouteSpec);
+  const middleware = spec.body ? [express.json({ limit: opts.jsonLimit ?? '1mb', strict: true })] : [];
+  router[spec.method](spec.path, ...middleware, async (req: Request, res: Response) => {
+    if (spec.scope) requireScope(req, spec.scope);
+    const input = {
+      params: check(spec.params, req.params, 'path parameter'),
+      query: check(spec.query, req.query, 'query parameter'),
+      body: spec.body ? check(spec.body, req.body, 'body') : ({} as z.output<B>),
+      auth: spec.scope ? getAuth(req) : (undefined as unknown as Auth),
+    };
+    await handler(req, res, input);
+  });
+}

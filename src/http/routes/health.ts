@@ -1,0 +1,26 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import { assertMigrated } from '../../db/migrate.js';
+import type { AppDeps } from '../deps.js';
+import { defineRoute } from '../route.js';
+
+export function registerHealthRoutes(router: Router, deps: AppDeps) {
+  defineRoute(router, { method: 'get', path: '/healthz', scope: null, summary: 'The process is up', tags: ['health'], responses: { 200: { description: 'up' } } }, (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  const Ready = z.object({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.string()) });
+  defineRoute(
+    router,
+    { method: 'get', path: '/readyz', scope: null, summary: 'Postgres and Redis reachable, schema migrated', tags: ['health'], responses: { 200: { description: 'ready', schema: Ready }, 503: { description: 'not ready', schema: Ready } } },
+    async (_req, res) => {
+      const checks: Record<string, string> = {};
+      await Promise.all([
+        assertMigrated(deps.pool).then(() => (checks.postgres = 'ok'), (e: Error) => (checks.postgres = e.message.includes('schema') ? e.message : 'unreachable')),
+        deps.redis.ping().then(() => (checks.redis = 'ok'), () => (checks.redis = 'unreachable')),
+      ]);
+      const ok = Object.values(checks).every((v) => v === 'ok');
+      res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'unavailable', checks });
+    },
+  );
+}

@@ -1,0 +1,165 @@
+import type { Request, Router } from 'express';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { getJobRow } from '../../db/advanceJob.js';
+import { withTransaction } from '../../db/pool.js';
+import { HttpError } from '../../errors.js';
+import { intakeCsv, jobForIdempotencyKey } from '../../jobs/intake.js';
+import { FINAL_STATUSES, JOB_FROM_SQL, JOB_ROW_SQL, jobView, type JobRow } from '../../jobs/view.js';
+import { resolveModel } from '../../models/resolve.js';
+import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
+import { recordJobEvent } from '../../webhooks/outbox.js';
+import type { AppDeps } from '../deps.js';
+import { multipartParts } from '../multipart.js';
+import { defineRoute } from '../route.js';
+
+const DELIMITERS: Record<string, string> = { ',': ',', comma: ',', ';': ';', semicolon: ';', '\t': '\t', tab: '\t' };
+
+const SubmitQuery = z.object({
+  model: z.string().min(1).max(200).optional(),
+  callback_url: z.string().max(2048).optional(),
+  idempotency_key: z.string().min(1).max(200).optional(),
+  delimiter: z.string().refine((d) => d in DELIMITERS, 'use ",", ";" or "tab"').optional(),
+});
+type SubmitOptions = z.output<typeof SubmitQuery>;
+
+const JobId = z.object({ id: z.string().uuid('job ids are UUIDs') });
+const Statuses = ['receiving', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+
+export function registerJobRoutes(router: Router, deps: AppDeps) {
+  const { pool, config } = deps;
+  const baseUrl = config.publicUrl ?? '';
+
+  defineRoute(
+    router,
+    {
+      method: 'post', path: '/jobs', scope: 'jobs:write', tags: ['jobs'],
+      summary: 'Submit a CSV for scoring: the body as text/csv, or multipart/form-data with fields model, callback_url, idempotency_key, delimiter BEFORE the file field "file"',
+      query: SubmitQuery,
+      requestBody: {
+        content: {
+          'text/csv': { schema: { type: 'string' } },
+          'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { model: { type: 'string' }, callback_url: { type: 'string' }, idempotency_key: { type: 'string' }, delimiter: { type: 'string' }, file: { type: 'string', format: 'binary' } } } },
+        },
+      },
+      responses: { 202: { description: 'accepted: the whole upload is stored' }, 200: { description: 'an earlier job with the same idempotency key' }, 404: { description: 'unknown model' }, 413: { description: 'upload too large' }, 422: { description: 'header lacks columns, empty upload, malformed CSV' } },
+    },
+    async (req, res, { query, auth }) => {
+      const isCsv = req.is(['text/csv', 'application/csv', 'text/plain']);
+      const isForm = req.is('multipart/form-data');
+      if (!isCsv && !isForm) {
+        throw new HttpError('unsupported_media_type', 'Send the CSV as the body with Content-Type: text/csv (curl --data-binary @file.csv -H "Content-Type: text/csv"), or as multipart/form-data with a "file" field.');
+      }
+      const submit = async (opts: SubmitOptions, body: AsyncIterable<Buffer>) => {
+        if (!opts.model) throw new HttpError('validation_failed', 'Name the model: ?model=name, name:3 or name@alias (or a "model" form field before the file).');
+        if (opts.callback_url) assertCallbackUrlAllowed(opts.callback_url, { allowPrivate: config.webhooks.allowPrivate });
+        const earlier = await jobForIdempotencyKey(pool, auth.tenantId, opts.idempotency_key ?? null);
+        if (earlier) return { job: earlier, existing: true };
+        const version = await resolveModel(pool, auth.tenantId, opts.model);
+        return intakeCsv(
+          { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
+          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: opts.idempotency_key ?? null, body },
+        );
+      };
+
+      let result: Awaited<ReturnType<typeof submit>> | undefined;
+      if (isCsv) result = await submit(query, req as Readable as AsyncIterable<Buffer>);
+      else result = await submitMultipart(req, query, submit, config.intake.maxUploadBytes);
+      if (result.existing) req.resume();
+      res.status(result.existing ? 200 : 202).location(`/v1/jobs/${result.job.id}`);
+      if (result.existing) res.setHeader('Idempotent-Replayed', 'true');
+      res.json(jobView(result.job, baseUrl));
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'get', path: '/jobs', scope: 'jobs:read', tags: ['jobs'], summary: "The tenant's jobs, newest first",
+      query: z.object({ status: z.enum(Statuses).optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
+      responses: { 200: { description: 'a page of jobs; next_cursor is null on the last page' } },
+    },
+    async (_req, res, { query, auth }) => {
+      const after = query.cursor ? decodeCursor(query.cursor) : null;
+      const params: unknown[] = [auth.tenantId, query.limit + 1];
+      let where = 'j.tenant_id = $1';
+      if (query.status) where += ` AND j.status = $${params.push(query.status)}`;
+      if (after) where += ` AND (j.created_at, j.id) < ($${params.push(after.t)}::timestamptz, $${params.push(after.id)}::uuid)`;
+      const { rows } = await pool.query<JobRow>(`SELECT ${JOB_ROW_SQL} FROM ${JOB_FROM_SQL} WHERE ${where} ORDER BY j.created_at DESC, j.id DESC LIMIT $2`, params);
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      res.json({ data: page.map((j) => jobView(j, baseUrl)), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null });
+    },
+  );
+
+  defineRoute(
+    router,
+    { method: 'get', path: '/jobs/:id', scope: 'jobs:read', tags: ['jobs'], summary: 'A job: status, row counts, progress, timings', params: JobId, responses: { 200: { description: 'the job' }, 404: { description: 'no such job' } } },
+    async (_req, res, { params, auth }) => {
+      const job = await getJobRow(pool, params.id, auth.tenantId);
+      if (!job) throw new HttpError('job_not_found', `There is no job ${params.id}.`);
+      res.json(jobView(job, baseUrl));
+    },
+  );
+
+  defineRoute(
+    router,
+    { method: 'post', path: '/jobs/:id/cancel', scope: 'jobs:write', tags: ['jobs'], summary: 'Cancel a job: pending chunks are not scored; results so far stay readable', params: JobId, responses: { 200: { description: 'cancelled' }, 404: { description: 'no such job' }, 409: { description: 'already finished' } } },
+    async (_req, res, { params, auth }) => {
+      const out = await withTransaction(pool, async (c) => {
+        const { rows } = await c.query<{ status: string }>(`SELECT status FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [params.id, auth.tenantId]);
+        if (!rows[0]) throw new HttpError('job_not_found', `There is no job ${params.id}.`);
+        if (FINAL_STATUSES.includes(rows[0].status as never)) throw new HttpError('job_not_cancellable', `The job is already ${rows[0].status}.`);
+        await c.query(`UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [params.id]);
+        await c.query(`UPDATE job_chunks SET payload = NULL WHERE job_id = $1 AND status = 'pending'`, [params.id]);
+        const job = (await getJobRow(c, params.id))!;
+        return { job, finished: true, deliveries: await recordJobEvent(c, job, 'job.cancelled', baseUrl) };
+      });
+      await deps.notify.afterCommit(out);
+      res.json(jobView(out.job, baseUrl));
+    },
+  );
+}
+
+async function submitMultipart<T>(
+  req: Request,
+  query: SubmitOptions,
+  submit: (opts: SubmitOptions, body: AsyncIterable<Buffer>) => Promise<T>,
+  maxBytes: number,
+): Promise<T> {
+  const opts: Record<string, string | undefined> = { ...query };
+  let result: T | undefined;
+  for await (const part of multipartParts(req, { fileSize: maxBytes, files: 1, fields: 8, fieldSize: 4096 })) {
+    if (part.kind === 'field') {
+      if (!['model', 'callback_url', 'idempotency_key', 'delimiter'].includes(part.name)) throw new HttpError('validation_failed', `Unexpected form field "${part.name}": the fields are model, callback_url, idempotency_key, delimiter and file.`);
+      opts[part.name] = part.value;
+      continue;
+    }
+    if (part.name !== 'file') throw new HttpError('validation_failed', `Unexpected file field "${part.name}": put the CSV in the field "file".`);
+    const checked = SubmitQuery.safeParse(opts);
+    if (!checked.success) throw new HttpError('validation_failed', `Invalid form field "${checked.error.issues[0].path.join('.')}": ${checked.error.issues[0].message}`);
+    let truncated = false;
+    part.stream!.on('limit', () => (truncated = true));
+    const body = (async function* () {
+      for await (const b of part.stream!) yield b as Buffer;
+      if (truncated) throw new HttpError('payload_too_large', `The upload is larger than ${maxBytes} bytes (MAX_UPLOAD_BYTES); split it into several jobs.`);
+    })();
+    result = await submit(checked.data, body);
+    part.stream!.resume(); // an idempotent replay returns before reading the file
+  }
+  if (result === undefined) throw new HttpError('validation_failed', 'The form has no "file" field holding the CSV.');
+  return result;
+}
+
+function encodeCursor(j: JobRow) {
+  return Buffer.from(JSON.stringify({ t: j.created_at.toISOString(), id: j.id })).toString('base64url');
+}
+function decodeCursor(c: string): { t: string; id: string } {
+  try {
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString());
+    if (typeof v.t === 'string' && typeof v.id === 'string' && !Number.isNaN(Date.parse(v.t)) && /^[0-9a-f-]{36}$/i.test(v.id)) return v;
+  } catch {
+    /* fall through */
+  }
+  throw new HttpError('validation_failed', 'The cursor is not one this API gave out; start again without it.');
+}

@@ -1,0 +1,150 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import { HttpError } from '../../errors.js';
+import { registerVersion } from '../../models/register.js';
+import { SignatureSchema } from '../../models/signature.js';
+import type { AppDeps } from '../deps.js';
+import { multipartParts } from '../multipart.js';
+import { defineRoute } from '../route.js';
+
+const Name = z.string().regex(/^[A-Za-z0-9][\w.-]{0,127}$/, 'letters, digits, "_", "-" and ".", up to 128, starting with a letter or digit');
+const Alias = z.string().regex(/^[A-Za-z][\w.-]{0,63}$/, 'a letter, then letters, digits, "_", "-" or "."');
+const VersionNo = z.coerce.number().int().min(1).max(1e9);
+
+const VersionView = z.object({
+  name: z.string(), version: z.number(), created_at: z.string(), sha256: z.string(), size_bytes: z.number(),
+  signature: SignatureSchema, inputs: z.array(z.any()), outputs: z.array(z.any()), rewrites: z.array(z.string()),
+  metrics: z.record(z.string(), z.any()).nullable(), description: z.string().nullable(), aliases: z.array(z.string()),
+});
+
+interface VersionRow {
+  name: string; version: number; created_at: Date; sha256: string; size_bytes: number; signature: unknown;
+  io: { inputs: unknown[]; outputs: unknown[]; rewrites: string[] }; metrics: Record<string, unknown> | null; description: string | null; aliases: string[] | null;
+}
+const VERSION_SQL = `SELECT m.name, mv.version, mv.created_at, mv.sha256, mv.size_bytes, mv.signature, mv.io, mv.metrics, mv.description,
+  (SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = mv.id) AS aliases
+  FROM models m JOIN model_versions mv ON mv.model_id = m.id`;
+
+function versionView(r: VersionRow) {
+  return {
+    name: r.name, version: r.version, created_at: r.created_at.toISOString(), sha256: r.sha256, size_bytes: r.size_bytes,
+    signature: r.signature, inputs: r.io.inputs, outputs: r.io.outputs, rewrites: r.io.rewrites,
+    metrics: r.metrics, description: r.description, aliases: r.aliases ?? [],
+  };
+}
+
+export function registerModelRoutes(router: Router, deps: AppDeps) {
+  const { pool, config } = deps;
+
+  defineRoute(
+    router,
+    {
+      method: 'post', path: '/models/:name/versions', scope: 'models:write', tags: ['models'],
+      summary: 'Register a new version of a model: an ONNX file and its signature (multipart fields "model" and "signature"; optional "metrics" JSON and "description")',
+      params: z.object({ name: Name }),
+      requestBody: { content: { 'multipart/form-data': { schema: { type: 'object', required: ['model', 'signature'], properties: { model: { type: 'string', format: 'binary' }, signature: { type: 'string', description: 'JSON signature' }, metrics: { type: 'string' }, description: { type: 'string' } } } } } },
+      responses: { 201: { description: 'registered', schema: VersionView }, 422: { description: 'the model does not load or the signature does not fit it' } },
+    },
+    async (req, res, { params, auth }) => {
+      if (!req.is('multipart/form-data')) throw new HttpError('unsupported_media_type', 'Send the model as multipart/form-data with fields "model" (the .onnx file) and "signature" (JSON).');
+      let model: Buffer | undefined;
+      const fields: Record<string, string> = {};
+      for await (const part of multipartParts(req, { fileSize: config.intake.maxModelBytes, files: 1, fields: 8, fieldSize: 4 * 1024 * 1024 })) {
+        if (part.kind === 'field') fields[part.name] = part.value!;
+        else if (part.name !== 'model') throw new HttpError('validation_failed', `Unexpected file field "${part.name}": the ONNX file goes in the field "model".`);
+        else {
+          const bufs: Buffer[] = [];
+          let truncated = false;
+          part.stream!.on('limit', () => (truncated = true));
+          for await (const b of part.stream!) bufs.push(b as Buffer);
+          if (truncated) throw new HttpError('payload_too_large', `The model file is larger than the ${config.intake.maxModelBytes} bytes allowed (MAX_MODEL_BYTES).`);
+          model = Buffer.concat(bufs);
+        }
+      }
+      if (!model?.length) throw new HttpError('validation_failed', 'The form needs a non-empty file field "model" holding the .onnx file.');
+      const signature = parseJsonField(fields.signature, 'signature', true);
+      const sig = SignatureSchema.safeParse(signature);
+      if (!sig.success) {
+        const errors = sig.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+        throw new HttpError('invalid_signature', `The signature is invalid: ${errors[0].path ? `"${errors[0].path}": ` : ''}${errors[0].message}.`, { errors });
+      }
+      const metrics = parseJsonField(fields.metrics, 'metrics', false);
+      if (metrics !== undefined && (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics))) throw new HttpError('validation_failed', 'The "metrics" field must be a JSON object.');
+      const { version } = await registerVersion(pool, {
+        tenantId: auth.tenantId, name: params.name, bytes: model, signature: sig.data,
+        metrics: (metrics as Record<string, unknown>) ?? null, description: fields.description ?? null, loadTimeoutMs: config.intake.modelLoadTimeoutMs,
+      });
+      const { rows } = await pool.query<VersionRow>(`${VERSION_SQL} WHERE m.tenant_id = $1 AND m.name = $2 AND mv.version = $3`, [auth.tenantId, params.name, version]);
+      res.status(201).location(`/v1/models/${params.name}/versions/${version}`).json(versionView(rows[0]));
+    },
+  );
+
+  defineRoute(
+    router,
+    { method: 'get', path: '/models', scope: 'models:read', tags: ['models'], summary: "The tenant's models with their latest version and aliases", responses: { 200: { description: 'models' } } },
+    async (_req, res, { auth }) => {
+      const { rows } = await pool.query(
+        `SELECT m.name, m.created_at, max(mv.version) AS latest_version, count(mv.id)::int AS versions,
+                coalesce((SELECT jsonb_object_agg(a.alias, v.version) FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = m.id), '{}') AS aliases
+           FROM models m JOIN model_versions mv ON mv.model_id = m.id WHERE m.tenant_id = $1 GROUP BY m.id ORDER BY m.name`,
+        [auth.tenantId],
+      );
+      res.json({ data: rows });
+    },
+  );
+
+  defineRoute(
+    router,
+    { method: 'get', path: '/models/:name', scope: 'models:read', tags: ['models'], summary: 'A model: its versions and aliases', params: z.object({ name: Name }), responses: { 200: { description: 'the model' }, 404: { description: 'no such model' } } },
+    async (_req, res, { params, auth }) => {
+      const { rows } = await pool.query<VersionRow>(`${VERSION_SQL} WHERE m.tenant_id = $1 AND m.name = $2 ORDER BY mv.version`, [auth.tenantId, params.name]);
+      if (!rows.length) throw new HttpError('model_not_found', `There is no model "${params.name}". GET /v1/models lists your models.`);
+      const aliases = Object.fromEntries(rows.flatMap((r) => (r.aliases ?? []).map((a) => [a, r.version])));
+      res.json({ name: params.name, latest_version: rows.at(-1)!.version, aliases, versions: rows.map(versionView) });
+    },
+  );
+
+  defineRoute(
+    router,
+    { method: 'get', path: '/models/:name/versions/:version', scope: 'models:read', tags: ['models'], summary: 'One version: signature, inputs/outputs, metrics', params: z.object({ name: Name, version: VersionNo }), responses: { 200: { description: 'the version', schema: VersionView }, 404: { description: 'no such version' } } },
+    async (_req, res, { params, auth }) => {
+      const { rows } = await pool.query<VersionRow>(`${VERSION_SQL} WHERE m.tenant_id = $1 AND m.name = $2 AND mv.version = $3`, [auth.tenantId, params.name, params.version]);
+      if (!rows[0]) throw new HttpError('model_not_found', `There is no version ${params.version} of model "${params.name}".`);
+      res.json(versionView(rows[0]));
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'put', path: '/models/:name/aliases/:alias', scope: 'models:write', tags: ['models'],
+      summary: 'Point an alias (e.g. production) at a version. Running jobs keep the version they pinned.',
+      params: z.object({ name: Name, alias: Alias }), body: z.object({ version: z.number().int().min(1) }).strict(),
+      responses: { 200: { description: 'alias set' }, 404: { description: 'no such model or version' } },
+    },
+    async (_req, res, { params, body, auth }) => {
+      const { rows } = await pool.query<{ version: number }>(
+        `INSERT INTO model_aliases (model_id, alias, version_id)
+         SELECT m.id, $3, mv.id FROM models m JOIN model_versions mv ON mv.model_id = m.id
+          WHERE m.tenant_id = $1 AND m.name = $2 AND mv.version = $4
+         ON CONFLICT (model_id, alias) DO UPDATE SET version_id = EXCLUDED.version_id, updated_at = now()
+         RETURNING $4::int AS version`,
+        [auth.tenantId, params.name, params.alias, body.version],
+      );
+      if (!rows[0]) throw new HttpError('model_not_found', `There is no version ${body.version} of model "${params.name}".`);
+      res.json({ name: params.name, alias: params.alias, version: body.version });
+    },
+  );
+}
+
+function parseJsonField(raw: string | undefined, name: string, required: boolean): unknown {
+  if (raw === undefined) {
+    if (required) throw new HttpError('validation_failed', `The form needs a field "${name}" holding JSON.`);
+    return undefined;
+  }
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new HttpError(name === 'signature' ? 'invalid_signature' : 'validation_failed', `The "${name}" field is not valid JSON.`);
+  }
+}

@@ -1,0 +1,76 @@
+import type { Response, Router } from 'express';
+import { z } from 'zod';
+import { HttpError } from '../../errors.js';
+import { csvLine, ResultFormatter, type PredictionRow } from '../../jobs/results.js';
+import type { ModelIO } from '../../models/types.js';
+import type { Signature } from '../../models/signature.js';
+import type { AppDeps } from '../deps.js';
+import { defineRoute } from '../route.js';
+
+// Results are read by keyset pages on the primary key (job_id, row_no): no transaction or cursor
+// is held open while a slow client downloads millions of rows, and memory holds one page.
+const PAGE = 5000;
+const SELECT = `SELECT row_no, value, scores, passthrough, error FROM predictions WHERE job_id = $1 AND row_no > $2 ORDER BY row_no LIMIT $3`;
+
+export function registerResultRoutes(router: Router, deps: AppDeps) {
+  const { pool } = deps;
+  defineRoute(
+    router,
+    {
+      method: 'get', path: '/jobs/:id/results', scope: 'jobs:read', tags: ['jobs'],
+      summary: 'Results in input order: CSV (default, streamed), NDJSON (streamed) or JSON pages. While a job runs, what is done so far.',
+      params: z.object({ id: z.string().uuid('job ids are UUIDs') }),
+      query: z.object({
+        format: z.enum(['csv', 'ndjson', 'json']).default('csv'),
+        cursor: z.coerce.number().int().min(0).optional(),
+        limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+      }),
+      responses: { 200: { description: 'results', contentType: 'text/csv' }, 404: { description: 'no such job' } },
+    },
+    async (req, res, { params, query, auth }) => {
+      const { rows } = await pool.query<{ signature: Signature; io: ModelIO; status: string }>(
+        `SELECT mv.signature, mv.io, j.status FROM jobs j JOIN model_versions mv ON mv.id = j.model_version_id WHERE j.id = $1 AND j.tenant_id = $2`,
+        [params.id, auth.tenantId],
+      );
+      if (!rows[0]) throw new HttpError('job_not_found', `There is no job ${params.id}.`);
+      const fmt = new ResultFormatter(rows[0].signature, rows[0].io.plan);
+      res.setHeader('X-Job-Status', rows[0].status);
+
+      if (query.format === 'json') {
+        const page = await pool.query<PredictionRow>(SELECT, [params.id, query.cursor ?? 0, query.limit + 1]);
+        const data = page.rows.slice(0, query.limit);
+        const more = page.rows.length > query.limit;
+        res.json({ job_status: rows[0].status, data: data.map((r) => fmt.json(r)), next_cursor: more ? data.at(-1)!.row_no : null });
+        return;
+      }
+
+      let after = 0;
+      let first = await pool.query<PredictionRow>(SELECT, [params.id, after, PAGE]);
+      const classCount = first.rows.find((r) => r.scores)?.scores?.length ?? null;
+      if (query.format === 'csv') {
+        res.type('text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${params.id}.csv"`);
+        await write(res, csvLine(fmt.csvHeader(classCount)));
+      } else res.type('application/x-ndjson');
+      let abort = false;
+      req.on('close', () => (abort = true));
+      while (first.rows.length && !abort) {
+        let text = '';
+        for (const r of first.rows) text += query.format === 'csv' ? csvLine(fmt.csvRow(r, classCount)) : JSON.stringify(fmt.json(r)) + '\n';
+        await write(res, text);
+        if (first.rows.length < PAGE) break;
+        after = first.rows.at(-1)!.row_no;
+        first = await pool.query<PredictionRow>(SELECT, [params.id, after, PAGE]);
+      }
+      res.end();
+    },
+  );
+}
+
+function write(res: Response, text: string): Promise<void> {
+  if (res.write(text)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}

@@ -1,0 +1,214 @@
+import type { Signature } from '../models/signature.js';
+import type { RunPlan } from '../models/types.js';
+
+// Rows → the input tensor. Cell rules, the same for CSV cells and JSON values:
+// - missing: an absent value, null, an empty or whitespace-only cell, or the text NaN / NA / null
+//   (any case) — what pandas, R and SQL exports write for "no value";
+// - numbers: plain decimal notation (sign, digits, point, exponent). Hex, "Infinity" and values
+//   that overflow a double are row errors, not silently huge inputs;
+// - integer inputs (int32/int64) take the transformed value only when it is a whole number in range.
+// Imputation: `missing: "mean"` puts the column on its mean in the *normalised* space (the model
+// sees 0 when std is set), `{ fill }` is a raw cell value and goes through scale/mean/std like any cell.
+
+export type InputArray = Float32Array | Float64Array | Int32Array | BigInt64Array;
+
+export interface Preprocessed {
+  /** Valid rows only, row-major, rowSize values each, in the plan's input type. */
+  data: InputArray;
+  /** Indices (into the rows given) of the rows in `data`, in order. */
+  valid: number[];
+  /** Per input row: null when the row is in `data`, else why it is not. */
+  errors: (string | null)[];
+}
+
+export interface ColumnMap {
+  /** Header index of each signature column. */
+  features: number[];
+  /** Header index of each passthrough column, -1 when the upload has no such column. */
+  passthrough: number[];
+}
+
+const MISSING_TOKENS = new Set(['', 'nan', 'na', 'null']);
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const MISSING = Symbol('missing');
+
+export class ColumnMappingError extends Error {
+  override name = 'ColumnMappingError';
+}
+
+/** Header positions of the signature's columns. The API checked the header; a miss here is a bug or a stale plan. */
+export function columnIndex(header: readonly string[], signature: Pick<Signature, 'columns' | 'passthrough'>): ColumnMap {
+  const at = new Map<string, number>();
+  header.forEach((h, i) => {
+    if (!at.has(h)) at.set(h, i);
+  });
+  const missing = signature.columns.filter((c) => !at.has(c));
+  if (missing.length) throw new ColumnMappingError(`header lacks signature column(s) ${missing.map((c) => JSON.stringify(c)).join(', ')}`);
+  return {
+    features: signature.columns.map((c) => at.get(c)!),
+    passthrough: (signature.passthrough ?? []).map((c) => at.get(c) ?? -1),
+  };
+}
+
+/** Values per row: the plan's input shape without the batch dim, which must hold exactly the signature's columns. */
+export function rowShape(plan: Pick<RunPlan, 'inputShape'>, columnCount: number): number[] {
+  const dims = plan.inputShape.slice(1);
+  const dynamic = dims.filter((d) => d <= 0).length;
+  const known = dims.filter((d) => d > 0).reduce((a, b) => a * b, 1);
+  if (dynamic === 1 && columnCount % known === 0) return dims.map((d) => (d > 0 ? d : columnCount / known));
+  if (dynamic === 0 && known === columnCount) return dims;
+  throw new Error(`input shape ${JSON.stringify(plan.inputShape)} cannot hold ${columnCount} values per row`);
+}
+
+export interface Preprocessor {
+  readonly rowSize: number;
+  /** CSV rows as parsed (null = unparseable, with the parser's reason in rowErrors); `map` from columnIndex(header). */
+  csv(rows: readonly (readonly string[] | null)[], map: ColumnMap, rowErrors?: readonly (string | null)[]): Preprocessed;
+  /** JSON records keyed by column name; a non-null rowErrors[i] rejects record i as is. */
+  json(records: readonly unknown[], rowErrors?: readonly (string | null)[]): Preprocessed;
+}
+
+/** One per model version: uploads of that version differ only in header order, handled by the ColumnMap. */
+export function createPreprocessor(
+  signature: Pick<Signature, 'columns' | 'scale' | 'mean' | 'std' | 'missing'>,
+  plan: Pick<RunPlan, 'inputShape' | 'inputType'>,
+): Preprocessor {
+  const cols = signature.columns;
+  const n = cols.length;
+  const rowSize = rowShape(plan, n).reduce((a, b) => a * b, 1);
+  const scale = signature.scale ?? 1;
+  const mean = signature.mean ?? new Array<number>(n).fill(0);
+  const std = signature.std ?? new Array<number>(n).fill(1);
+  const policy = signature.missing;
+  const normalise = (x: number, j: number) => (x * scale - mean[j]) / std[j];
+  // Per column, what a missing cell becomes after normalisation (undefined = row error).
+  const imputed = cols.map((_, j) => (policy === 'mean' ? 0 : policy === 'error' ? undefined : normalise(policy.fill, j)));
+  const out = outputWriter(plan.inputType, cols);
+
+  function run(count: number, cell: (i: number, j: number) => number | typeof MISSING | string, skip: (i: number) => string | null): Preprocessed {
+    const errors: (string | null)[] = new Array(count).fill(null);
+    const valid: number[] = [];
+    const data = out.alloc(count * rowSize);
+    rows: for (let i = 0; i < count; i++) {
+      const pre = skip(i);
+      if (pre !== null) {
+        errors[i] = pre;
+        continue;
+      }
+      const base = valid.length * rowSize;
+      for (let j = 0; j < n; j++) {
+        const x = cell(i, j);
+        let v: number;
+        if (x === MISSING) {
+          const fill = imputed[j];
+          if (fill === undefined) {
+            errors[i] = `column ${JSON.stringify(cols[j])} is missing`;
+            continue rows;
+          }
+          v = fill;
+        } else if (typeof x === 'string') {
+          errors[i] = x;
+          continue rows;
+        } else {
+          v = normalise(x, j);
+        }
+        const bad = out.set(data, base + j, v, j);
+        if (bad) {
+          errors[i] = bad;
+          continue rows;
+        }
+      }
+      valid.push(i);
+    }
+    return { data: data.subarray(0, valid.length * rowSize) as InputArray, valid, errors };
+  }
+
+  return {
+    rowSize,
+    csv(rows, map, rowErrors) {
+      return run(
+        rows.length,
+        (i, j) => parseCell(rows[i]![map.features[j]], cols[j]),
+        (i) => (rows[i] === null ? (rowErrors?.[i] ?? 'row could not be parsed') : null),
+      );
+    },
+    json(records, rowErrors) {
+      return run(
+        records.length,
+        (i, j) => jsonCell((records[i] as Record<string, unknown>)[cols[j]], cols[j]),
+        (i) => {
+          const r = records[i];
+          return rowErrors?.[i] ?? (r !== null && typeof r === 'object' && !Array.isArray(r) ? null : 'record is not an object');
+        },
+      );
+    },
+  };
+}
+
+function parseCell(raw: string | undefined, col: string): number | typeof MISSING | string {
+  if (raw === undefined) return MISSING;
+  const s = raw.trim();
+  if (MISSING_TOKENS.has(s.toLowerCase())) return MISSING;
+  const x = DECIMAL.test(s) ? Number(s) : NaN;
+  return Number.isFinite(x) ? x : `column ${JSON.stringify(col)}: ${JSON.stringify(truncate(raw))} is not a number`;
+}
+
+function jsonCell(v: unknown, col: string): number | typeof MISSING | string {
+  if (v === undefined || v === null) return MISSING;
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return MISSING;
+    return Number.isFinite(v) ? v : `column ${JSON.stringify(col)}: ${v} is not a finite number`;
+  }
+  if (typeof v === 'string') return parseCell(v, col);
+  return `column ${JSON.stringify(col)}: ${truncate(JSON.stringify(v) ?? String(v))} is not a number`;
+}
+
+// Error texts end up in every result row; a 10 kB junk cell must not bloat them.
+function truncate(s: string, max = 60): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+interface OutputWriter {
+  alloc(len: number): InputArray;
+  /** Stores v at k; returns a row error when the input type cannot hold it. */
+  set(a: InputArray, k: number, v: number, j: number): string | null;
+}
+
+function outputWriter(type: RunPlan['inputType'], cols: readonly string[]): OutputWriter {
+  switch (type) {
+    case 'float32':
+      return { alloc: (l) => new Float32Array(l), set: (a, k, v) => (((a as Float32Array)[k] = v), null) };
+    case 'float64':
+      return { alloc: (l) => new Float64Array(l), set: (a, k, v) => (((a as Float64Array)[k] = v), null) };
+    case 'int32':
+      return {
+        alloc: (l) => new Int32Array(l),
+        set: (a, k, v, j) => (Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 ? (((a as Int32Array)[k] = v), null) : notInteger(cols[j], v, 'int32')),
+      };
+    case 'int64':
+      return {
+        alloc: (l) => new BigInt64Array(l),
+        set: (a, k, v, j) => (Number.isSafeInteger(v) ? (((a as BigInt64Array)[k] = BigInt(v)), null) : notInteger(cols[j], v, 'int64')),
+      };
+  }
+}
+
+function notInteger(col: string, v: number, type: string): string {
+  return `column ${JSON.stringify(col)}: ${v} is not a valid ${type}`;
+}
+
+/** Passthrough cell values in signature order; null where the upload lacks the column or the row could not be read. */
+export function passthroughCsv(row: readonly string[] | null, map: ColumnMap): (string | null)[] | null {
+  if (map.passthrough.length === 0) return null;
+  return map.passthrough.map((k) => (row && k >= 0 ? (row[k] ?? null) : null));
+}
+
+export function passthroughJson(record: unknown, columns: readonly string[]): (string | null)[] | null {
+  if (columns.length === 0) return null;
+  const r = record !== null && typeof record === 'object' ? (record as Record<string, unknown>) : {};
+  return columns.map((c) => {
+    const v = r[c];
+    if (v === undefined || v === null) return null;
+    return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  });
+}

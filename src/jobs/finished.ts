@@ -1,0 +1,27 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Advanced } from '../db/advanceJob.js';
+import type { Logger } from '../log.js';
+import { enqueueDeliveries } from '../webhooks/outbox.js';
+
+/**
+ * What happens after a transaction that finished a job (or progressed it) commits: waiting
+ * requests are woken, and webhook deliveries are handed to their queue. Both are best effort:
+ * a lost wake-up ends in the waiter's timeout, a lost enqueue is redone by the reconciler.
+ */
+export class JobFinishedNotifier {
+  constructor(
+    private readonly redis: Redis,
+    private readonly channel: string,
+    private readonly webhooks: Queue,
+    private readonly log: Logger,
+  ) {}
+
+  async afterCommit(adv: Pick<Advanced, 'job' | 'finished' | 'deliveries'>) {
+    const tasks: Promise<unknown>[] = [];
+    if (adv.finished && adv.job) tasks.push(this.redis.publish(this.channel, adv.job.id));
+    if (adv.deliveries.length) tasks.push(enqueueDeliveries(this.webhooks, adv.deliveries));
+    const results = await Promise.allSettled(tasks);
+    for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'post-commit notification failed; the reconciler will catch up');
+  }
+}

@@ -1,0 +1,172 @@
+import type { Queue } from 'bullmq';
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import { advanceJob, getJobRow } from '../db/advanceJob.js';
+import { withTransaction } from '../db/pool.js';
+import { insertChunk } from '../db/insertChunk.js';
+import { HttpError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ResolvedVersion } from '../models/resolve.js';
+import { Chunker, CsvLimitError } from '../csv/records.js';
+import { parseHeader } from '../csv/header.js';
+import type { JobRow } from './view.js';
+import { enqueueChunks } from './enqueue.js';
+import { recordJobEvent } from '../webhooks/outbox.js';
+import type { JobFinishedNotifier } from './finished.js';
+
+export interface IntakeDeps {
+  config: Config;
+  pool: pg.Pool;
+  queue: Queue;
+  log: Logger;
+  notify: JobFinishedNotifier;
+}
+
+export interface IntakeRequest {
+  tenantId: string;
+  version: ResolvedVersion;
+  delimiter: string;
+  callbackUrl: string | null;
+  idempotencyKey: string | null;
+  body: AsyncIterable<Buffer>;
+}
+
+/**
+ * Streams an upload into durable chunks. The header is checked against the signature before any
+ * row is accepted; each chunk is stored, then enqueued, before the next bytes are read (so memory
+ * holds one chunk, whatever the file size, and workers start while the upload still arrives).
+ * The job only counts as whole once the last byte is stored: until then it is `receiving`, and
+ * an upload that breaks off ends `failed` with its chunks deleted.
+ */
+export async function intakeCsv(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobRow; existing: boolean }> {
+  const { config, pool, log } = deps;
+  const baseUrl = config.publicUrl ?? '';
+  const chunker = new Chunker({ maxRecordBytes: config.intake.maxRecordBytes, chunkRows: config.intake.chunkRows, maxChunkBytes: 8 * 1024 * 1024 });
+  let jobId: string | null = null;
+  let bytes = 0;
+
+  const storeChunks = async () => {
+    const chunks = chunker.drain();
+    for (const c of chunks) {
+      if (c.firstRow + c.rowCount - 1 > config.intake.maxRowsPerJob) {
+        throw new HttpError('too_many_rows', `The upload has more than ${config.intake.maxRowsPerJob} data rows (MAX_ROWS_PER_JOB); split it into several jobs.`);
+      }
+      const stored = await insertChunk(pool, { jobId: jobId!, seq: c.seq, firstRow: c.firstRow, rowCount: c.rowCount, format: 'csv', payload: c.payload });
+      if (!stored) throw new HttpError('job_not_cancellable', 'The job was cancelled while it was being uploaded.');
+    }
+    await enqueueChunks(deps.queue, chunks.map((c) => ({ jobId: jobId!, seq: c.seq })), log, config.worker.chunkAttempts);
+  };
+
+  const startJob = async (header: Buffer): Promise<{ job: JobRow; existing: boolean } | null> => {
+    const columns = checkHeader(header, req.delimiter, req.version, config.intake.maxColumns);
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, delimiter, idempotency_key, callback_url)
+       VALUES ($1, $2, 'batch', 'receiving', $3, $4, $5, $6)
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
+      [req.tenantId, req.version.id, columns, req.delimiter, req.idempotencyKey, req.callbackUrl],
+    );
+    if (rows[0]) {
+      jobId = rows[0].id;
+      return null;
+    }
+    // Another request with the same idempotency key won the race: answer with its job.
+    const existing = await findByIdempotencyKey(pool, req.tenantId, req.idempotencyKey!);
+    return { job: existing!, existing: true };
+  };
+
+  try {
+    for await (const buf of req.body) {
+      bytes += buf.length;
+      if (bytes > config.intake.maxUploadBytes) {
+        throw new HttpError('payload_too_large', `The upload is larger than ${config.intake.maxUploadBytes} bytes (MAX_UPLOAD_BYTES); split it into several jobs.`);
+      }
+      chunker.push(buf);
+      if (!jobId && chunker.header) {
+        const other = await startJob(chunker.header);
+        if (other) return other;
+      }
+      if (jobId) await storeChunks();
+    }
+    chunker.end();
+    if (!jobId) {
+      if (!chunker.header) throw new HttpError('empty_upload', 'The upload is empty: send a CSV with a header row and at least one data row.');
+      const other = await startJob(chunker.header);
+      if (other) return other;
+    }
+    await storeChunks();
+    if (chunker.rows === 0) {
+      await pool.query('DELETE FROM jobs WHERE id = $1', [jobId]);
+      jobId = null;
+      throw new HttpError('empty_upload', 'The upload has a header but no data rows.');
+    }
+    const adv = await withTransaction(pool, async (c) => {
+      await c.query(`UPDATE jobs SET upload_complete = true, progressed_at = now() WHERE id = $1 AND status = 'receiving'`, [jobId]);
+      return advanceJob(c, jobId!, baseUrl);
+    });
+    await deps.notify.afterCommit(adv);
+    return { job: adv.job ?? (await getJobRow(pool, jobId!))!, existing: false };
+  } catch (err) {
+    if (jobId) await abandonUpload(deps, jobId, err).catch((e) => log.error({ err: e, jobId }, 'could not mark the aborted upload failed'));
+    if (err instanceof CsvLimitError) throw csvError(err);
+    throw err;
+  }
+}
+
+function checkHeader(record: Buffer, delimiter: string, version: ResolvedVersion, maxColumns: number): string[] {
+  let columns: string[];
+  try {
+    columns = parseHeader(record, delimiter);
+  } catch (err) {
+    if (err instanceof CsvLimitError) throw csvError(err);
+    throw err;
+  }
+  if (columns.length > maxColumns) throw new HttpError('too_many_columns', `The header has ${columns.length} columns; at most ${maxColumns} are allowed (MAX_COLUMNS).`);
+  const have = new Set(columns);
+  const sig = version.signature;
+  const missing = [...sig.columns, ...sig.passthrough].filter((c) => !have.has(c));
+  if (missing.length) {
+    const hint = columns.length === 1 && delimiter === ',' && /[;\t]/.test(columns[0]) ? ' The header looks delimited by ";" or tab: pass delimiter=";" or delimiter=tab.' : '';
+    throw new HttpError(
+      'missing_columns',
+      `The CSV header lacks ${missing.length} column(s) that ${version.modelName} v${version.version} needs: ${missing.map((m) => `"${m}"`).join(', ')}.${hint}`,
+      { missing, found: columns.slice(0, 200) },
+    );
+  }
+  return columns;
+}
+
+function csvError(err: CsvLimitError): HttpError {
+  const code = err.code === 'record_too_large' ? 'record_too_large' : 'invalid_csv';
+  return new HttpError(code, err.message);
+}
+
+async function findByIdempotencyKey(pool: pg.Pool, tenantId: string, key: string): Promise<JobRow | null> {
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, key]);
+  return rows[0] ? getJobRow(pool, rows[0].id) : null;
+}
+
+export async function jobForIdempotencyKey(pool: pg.Pool, tenantId: string, key: string | null): Promise<JobRow | null> {
+  return key ? findByIdempotencyKey(pool, tenantId, key) : null;
+}
+
+/** An upload that broke off: nothing of it is scored as if it were whole. */
+async function abandonUpload(deps: IntakeDeps, jobId: string, err: unknown) {
+  const aborted = !(err instanceof HttpError) && !(err instanceof CsvLimitError);
+  const code = aborted ? 'upload_aborted' : err instanceof HttpError ? err.code : 'invalid_csv';
+  const message = aborted ? 'The upload was interrupted before it was complete; nothing was scored. Upload the file again.' : (err as Error).message;
+  const baseUrl = deps.config.publicUrl ?? '';
+  const adv = await withTransaction(deps.pool, async (c) => {
+    const { rows } = await c.query<{ id: string }>(
+      `UPDATE jobs SET status = 'failed', error_code = $2, error_message = $3, finished_at = now()
+        WHERE id = $1 AND status = 'receiving' RETURNING id`,
+      [jobId, code, message],
+    );
+    if (!rows[0]) return null;
+    await c.query('DELETE FROM job_chunks WHERE job_id = $1', [jobId]);
+    await c.query('DELETE FROM predictions WHERE job_id = $1', [jobId]);
+    const job = await getJobRow(c, jobId);
+    const deliveries = job ? await recordJobEvent(c, job, 'job.failed', baseUrl) : [];
+    return { job, finished: true, deliveries };
+  });
+  if (adv) await deps.notify.afterCommit(adv);
+}

@@ -1,0 +1,66 @@
+import type { RunPlan } from '../models/types.js';
+import type { Signature } from '../models/signature.js';
+
+export interface PredictionRow {
+  row_no: number;
+  value: number | null;
+  scores: number[] | null;
+  passthrough: string[] | null;
+  error: string | null;
+}
+
+/** Reads stored prediction rows the way the signature says outputs read: labels, probabilities, values. */
+export class ResultFormatter {
+  readonly labels: string[] | null;
+  readonly passthrough: string[];
+
+  constructor(private readonly signature: Signature, private readonly plan: RunPlan) {
+    this.passthrough = signature.passthrough;
+    this.labels = signature.task === 'classification' ? (plan.labels ?? signature.labels ?? null) : null;
+  }
+
+  csvHeader(classCount: number | null): string[] {
+    const probs = this.signature.task === 'classification' ? this.classNames(classCount).map((l) => `probability_${l}`) : [];
+    return ['row', ...this.passthrough, 'prediction', ...probs, 'error'];
+  }
+
+  classNames(classCount: number | null): string[] {
+    if (this.labels) return this.labels;
+    return Array.from({ length: classCount ?? 0 }, (_, i) => String(i));
+  }
+
+  prediction(r: PredictionRow): string | number | number[] | null {
+    if (r.error) return null;
+    if (this.signature.task === 'classification') {
+      if (r.value === null) return null;
+      return this.labels?.[r.value] ?? String(r.value);
+    }
+    if (this.signature.task === 'raw') return r.scores;
+    return r.value;
+  }
+
+  csvRow(r: PredictionRow, classCount: number | null): string[] {
+    const pass = this.passthrough.map((_, i) => r.passthrough?.[i] ?? '');
+    const pred = this.prediction(r);
+    const predCell = pred === null ? '' : Array.isArray(pred) ? JSON.stringify(pred) : String(pred);
+    const probs = this.signature.task === 'classification' ? this.classNames(classCount).map((_, i) => (r.scores?.[i] ?? '').toString()) : [];
+    return [String(r.row_no), ...pass, predCell, ...probs, r.error ?? ''];
+  }
+
+  json(r: PredictionRow) {
+    const out: Record<string, unknown> = { row: r.row_no };
+    if (this.passthrough.length) out.passthrough = Object.fromEntries(this.passthrough.map((p, i) => [p, r.passthrough?.[i] ?? null]));
+    out.prediction = this.prediction(r);
+    if (this.signature.task === 'classification' && r.scores && !r.error) {
+      const names = this.classNames(r.scores.length);
+      out.probabilities = Object.fromEntries(r.scores.map((p, i) => [names[i] ?? String(i), p]));
+    }
+    out.error = r.error;
+    return out;
+  }
+}
+
+const NEEDS_QUOTES = /[",\r\n]/;
+export function csvLine(cells: string[]): string {
+  return cells.map((c) => (NEEDS_QUOTES.test(c) || c.startsWith(' ') || c.endsWith(' ') ? `"${c.replace(/"/g, '""')}"` : c)).join(',') + '\n';
+}

@@ -1,0 +1,112 @@
+import { Queue, Worker } from 'bullmq';
+import os from 'node:os';
+import { loadConfig } from '../src/config.js';
+import { assertMigrated } from '../src/db/migrate.js';
+import { createPool } from '../src/db/pool.js';
+import { createBatcher } from '../src/inference/batcher.js';
+import { createInferencePool } from '../src/inference/pool.js';
+import type { InferenceTask, Part } from '../src/inference/thread.js';
+import { JobFinishedNotifier } from '../src/jobs/finished.js';
+import { createLogger } from '../src/log.js';
+import { jobDoneChannel, QUEUES } from '../src/queue/payloads.js';
+import { createRedis } from '../src/queue/redis.js';
+import { createChunkProcessor } from '../src/worker/chunkProcessor.js';
+import { ModelCache, type WorkerModel } from '../src/worker/models.js';
+import { reconcile } from '../src/worker/reconcile.js';
+import { checkRedis } from '../src/worker/startupChecks.js';
+import { startWebhookWorker } from '../src/webhooks/worker.js';
+
+// A worker process: consumes chunk queues (and webhook deliveries), scores on inference threads,
+// and reconciles Redis with Postgres on start and on an interval. Stateless: run as many as needed.
+const config = loadConfig(process.env);
+const log = createLogger(config, 'worker');
+const pool = createPool(config, config.worker.concurrency + config.worker.interactiveConcurrency / 8 + 4);
+await assertMigrated(pool).catch((err) => {
+  log.fatal(err.message);
+  process.exit(1);
+});
+
+const connection = createRedis(config);
+await checkRedis(connection, log);
+const producer = createRedis(config);
+const prefix = config.redisPrefix;
+const queues = {
+  predict: new Queue(QUEUES.predict, { connection: producer, prefix }),
+  interactive: new Queue(QUEUES.interactive, { connection: producer, prefix }),
+  webhooks: new Queue(QUEUES.webhooks, { connection: producer, prefix }),
+};
+const notify = new JobFinishedNotifier(producer, jobDoneChannel(prefix), queues.webhooks, log);
+
+const threads = config.worker.inferenceThreads ?? os.availableParallelism();
+const inference = createInferencePool({ threads });
+let warnedFallback = false;
+const taskFor = (model: WorkerModel, parts: Part[]): InferenceTask => ({
+  modelPath: model.modelPath, modelKey: model.modelKey, plan: model.plan, signature: model.signature,
+  executionProvider: config.worker.executionProvider, intraOpThreads: config.worker.intraOpThreads, batchSize: config.worker.inferenceBatchSize, parts,
+});
+const runTask = async (task: InferenceTask) => {
+  const r = await inference.run(task);
+  if (r.fellBack && !warnedFallback) {
+    warnedFallback = true;
+    log.warn('EXECUTION_PROVIDER=cuda but CUDA could not be used here; running on CPU');
+  }
+  return r;
+};
+const models = new Map<string, WorkerModel>();
+const batcher = createBatcher({
+  maxRows: config.worker.batchMaxRows,
+  maxDelayMs: config.worker.batchMaxDelayMs,
+  run: async (modelKey: string, parts: Part[]) => (await runTask(taskFor(models.get(modelKey)!, parts))).parts,
+});
+const modelCache = new ModelCache(pool, config.worker.modelCacheDir);
+const deps = { config, pool, log, models: modelCache, notify };
+
+const workerOpts = {
+  connection, prefix,
+  lockDuration: config.worker.lockDurationMs,
+  stalledInterval: config.worker.stalledIntervalMs,
+  maxStalledCount: config.worker.maxStalledCount,
+};
+const running: { close(): Promise<void> }[] = [];
+if (config.worker.queues.includes('predict')) {
+  const bulk = createChunkProcessor({ ...deps, infer: async (model, part) => (await runTask(taskFor(model, [part]))).parts[0] });
+  const interactive = createChunkProcessor({ ...deps, infer: (model, part) => { models.set(model.modelKey, model); return batcher.submit(model.modelKey, part); } });
+  for (const w of [
+    new Worker(QUEUES.predict, bulk, { ...workerOpts, concurrency: config.worker.concurrency }),
+    new Worker(QUEUES.interactive, interactive, { ...workerOpts, concurrency: config.worker.interactiveConcurrency }),
+  ]) {
+    w.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+    w.on('failed', (job, err) => log.warn({ job: job?.id, err: err.message }, 'chunk attempt failed'));
+    running.push(w);
+  }
+}
+if (config.worker.queues.includes('webhooks')) running.push(startWebhookWorker({ config, pool, connection: createRedis(config), log }));
+
+const reconcileOnce = () =>
+  reconcile({ pool, ...queues, attempts: config.worker.chunkAttempts, log }).catch((err) => log.warn({ err: (err as Error).message }, 'reconcile failed; will try again'));
+await reconcileOnce();
+const timer = setInterval(reconcileOnce, config.worker.reconcileIntervalMs);
+log.info({ queues: config.worker.queues, threads, concurrency: config.worker.concurrency }, 'sluice worker started');
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal, graceMs: config.worker.shutdownGraceMs }, 'stopping: finishing chunks in hand, taking no new work');
+  clearInterval(timer);
+  const force = setTimeout(() => {
+    log.warn('grace period over; exiting with work in hand (it will be redelivered)');
+    process.exit(1);
+  }, config.worker.shutdownGraceMs);
+  force.unref();
+  await Promise.allSettled(running.map((w) => w.close()));
+  await inference.close();
+  await Promise.allSettled(Object.values(queues).map((q) => q.close()));
+  connection.disconnect();
+  producer.disconnect();
+  await pool.end();
+  log.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
