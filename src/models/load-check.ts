@@ -38,18 +38,18 @@ export function loadCheck(bytes: Uint8Array, opts: { timeoutMs: number }): Promi
       void worker.terminate();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new InvalidModelError(`onnxruntime did not finish loading the model within ${opts.timeoutMs} ms`))),
+      () => finish(() => reject(new InvalidModelError(`loading took longer than ${opts.timeoutMs} ms`))),
       opts.timeoutMs,
     );
     worker.once('message', (m: ThreadReply) =>
       finish(() =>
         m.ok
           ? resolve({ inputNames: m.inputNames, outputNames: m.outputNames })
-          : reject(new InvalidModelError(`onnxruntime cannot load the model: ${m.message}`)),
+          : reject(new InvalidModelError(m.message)),
       ),
     );
     // onnxruntime's own failures arrive as messages; an 'error' event means the thread itself broke (a server fault, not the model's).
     worker.once('error', (err) => finish(() => reject(new Error(`the model check thread failed: ${err.message}`, { cause: err }))));
-    worker.once('exit', (code) => finish(() => reject(new InvalidModelError(`the model check stopped unexpectedly (exit code ${code})`))));
+    worker.once('exit', (code) => finish(() => reject(new InvalidModelError(`the loading thread stopped unexpectedly (exit code ${code})`))));
   });
 }

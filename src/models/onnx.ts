@@ -7,7 +7,7 @@ import type { TensorInfo } from './types.js';
 const proto = pkg.onnx;
 const DT = proto.TensorProto.DataType;
 
-/** The bytes are not a usable ONNX model. The message is meant for the person who uploaded it. */
+/** The bytes are not a usable ONNX model. The message is meant for the person who uploaded it, and is bare (no "invalid model:" prefix) so callers can frame it. */
 export class InvalidModelError extends Error {
   readonly code = 'invalid_model' as const;
   constructor(message: string, options?: { cause?: unknown }) {
@@ -26,11 +26,11 @@ export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   try {
     model = proto.ModelProto.decode(bytes);
   } catch (err) {
-    throw new InvalidModelError(`the file is not an ONNX model (protobuf decoding failed: ${(err as Error).message})`, { cause: err });
+    throw new InvalidModelError(`protobuf decoding failed (${(err as Error).message}); an ONNX file is a serialized ModelProto`, { cause: err });
   }
   // Random bytes sometimes decode as a message of unknown fields: a real model always has a graph.
-  if (!model.graph) throw new InvalidModelError('the file is not an ONNX model: it has no graph');
-  if (!model.graph.output?.length) throw new InvalidModelError('the ONNX model has no graph outputs');
+  if (!model.graph) throw new InvalidModelError('the model has no graph');
+  if (!model.graph.output?.length) throw new InvalidModelError("the model's graph has no outputs");
   return model;
 }
 

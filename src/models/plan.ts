@@ -17,9 +17,9 @@ type InputType = (typeof INPUT_TYPES)[number];
 const FLOAT_TYPES = new Set(['float32', 'float64', 'float16']);
 const LABEL_TYPES = new Set(['int64', 'int32', 'string']);
 // A classification output computed by one of these is already probabilities or scores.
-const PROBABILITY_OPS = new Set(['Softmax', 'LogSoftmax', 'Sigmoid', 'ZipMap', 'LinearClassifier', 'TreeEnsembleClassifier', 'SVMClassifier', 'Normalizer', 'Div']);
-// …and one computed by one of these is plainly a linear layer's logits.
-const LOGIT_OPS = new Set(['Gemm', 'MatMul', 'Add', 'Conv', 'MatMulInteger', 'QLinearMatMul', 'Einsum']);
+const PROBABILITY_OPS = new Set(['Softmax', 'Sigmoid', 'ZipMap', 'LinearClassifier', 'TreeEnsembleClassifier', 'SVMClassifier', 'Normalizer', 'Div']);
+// …and one computed by one of these is plainly logits. LogSoftmax belongs here: softmax(log p) = p.
+const LOGIT_OPS = new Set(['Gemm', 'MatMul', 'Add', 'Conv', 'MatMulInteger', 'QLinearMatMul', 'Einsum', 'LogSoftmax']);
 
 const isDynamic = (d: number | string | null) => typeof d !== 'number' || d < 1;
 const fmtDims = (dims: TensorInfo['dims']) =>
@@ -154,9 +154,10 @@ export function planRun(signature: Signature, prepared: PreparedGraph, ortMeta?:
   const tensors = prepared.outputs.filter(isTensor);
   const named = pickNamedOutput(signature, prepared.outputs, problems);
   let outputs: Partial<RunPlan> = {};
-  if (signature.output && (!named || !isTensor(named))) {
-    // Already reported: guessing another output would only add noise.
-  } else if (signature.task === 'classification') outputs = planClassification(signature, prepared, tensors, named, problems);
+  // A named output that is missing or unreadable is already reported: guessing another would only add noise.
+  const namedUnusable = signature.output !== undefined && (!named || !isTensor(named));
+  if (namedUnusable) outputs = {};
+  else if (signature.task === 'classification') outputs = planClassification(signature, prepared, tensors, named, problems);
   else if (signature.task === 'regression') outputs = planRegression(tensors, named, problems);
   else if (named) outputs = { value: named.name };
   else if (tensors[0]) outputs = { value: tensors[0].name };
