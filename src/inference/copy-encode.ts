@@ -69,37 +69,42 @@ export function float8Text(x: number): string {
 export function float4Text(x: number): string {
   const f = Math.fround(x);
   if (!Number.isFinite(f) || f === 0) return float8Text(f);
-  // More significant digits never move the text further from f, so the shortest p is found by bisection.
-  let lo = 1;
-  let hi = 9;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (readsAsFloat4(f.toPrecision(mid), f)) hi = mid;
-    else lo = mid + 1;
+  // Postgres rounds the text straight to float4; JS only parses it to a double. Comparing that double
+  // with the exact midpoints to f's float4 neighbours, strictly, decides what strtof would do even
+  // when the text lies next to a rounding boundary.
+  f32[0] = f;
+  const b = u32[0];
+  u32[0] = b + 1;
+  const away = (f + f32[0]) / 2;
+  u32[0] = b - 1;
+  const toward = (f + f32[0]) / 2;
+  const lo = Math.min(away, toward);
+  const hi = Math.max(away, toward);
+  // More significant digits never move the text further from f, so fitting is monotonic in p. Most
+  // float4 values need 7 to 9 digits: start at 7, search downwards only for the short ones. The
+  // shortest text never ends in a zero digit (dropping it would fit too), so it needs no trimming.
+  let s = f.toPrecision(7);
+  if (!fitsIn(s, lo, hi)) {
+    s = f.toPrecision(8);
+    return fitsIn(s, lo, hi) ? s : f.toPrecision(9);
   }
-  const s = f.toPrecision(lo);
-  return readsAsFloat4(s, f) ? trimPrecision(s) : String(f);
+  let good = 7;
+  let bad = 0;
+  for (let p = 6; good - bad > 1; p = (good + bad) >> 1) {
+    const t = f.toPrecision(p);
+    if (!fitsIn(t, lo, hi)) bad = p;
+    else {
+      s = t;
+      good = p;
+    }
+  }
+  return s;
 }
 
-// JS parses the text to a double, Postgres rounds the text straight to float; they can disagree only
-// when the double sits next to a float4 rounding boundary, so demand that its neighbours round to f too.
-function readsAsFloat4(s: string, f: number): boolean {
-  const d = Number(s);
-  return Math.fround(d) === f && Math.fround(nextDouble(d, 1)) === f && Math.fround(nextDouble(d, -1)) === f;
+function fitsIn(s: string, lo: number, hi: number): boolean {
+  const d = +s;
+  return lo < d && d < hi;
 }
 
-const bits = new Float64Array(1);
-const word = new BigInt64Array(bits.buffer);
-function nextDouble(d: number, dir: 1 | -1): number {
-  bits[0] = d;
-  word[0] += (d > 0) === (dir > 0) ? 1n : -1n;
-  return bits[0];
-}
-
-/** toPrecision pads ("0.5000"); Postgres does not care, but short rows are smaller rows. */
-function trimPrecision(s: string): string {
-  const e = s.indexOf('e');
-  const mant = e < 0 ? s : s.slice(0, e);
-  const exp = e < 0 ? '' : s.slice(e);
-  return (mant.includes('.') ? mant.replace(/\.?0+$/, '') : mant) + exp;
-}
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);

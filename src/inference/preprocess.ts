@@ -5,10 +5,11 @@ import type { RunPlan } from '../models/types.js';
 // - missing: an absent value, null, an empty or whitespace-only cell, or the text NaN / NA / null
 //   (any case) — what pandas, R and SQL exports write for "no value";
 // - numbers: plain decimal notation (sign, digits, point, exponent). Hex, "Infinity" and values
-//   that overflow a double are row errors, not silently huge inputs;
+//   that overflow a double (or, once scaled, the input type) are row errors, not silently huge inputs;
 // - integer inputs (int32/int64) take the transformed value only when it is a whole number in range.
-// Imputation: `missing: "mean"` puts the column on its mean in the *normalised* space (the model
-// sees 0 when std is set), `{ fill }` is a raw cell value and goes through scale/mean/std like any cell.
+// Imputation: `missing: "mean"` puts the column on its mean in the *normalised* space: the model
+// sees 0 (mean is subtracted after scaling, so the raw value imputed is mean/scale). `{ fill }` is
+// a raw cell value and goes through scale/mean/std like any cell.
 
 export type InputArray = Float32Array | Float64Array | Int32Array | BigInt64Array;
 
@@ -177,9 +178,9 @@ interface OutputWriter {
 function outputWriter(type: RunPlan['inputType'], cols: readonly string[]): OutputWriter {
   switch (type) {
     case 'float32':
-      return { alloc: (l) => new Float32Array(l), set: (a, k, v) => (((a as Float32Array)[k] = v), null) };
+      return { alloc: (l) => new Float32Array(l), set: (a, k, v, j) => (Number.isFinite(((a as Float32Array)[k] = Math.fround(v))) ? null : outOfRange(cols[j], 'float32')) };
     case 'float64':
-      return { alloc: (l) => new Float64Array(l), set: (a, k, v) => (((a as Float64Array)[k] = v), null) };
+      return { alloc: (l) => new Float64Array(l), set: (a, k, v, j) => (Number.isFinite(((a as Float64Array)[k] = v)) ? null : outOfRange(cols[j], 'float64')) };
     case 'int32':
       return {
         alloc: (l) => new Int32Array(l),
@@ -191,6 +192,10 @@ function outputWriter(type: RunPlan['inputType'], cols: readonly string[]): Outp
         set: (a, k, v, j) => (Number.isSafeInteger(v) ? (((a as BigInt64Array)[k] = BigInt(v)), null) : notInteger(cols[j], v, 'int64')),
       };
   }
+}
+
+function outOfRange(col: string, type: string): string {
+  return `column ${JSON.stringify(col)}: the value after scaling is out of range for ${type}`;
 }
 
 function notInteger(col: string, v: number, type: string): string {

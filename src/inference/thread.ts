@@ -68,7 +68,9 @@ interface Loaded {
 }
 
 const sessions = new Map<string, Promise<Loaded>>();
-const loadOrt = () => import('onnxruntime-node').then((m) => m.default);
+type OrtApi = typeof Ort.default;
+// A CommonJS package: a plain ESM import puts its exports on `default`, tsx's loader on the namespace.
+const loadOrt = () => import('onnxruntime-node').then((m): OrtApi => (m as unknown as { default?: OrtApi }).default ?? (m as unknown as OrtApi));
 let ortModule: ReturnType<typeof loadOrt> | undefined;
 // Once CUDA failed to load in this thread, later sessions skip straight to CPU.
 let cudaUnavailable = false;
@@ -78,16 +80,20 @@ const ort = () => (ortModule ??= loadOrt());
 async function createSession(task: InferenceTask): Promise<Loaded> {
   const { InferenceSession } = await ort();
   const base = { graphOptimizationLevel: 'all', intraOpNumThreads: task.intraOpThreads } as const;
-  if (task.executionProvider === 'cuda' && !cudaUnavailable) {
+  const wantsCuda = task.executionProvider === 'cuda';
+  let cudaFailed = false;
+  if (wantsCuda && !cudaUnavailable) {
     try {
       return { session: await InferenceSession.create(task.modelPath, { ...base, executionProviders: ['cuda', 'cpu'] }), provider: 'cuda', fellBack: false };
     } catch {
       // onnxruntime fails the whole session when a listed provider's library is missing; CPU is the fallback.
-      cudaUnavailable = true;
+      cudaFailed = true;
     }
   }
   const session = await InferenceSession.create(task.modelPath, { ...base, executionProviders: ['cpu'] });
-  return { session, provider: 'cpu', fellBack: task.executionProvider === 'cuda' };
+  // Blame CUDA only once CPU has loaded the same model: a broken model fails both ways.
+  if (cudaFailed) cudaUnavailable = true;
+  return { session, provider: 'cpu', fellBack: wantsCuda };
 }
 
 async function sessionFor(task: InferenceTask): Promise<Loaded> {
@@ -97,7 +103,8 @@ async function sessionFor(task: InferenceTask): Promise<Loaded> {
     sessions.delete(key); // re-insert: Map order is the recency order
   } else {
     entry = createSession(task);
-    entry.catch(() => sessions.delete(key));
+    const loading = entry;
+    loading.catch(() => sessions.get(key) === loading && sessions.delete(key));
     while (sessions.size >= SESSIONS_PER_THREAD) {
       const [oldest, evicted] = sessions.entries().next().value!;
       sessions.delete(oldest);
@@ -138,6 +145,7 @@ function fit<T, F>(xs: readonly T[], n: number, filler: F): (T | F)[] {
 }
 
 function concat(arrays: InputArray[], total: number): InputArray {
+  if (arrays.length === 0) return new Float32Array(0);
   if (arrays.length === 1) return arrays[0];
   const out = new (arrays[0].constructor as new (n: number) => InputArray)(total);
   let at = 0;
@@ -183,7 +191,7 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
       try {
         const input = new Tensor(plan.inputType, data.subarray(at * rowSize, (at + n) * rowSize) as never, [n, ...shape]);
         const outputs = await loaded.session.run({ [plan.input]: input }, fetches);
-        predictions.push(...postprocess(outputs, plan, signature.task, n));
+        for (const p of postprocess(outputs, plan, signature.task, n)) predictions.push(p);
       } catch (err) {
         throw new InferenceError(`inference failed on a batch of ${n} rows: ${(err as Error).message}`, 'run', { cause: err });
       }

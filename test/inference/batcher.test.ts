@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createBatcher } from '../../src/inference/batcher.js';
+
+interface P {
+  id: string;
+  rowCount: number;
+}
+
+function setup(maxRows = 10, maxDelayMs = 5) {
+  const calls: { key: string; ids: string[] }[] = [];
+  const batcher = createBatcher<P, string>({
+    maxRows,
+    maxDelayMs,
+    run: async (key, parts) => {
+      calls.push({ key, ids: parts.map((p) => p.id) });
+      return parts.map((p) => `${key}:${p.id}`);
+    },
+  });
+  return { batcher, calls };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('batcher', () => {
+  it('two concurrent submissions for one model become one run, each caller getting its own result', async () => {
+    const { batcher, calls } = setup();
+    const a = batcher.submit('m1', { id: 'a', rowCount: 1 });
+    const b = batcher.submit('m1', { id: 'b', rowCount: 2 });
+    await vi.advanceTimersByTimeAsync(4);
+    expect(calls).toEqual([]); // still within maxDelayMs
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await a).toBe('m1:a');
+    expect(await b).toBe('m1:b');
+    expect(calls).toEqual([{ key: 'm1', ids: ['a', 'b'] }]);
+  });
+
+  it('keeps model versions apart', async () => {
+    const { batcher, calls } = setup();
+    const a = batcher.submit('m1', { id: 'a', rowCount: 1 });
+    const b = batcher.submit('m2', { id: 'b', rowCount: 1 });
+    await vi.advanceTimersByTimeAsync(5);
+    expect(await Promise.all([a, b])).toEqual(['m1:a', 'm2:b']);
+    expect(calls).toEqual([
+      { key: 'm1', ids: ['a'] },
+      { key: 'm2', ids: ['b'] },
+    ]);
+  });
+
+  it('reaching maxRows runs at once, without waiting for the delay', async () => {
+    const { batcher, calls } = setup(10, 60_000);
+    const a = batcher.submit('m', { id: 'a', rowCount: 4 });
+    const b = batcher.submit('m', { id: 'b', rowCount: 6 });
+    expect(await Promise.all([a, b])).toEqual(['m:a', 'm:b']);
+    expect(calls).toEqual([{ key: 'm', ids: ['a', 'b'] }]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a part that would overflow maxRows closes the open batch and starts the next', async () => {
+    const { batcher, calls } = setup(10, 60_000);
+    const a = batcher.submit('m', { id: 'a', rowCount: 7 });
+    const b = batcher.submit('m', { id: 'b', rowCount: 7 });
+    expect(await a).toBe('m:a');
+    expect(calls).toEqual([{ key: 'm', ids: ['a'] }]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(await b).toBe('m:b');
+    expect(calls).toEqual([
+      { key: 'm', ids: ['a'] },
+      { key: 'm', ids: ['b'] },
+    ]);
+  });
+
+  it('a big part runs alone and at once', async () => {
+    const { batcher, calls } = setup(10, 60_000);
+    expect(await batcher.submit('m', { id: 'big', rowCount: 50 })).toBe('m:big');
+    expect(calls).toEqual([{ key: 'm', ids: ['big'] }]);
+  });
+
+  it('a failed batch rejects every caller in it, and only them', async () => {
+    let fail = true;
+    const batcher = createBatcher<P, string>({
+      maxRows: 10,
+      maxDelayMs: 5,
+      run: async (_key, parts) => {
+        if (fail) throw new Error('inference failed');
+        return parts.map((p) => p.id);
+      },
+    });
+    const a = batcher.submit('m', { id: 'a', rowCount: 1 });
+    const b = batcher.submit('m', { id: 'b', rowCount: 1 });
+    const settled = Promise.allSettled([a, b]);
+    await vi.advanceTimersByTimeAsync(5);
+    expect((await settled).map((s) => s.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    const c = batcher.submit('m', { id: 'c', rowCount: 1 });
+    await vi.advanceTimersByTimeAsync(5);
+    expect(await c).toBe('c');
+  });
+
+  it('a run returning the wrong number of results rejects rather than misattributing them', async () => {
+    const batcher = createBatcher<P, string>({ maxRows: 2, maxDelayMs: 5, run: async () => ['only one'] });
+    const both = Promise.allSettled([batcher.submit('m', { id: 'a', rowCount: 1 }), batcher.submit('m', { id: 'b', rowCount: 1 })]);
+    expect((await both).map((s) => s.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('flush runs what is waiting and resolves once it has settled', async () => {
+    const { batcher, calls } = setup(10, 60_000);
+    const a = batcher.submit('m', { id: 'a', rowCount: 1 });
+    await batcher.flush();
+    expect(calls).toEqual([{ key: 'm', ids: ['a'] }]);
+    expect(await a).toBe('m:a');
+  });
+});

@@ -1,0 +1,91 @@
+// Real worker threads: the pool loads thread.ts (TypeScript) through its .mjs bootstrap, here under
+// vitest and, in a child process, under tsx as `npm start` runs the app.
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createInferencePool } from '../../src/inference/pool.js';
+import { InferenceError } from '../../src/inference/thread.js';
+import { argmax } from '../../src/inference/postprocess.js';
+import { decodeCopy } from './copy-text.js';
+import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, removeModels, task } from './model-fixtures.js';
+
+const JOB = '00000000-0000-4000-8000-000000000001';
+const pool = createInferencePool({ threads: 2 });
+afterAll(async () => {
+  await pool.close();
+  removeModels();
+});
+
+describe('inference pool', () => {
+  it('runs tasks in worker threads and returns what onnxruntime gives directly', async () => {
+    const rows = [
+      [1, 2, 3, 4],
+      [-2, 0.5, 8, 1],
+      [0, 0, 0, 0],
+    ];
+    const parts = [csvPart(JOB, 1, rows.slice(0, 2).map((r, i) => `id${i},${r.join(',')}`)), jsonPart(JOB, 3, [{ id: 'last', f1: 0, f2: 0, f3: 0, f4: 0 }])];
+    const result = await pool.run(task(parts));
+    const expected = await directProbabilities(classifierPath, rows);
+    expect(result.parts.every((p) => p.copy instanceof Uint8Array)).toBe(true);
+    const got = result.parts.flatMap((p) => decodeCopy(p.copy));
+    expect(got.map((r) => [r.rowNo, r.passthrough])).toEqual([
+      [1, ['id0']],
+      [2, ['id1']],
+      [3, ['last']],
+    ]);
+    got.forEach((r, i) => {
+      expect(r.scores!.map(Math.fround)).toEqual(Array.from(expected[i]));
+      expect(r.value).toBe(argmax(expected[i]));
+    });
+  });
+
+  it('spreads concurrent tasks over its threads, each result to its own caller', async () => {
+    const runs = Array.from({ length: 6 }, (_, k) => pool.run(task([csvPart(JOB, k * 10 + 1, [`r${k},${k},1,1,1`])])));
+    const results = await Promise.all(runs);
+    results.forEach((r, k) => expect(decodeCopy(r.parts[0].copy)[0]).toMatchObject({ rowNo: k * 10 + 1, passthrough: [`r${k}`], error: null }));
+  });
+
+  it('rejects with a recognisable InferenceError when the model rejects the batch', async () => {
+    const err = await pool.run(task([csvPart(JOB, 1, ['a,1,2,3,4'])], { modelPath: failsAtRunPath, modelKey: 'fails@pool', plan: { ...plan, input: 'x', probabilities: 'y' } })).catch((e) => e);
+    expect(err).toBeInstanceOf(InferenceError);
+    expect(err).toMatchObject({ name: 'InferenceError', stage: 'run' });
+    expect(err.message).toMatch(/inference failed on a batch of 1 rows/);
+  });
+
+  it('CUDA requested: falls back to CPU in the thread and reports it', async () => {
+    const result = await pool.run(task([csvPart(JOB, 1, ['a,1,2,3,4'])], { executionProvider: 'cuda' }));
+    expect(result).toMatchObject({ provider: 'cpu', fellBack: true });
+    expect(result.parts[0]).toMatchObject({ succeeded: 1, failed: 0 });
+  });
+
+  it('has one thread per core unless told otherwise', async () => {
+    expect(pool.threads).toBe(2);
+    const p = createInferencePool();
+    expect(p.threads).toBe(availableParallelism());
+    await p.close();
+  });
+
+  it('works when the app runs under tsx', async () => {
+    const script = join(dir, 'under-tsx.mts');
+    const poolUrl = pathToFileURL(fileURLToPath(new URL('../../src/inference/pool.ts', import.meta.url))).href;
+    const fixturesUrl = pathToFileURL(fileURLToPath(new URL('./model-fixtures.ts', import.meta.url))).href;
+    writeFileSync(
+      script,
+      `import { createInferencePool } from ${JSON.stringify(poolUrl)};
+import { csvPart, removeModels, task } from ${JSON.stringify(fixturesUrl)};
+const pool = createInferencePool({ threads: 1 });
+const r = await pool.run(task([csvPart(${JSON.stringify(JOB)}, 1, ['a,1,2,3,4', 'b,x,2,3,4'])]));
+await pool.close();
+removeModels();
+console.log(JSON.stringify(r.parts.map((p) => [p.succeeded, p.failed])));
+`,
+    );
+    const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+    const { stdout } = await promisify(execFile)(tsx, [script], { cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual([[1, 1]]);
+  });
+});
