@@ -1,0 +1,264 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import { HttpError } from '../../errors.js';
+import { listJobDeliveries, requeueDelivery } from '../../webhooks/deliveries.js';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  endpointView,
+  getEndpoint,
+  getTenantSecret,
+  listEndpoints,
+  rotateEndpointSecret,
+  rotateTenantSecret,
+  updateEndpoint,
+} from '../../webhooks/endpoints.js';
+import { DELIVERY_JOB_OPTS, deliveryJobId } from '../../webhooks/outbox.js';
+import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
+import type { AppDeps } from '../deps.js';
+import { defineRoute } from '../route.js';
+
+// Webhook endpoints, the default secret that signs callback_url deliveries, and the delivery log.
+// Paths are relative to the /v1 router. Secrets appear in a response only when they are created.
+
+const Event = z.enum(['job.completed', 'job.failed', 'job.cancelled', 'job.progress']);
+const Events = z
+  .array(Event)
+  .min(1)
+  .max(4)
+  .transform((a) => [...new Set(a)]);
+const Url = z.string().min(1).max(2048);
+const IdParams = z.object({ id: z.uuid() });
+const Overlap = z.object({
+  /** How long the old secret keeps signing beside the new one; 0 revokes it at once (a leak). */
+  overlap_seconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
+});
+
+const Endpoint = z.object({
+  id: z.uuid(),
+  object: z.literal('webhook_endpoint'),
+  url: z.string(),
+  events: z.array(Event),
+  description: z.string().nullable(),
+  status: z.enum(['enabled', 'disabled']),
+  disabled_at: z.string().nullable(),
+  disabled_reason: z.string().nullable(),
+  previous_secret_expires_at: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+const WithSecret = Endpoint.extend({ secret: z.string() });
+const DefaultSecret = z.object({ secret: z.string(), previous_secret_expires_at: z.string().nullable(), created_at: z.string(), rotated_at: z.string().nullable() });
+const Attempt = z.object({
+  attempt: z.number(),
+  started_at: z.string(),
+  url: z.string(),
+  address: z.string().nullable(),
+  status_code: z.number().nullable(),
+  latency_ms: z.number(),
+  outcome: z.string(),
+  error: z.string().nullable(),
+  response_excerpt: z.string().nullable(),
+});
+const Delivery = z.object({
+  id: z.uuid(),
+  object: z.literal('webhook_delivery'),
+  webhook_id: z.string(),
+  event: Event,
+  job_id: z.uuid(),
+  destination: z.object({ type: z.enum(['callback', 'endpoint']), endpoint_id: z.uuid().nullable(), url: z.string() }),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempt_count: z.number(),
+  next_attempt_at: z.string().nullable(),
+  last_status_code: z.number().nullable(),
+  last_error: z.string().nullable(),
+  created_at: z.string(),
+  delivered_at: z.string().nullable(),
+  failed_at: z.string().nullable(),
+  attempts: z.array(Attempt),
+});
+
+const notFound = () => new HttpError('not_found', 'No webhook endpoint with this id.');
+
+export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
+  const { pool, config } = deps;
+  const checkUrl = (url: string) => assertCallbackUrlAllowed(url, { allowPrivate: config.webhooks.allowPrivate });
+  const secretOut = (s: Awaited<ReturnType<typeof getTenantSecret>>) => ({
+    secret: s.secret,
+    previous_secret_expires_at: s.previous_secret_expires_at && s.previous_secret_expires_at > new Date() ? s.previous_secret_expires_at.toISOString() : null,
+    created_at: s.created_at.toISOString(),
+    rotated_at: s.rotated_at?.toISOString() ?? null,
+  });
+
+  // Before /webhooks/:id, which would otherwise take "default-secret" for an id.
+  defineRoute(
+    router,
+    {
+      method: 'get',
+      path: '/webhooks/default-secret',
+      scope: 'webhooks:write',
+      summary: "The secret that signs deliveries to jobs' callback_url (created on first request)",
+      tags: ['webhooks'],
+      responses: { 200: { description: 'the current secret', schema: DefaultSecret } },
+    },
+    async (_req, res, { auth }) => {
+      res.json(secretOut(await getTenantSecret(pool, auth.tenantId)));
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/webhooks/default-secret/rotate',
+      scope: 'webhooks:write',
+      summary: 'Replace the default secret; the old one keeps signing beside it for the overlap',
+      tags: ['webhooks'],
+      body: Overlap,
+      responses: { 200: { description: 'the new secret', schema: DefaultSecret } },
+    },
+    async (_req, res, { auth, body }) => {
+      res.json(secretOut(await rotateTenantSecret(pool, auth.tenantId, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds)));
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/webhooks',
+      scope: 'webhooks:write',
+      summary: 'Register an endpoint; its signing secret is in this response only',
+      tags: ['webhooks'],
+      body: z.object({ url: Url, events: Events, description: z.string().max(500).optional() }),
+      responses: { 201: { description: 'created', schema: WithSecret }, 422: { description: 'the URL is refused' } },
+    },
+    async (_req, res, { auth, body }) => {
+      checkUrl(body.url);
+      const { endpoint, secret } = await createEndpoint(pool, auth.tenantId, body);
+      res.status(201).location(`/v1/webhooks/${endpoint.id}`).json({ ...endpointView(endpoint), secret });
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'get',
+      path: '/webhooks',
+      scope: 'webhooks:write',
+      summary: "The tenant's endpoints",
+      tags: ['webhooks'],
+      responses: { 200: { description: 'endpoints', schema: z.object({ data: z.array(Endpoint) }) } },
+    },
+    async (_req, res, { auth }) => {
+      res.json({ data: (await listEndpoints(pool, auth.tenantId)).map((e) => endpointView(e)) });
+    },
+  );
+
+  defineRoute(
+    router,
+    { method: 'get', path: '/webhooks/:id', scope: 'webhooks:write', summary: 'One endpoint', tags: ['webhooks'], params: IdParams, responses: { 200: { description: 'the endpoint', schema: Endpoint } } },
+    async (_req, res, { auth, params }) => {
+      const e = await getEndpoint(pool, auth.tenantId, params.id);
+      if (!e) throw notFound();
+      res.json(endpointView(e));
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'patch',
+      path: '/webhooks/:id',
+      scope: 'webhooks:write',
+      summary: 'Change the URL, events or description; disable or re-enable (clears a 410 disablement)',
+      tags: ['webhooks'],
+      params: IdParams,
+      body: z.object({ url: Url.optional(), events: Events.optional(), description: z.string().max(500).nullable().optional(), disabled: z.boolean().optional() }),
+      responses: { 200: { description: 'the endpoint', schema: Endpoint } },
+    },
+    async (_req, res, { auth, params, body }) => {
+      if (body.url !== undefined) checkUrl(body.url);
+      const e = await updateEndpoint(pool, auth.tenantId, params.id, body);
+      if (!e) throw notFound();
+      res.json(endpointView(e));
+    },
+  );
+
+  defineRoute(
+    router,
+    { method: 'delete', path: '/webhooks/:id', scope: 'webhooks:write', summary: 'Remove an endpoint (its delivery history stays)', tags: ['webhooks'], params: IdParams, responses: { 204: { description: 'deleted' } } },
+    async (_req, res, { auth, params }) => {
+      if (!(await deleteEndpoint(pool, auth.tenantId, params.id))) throw notFound();
+      res.status(204).end();
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/webhooks/:id/rotate-secret',
+      scope: 'webhooks:write',
+      summary: 'New signing secret, shown once; the old one keeps signing beside it for the overlap',
+      tags: ['webhooks'],
+      params: IdParams,
+      body: Overlap,
+      responses: { 200: { description: 'the endpoint and its new secret', schema: WithSecret } },
+    },
+    async (_req, res, { auth, params, body }) => {
+      const r = await rotateEndpointSecret(pool, auth.tenantId, params.id, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds);
+      if (!r) throw notFound();
+      res.json({ ...endpointView(r.endpoint), secret: r.secret });
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'get',
+      path: '/jobs/:id/deliveries',
+      scope: 'jobs:read',
+      summary: "The job's webhook deliveries and every attempt made",
+      tags: ['webhooks'],
+      params: IdParams,
+      query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      responses: { 200: { description: 'deliveries, oldest first', schema: z.object({ data: z.array(Delivery) }) } },
+    },
+    async (_req, res, { auth, params, query }) => {
+      const data = await listJobDeliveries(pool, auth.tenantId, params.id, query.limit);
+      if (!data) throw new HttpError('job_not_found', 'No job with this id.');
+      res.json({ data });
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/deliveries/:id/retry',
+      scope: 'webhooks:write',
+      summary: 'Send a delivery again now, with the same webhook-id',
+      tags: ['webhooks'],
+      params: IdParams,
+      responses: { 202: { description: 'queued', schema: Delivery }, 409: { description: 'its endpoint is disabled or deleted' } },
+    },
+    async (_req, res, { auth, params }) => {
+      const r = await requeueDelivery(pool, auth.tenantId, params.id);
+      if (!r.ok) {
+        if (r.why === 'not_found') throw new HttpError('not_found', 'No delivery with this id.');
+        throw new HttpError(
+          'conflict',
+          r.why === 'endpoint_disabled'
+            ? 'The endpoint of this delivery is disabled; re-enable it with PATCH /v1/webhooks/{id} {"disabled": false} first.'
+            : 'The endpoint of this delivery was deleted.',
+        );
+      }
+      const ref = { deliveryId: r.delivery.id, attempt: r.delivery.attempt_count };
+      // Its own id: the scheduled reference of this attempt may sit delayed in Redis; whichever
+      // runs first claims the attempt, the other finds it taken.
+      await deps.queues.webhooks.add('deliver', ref, { ...DELIVERY_JOB_OPTS, jobId: `${deliveryJobId(ref)}_now${Date.now()}` });
+      res.status(202).json(r.delivery);
+    },
+  );
+}

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type pg from 'pg';
+import { z } from 'zod';
+import { FINAL_STATUSES, jobView, type JobRow } from '../jobs/view.js';
+import { generateSecret } from './sign.js';
+
+// The transactional outbox: deliveries are rows written by the transaction that changes the job,
+// so a committed job end always has its webhooks owed, and a rolled-back one never does. The queue
+// is told afterwards (enqueueDeliveries), and the reconciler covers a crash or a Redis loss between.
+
+export type JobEventType = 'job.completed' | 'job.failed' | 'job.cancelled' | 'job.progress';
+export const EVENT_TYPES: readonly JobEventType[] = ['job.completed', 'job.failed', 'job.cancelled', 'job.progress'];
+
+/** What travels through the webhooks queue: a delivery and the attempt count it expects. */
+export const DeliveryRef = z.object({ deliveryId: z.uuid(), attempt: z.number().int().min(0) });
+export type DeliveryRef = z.infer<typeof DeliveryRef>;
+
+/**
+ * One BullMQ id per delivery and attempt: the api, the worker and the reconciler enqueueing the
+ * same attempt add it once, and a stale job (its attempt already made) is recognised and dropped.
+ */
+export const deliveryJobId = (r: DeliveryRef) => `${r.deliveryId}_${r.attempt}`;
+
+export const DELIVERY_JOB_OPTS = {
+  // Redis keeps nothing once a job ran: Postgres has the record, and the reconciler can re-add an id.
+  removeOnComplete: true,
+  removeOnFail: true,
+  // Only for our own failures (Postgres unreachable before the attempt was claimed); a receiver's
+  // failure is never a BullMQ failure, its retry is scheduled by the policy.
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+} as const;
+
+/** The webhook-id: one per message, shared by all its destinations, unchanged across attempts. */
+export function newMessageId(): string {
+  return `msg_${randomBytes(16).toString('base64url')}`;
+}
+
+export function eventPayload(type: JobEventType, job: JobRow, baseUrl: string, now = new Date()) {
+  return { type, timestamp: now.toISOString(), data: jobView(job, baseUrl) };
+}
+
+/**
+ * Call inside the transaction that ends the job. Writes one delivery to the job's callback_url
+ * (signed with the tenant's default secret, created here on first use) and one to each enabled
+ * endpoint of the tenant subscribed to `type`. Idempotent per job end. Returns the new ids.
+ */
+export async function recordJobEvent(
+  client: pg.ClientBase,
+  job: JobRow,
+  type: 'job.completed' | 'job.failed' | 'job.cancelled',
+  baseUrl: string,
+): Promise<string[]> {
+  if (job.callback_url) {
+    await client.query(`INSERT INTO webhook_tenant_secrets (tenant_id, secret) VALUES ($1, $2) ON CONFLICT (tenant_id) DO NOTHING`, [job.tenant_id, generateSecret()]);
+  }
+  const { rows } = await client.query<{ id: string }>(
+    `WITH dest AS (
+       SELECT 'callback'::text AS destination, NULL::uuid AS endpoint_id, $3::text AS url WHERE $3::text IS NOT NULL
+       UNION ALL
+       SELECT 'endpoint', e.id, e.url FROM webhook_endpoints e
+        WHERE e.tenant_id = $1 AND e.disabled_at IS NULL AND $4 = ANY (e.events)
+     )
+     INSERT INTO webhook_deliveries (tenant_id, job_id, destination, endpoint_id, url, message_id, event_type, payload)
+     SELECT $1, $2, destination, endpoint_id, url, $5, $4, $6 FROM dest
+     ON CONFLICT (job_id, event_type, destination, coalesce(endpoint_id, '00000000-0000-0000-0000-000000000000'::uuid))
+       WHERE event_type <> 'job.progress' DO NOTHING
+     RETURNING id`,
+    [job.tenant_id, job.id, job.callback_url, type, newMessageId(), JSON.stringify(eventPayload(type, job, baseUrl))],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Call inside the transaction that finishes a chunk of an unfinished job, after the job's counters
+ * were updated (that update's row lock orders concurrent chunks, so the throttle below sees the
+ * delivery a concurrent chunk just wrote). One indexed query: nothing is written unless an enabled
+ * endpoint subscribes to job.progress and has had none for this job within `intervalMs` (pass
+ * config.webhooks.progressIntervalMs).
+ */
+export async function recordProgress(client: pg.ClientBase, job: JobRow, baseUrl: string, opts: { intervalMs?: number } = {}): Promise<string[]> {
+  if (FINAL_STATUSES.includes(job.status)) return [];
+  const intervalMs = opts.intervalMs ?? 5000;
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO webhook_deliveries (tenant_id, job_id, destination, endpoint_id, url, message_id, event_type, payload)
+     SELECT $1, $2, 'endpoint', e.id, e.url, $3, 'job.progress', $4
+       FROM webhook_endpoints e
+      WHERE e.tenant_id = $1 AND e.disabled_at IS NULL AND 'job.progress' = ANY (e.events)
+        AND NOT EXISTS (
+          SELECT 1 FROM webhook_deliveries d
+           WHERE d.endpoint_id = e.id AND d.job_id = $2 AND d.event_type = 'job.progress'
+             AND d.created_at > now() - make_interval(secs => $5::double precision / 1000))
+     RETURNING id`,
+    [job.tenant_id, job.id, newMessageId(), JSON.stringify(eventPayload('job.progress', job, baseUrl)), intervalMs],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Call after commit. Adding the same delivery twice adds it once (deterministic job ids). */
+export async function enqueueDeliveries(queue: Queue, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await queue.addBulk(
+    ids.map((deliveryId) => {
+      const ref = { deliveryId, attempt: 0 };
+      return { name: 'deliver', data: ref, opts: { ...DELIVERY_JOB_OPTS, jobId: deliveryJobId(ref) } };
+    }),
+  );
+}

@@ -1,0 +1,119 @@
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { QUEUES } from '../queue/payloads.js';
+import { claimDelivery, deliveryState, failUnattempted, finishAttempt } from './deliveries.js';
+import { attemptSeconds, attemptsTotal, deliveriesTotal } from './metrics.js';
+import { DELIVERY_JOB_OPTS, DeliveryRef, deliveryJobId } from './outbox.js';
+import { decide } from './policy.js';
+import { reconcileDeliveries } from './reconcile.js';
+import { sendOnce } from './send.js';
+import type { Resolver } from './ssrf.js';
+import { activeSecrets, signatureHeaders } from './sign.js';
+
+// Sends deliveries. Each BullMQ job is one attempt of one delivery; the next attempt, when the
+// policy wants one, is a new delayed job with its own deterministic id. Postgres holds the
+// schedule (next_attempt_at), so the reconciler can rebuild the queue from it.
+
+export interface WebhookWorkerOptions {
+  config: Config;
+  pool: pg.Pool;
+  connection: Redis;
+  log: Logger;
+  /**
+   * Also run reconcileDeliveries at start and every config.worker.reconcileIntervalMs. Off by
+   * default: the worker process's reconciler (src/worker/reconcile.ts) already covers deliveries.
+   */
+  reconcile?: boolean;
+  /** Tests only: a stand-in for DNS, to show what happens when a name resolves somewhere refused. */
+  resolve?: Resolver;
+}
+
+/** How long a claimed attempt keeps others off before the reconciler assumes its worker died. */
+const leaseMs = (config: Config) => config.webhooks.timeoutMs + 30_000;
+
+export function startWebhookWorker(opts: WebhookWorkerOptions): { close(): Promise<void> } {
+  const { config, pool, connection, log } = opts;
+  const prefix = config.redisPrefix;
+  const queue = new Queue(QUEUES.webhooks, { connection, prefix });
+
+  async function deliver(job: Job, token?: string): Promise<void> {
+    const ref = DeliveryRef.parse(job.data);
+    const d = await claimDelivery(pool, ref.deliveryId, ref.attempt, leaseMs(config));
+    if (!d) return skip(job, ref, token);
+
+    // jsonb keeps keys in its own order; put the envelope back in the order people read it.
+    const p = d.payload as { type: string; timestamp: string; data: unknown };
+    const body = JSON.stringify({ type: p.type, timestamp: p.timestamp, data: p.data });
+    const secrets = d.secret ? activeSecrets({ secret: d.secret, previous_secret: d.previous_secret, previous_secret_expires_at: d.previous_secret_expires_at }) : [];
+    const result = await sendOnce({
+      url: d.url,
+      body,
+      headers: signatureHeaders(secrets, d.message_id, body),
+      timeoutMs: config.webhooks.timeoutMs,
+      allowPrivate: config.webhooks.allowPrivate,
+      resolve: opts.resolve,
+    });
+    const decision = decide(result, d.attempt_count, config.webhooks.retrySchedule, d.event_type);
+    await finishAttempt(pool, d, result, decision);
+
+    attemptsTotal.inc({ outcome: result.kind });
+    attemptSeconds.observe({ outcome: result.kind }, result.latencyMs / 1000);
+    deliveriesTotal.inc({ result: decision.result === 'retry' ? 'retry_scheduled' : decision.result === 'delivered' ? 'delivered' : 'failed' });
+    const fields = { deliveryId: d.id, webhookId: d.message_id, event: d.event_type, attempt: d.attempt_count, outcome: result.kind, status: result.status, latencyMs: result.latencyMs, error: result.error };
+    if (decision.result === 'retry') {
+      const next = { deliveryId: d.id, attempt: d.attempt_count };
+      await queue.add('deliver', next, { ...DELIVERY_JOB_OPTS, jobId: deliveryJobId(next), delay: decision.delayMs });
+      log.info({ ...fields, retryInMs: decision.delayMs }, 'webhook attempt failed; retry scheduled');
+    } else if (decision.result === 'give_up') {
+      log.warn({ ...fields, reason: decision.reason, endpointDisabled: decision.disableEndpoint }, 'webhook delivery failed');
+    } else {
+      log.debug(fields, 'webhook delivered');
+    }
+  }
+
+  /** The reference could not claim its attempt: stale, finished, not due yet, or undeliverable. */
+  async function skip(job: Job, ref: DeliveryRef, token?: string): Promise<void> {
+    const s = await deliveryState(pool, ref.deliveryId);
+    if (!s || s.status !== 'pending' || s.attempt_count !== ref.attempt) return;
+    if (s.endpoint_state === 'disabled' || s.endpoint_state === 'deleted') {
+      await failUnattempted(pool, ref.deliveryId, ref.attempt, `endpoint ${s.endpoint_state}; not sent`);
+      deliveriesTotal.inc({ result: 'failed' });
+      return;
+    }
+    // Early (a reconciled lease, clock skew): wait in Redis until it is due.
+    await job.moveToDelayed(Math.max(s.next_attempt_at.getTime(), Date.now() + 100), token);
+    throw new DelayedError();
+  }
+
+  const worker = new Worker(QUEUES.webhooks, deliver, { connection, prefix, concurrency: config.webhooks.concurrency });
+  worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'webhook job failed'));
+  worker.on('error', (err) => log.error({ err }, 'webhook worker error'));
+
+  let timer: NodeJS.Timeout | undefined;
+  let reconciling: Promise<void> | null = null;
+  const reconcileNow = () => {
+    reconciling ??= reconcileDeliveries(pool, queue)
+      .then(
+        (n) => void (n > 0 && log.info({ reenqueued: n }, 'webhook deliveries re-enqueued from Postgres')),
+        (err) => log.warn({ err }, 'webhook reconcile failed'),
+      )
+      .finally(() => (reconciling = null));
+  };
+  if (opts.reconcile) {
+    reconcileNow();
+    timer = setInterval(reconcileNow, config.worker.reconcileIntervalMs);
+    timer.unref();
+  }
+
+  return {
+    async close() {
+      clearInterval(timer);
+      await reconciling;
+      await worker.close();
+      await queue.close();
+    },
+  };
+}
