@@ -97,7 +97,7 @@ export class RecordSplitter {
         this.quoteLine,
       );
     }
-    if (this.carryBytes > 0) this.emit(EMPTY, out);
+    if (this.carryBytes > 0) this.emit(EMPTY, 0, 0, out);
     this.inQuote = false;
     return out;
   }
@@ -134,7 +134,7 @@ export class RecordSplitter {
         continue;
       }
       if (nl === -1) break;
-      this.emit(buf.subarray(start, nl), out);
+      this.emit(buf, start, nl, out);
       this.line++;
       this.recordLine = this.line;
       pos = start = nl + 1;
@@ -148,20 +148,20 @@ export class RecordSplitter {
     }
   }
 
-  private emit(last: Buffer, out: Buffer[]): void {
-    let rec = last;
+  private emit(buf: Buffer, start: number, end: number, out: Buffer[]): void {
     if (this.carryBytes > 0) {
-      this.carry.push(last);
-      rec = Buffer.concat(this.carry, this.carryBytes + last.length);
+      this.carry.push(buf.subarray(start, end));
+      buf = Buffer.concat(this.carry, this.carryBytes + end - start);
+      start = 0;
+      end = buf.length;
       this.carry = [];
       this.carryBytes = 0;
     }
-    if (rec.length > this.max) throw this.tooLarge();
-    let end = rec.length;
-    while (end > 0 && rec[end - 1] === CR) end--;
-    if (end === 0) return;
+    if (end - start > this.max) throw this.tooLarge();
+    while (end > start && buf[end - 1] === CR) end--;
+    if (end === start) return;
     this.records++;
-    out.push(end === rec.length ? rec : rec.subarray(0, end));
+    out.push(buf.subarray(start, end));
   }
 
   private tooLarge(): CsvLimitError {

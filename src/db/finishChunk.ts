@@ -21,7 +21,7 @@ export interface ChunkOutcome {
  * The chunk row is locked first: a redelivered (or concurrently stalled-and-retried) chunk finds
  * it done and changes nothing, so every row ends with exactly one result.
  */
-export async function finishChunk(pool: pg.Pool, o: ChunkOutcome, baseUrl: string): Promise<(Advanced & { applied: true }) | { applied: false }> {
+export async function finishChunk(pool: pg.Pool, o: ChunkOutcome, baseUrl: string, progressIntervalMs: number): Promise<(Advanced & { applied: true }) | { applied: false }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -46,7 +46,7 @@ export async function finishChunk(pool: pg.Pool, o: ChunkOutcome, baseUrl: strin
       [o.ref.jobId, o.succeeded, o.failed, o.jobError?.code ?? null, o.jobError?.message ?? null],
     );
     const advanced = await advanceJob(client, o.ref.jobId, baseUrl);
-    if (!advanced.finished && advanced.job) advanced.deliveries.push(...(await recordProgress(client, advanced.job, baseUrl)));
+    if (!advanced.finished && advanced.job) advanced.deliveries.push(...(await recordProgress(client, advanced.job, baseUrl, { intervalMs: progressIntervalMs })));
     await client.query('COMMIT');
     return { ...advanced, applied: true };
   } catch (err) {

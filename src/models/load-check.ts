@@ -27,8 +27,9 @@ function startThread(bytes: Uint8Array): Worker {
 
 export function loadCheck(bytes: Uint8Array, opts: { timeoutMs: number }): Promise<LoadCheckResult> {
   return new Promise((resolve, reject) => {
-    // A copy, so transferring it to the thread leaves the caller's buffer intact.
-    const worker = startThread(bytes.slice());
+    // A copy, so transferring it to the thread leaves the caller's buffer intact. Not
+    // bytes.slice(): on a Buffer that is a view of the same memory.
+    const worker = startThread(new Uint8Array(bytes));
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

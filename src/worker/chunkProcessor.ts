@@ -52,7 +52,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       } else {
         outcome = await score(ref, chunk, job);
       }
-      const res = await finishChunk(pool, outcome, baseUrl);
+      const res = await finishChunk(pool, outcome, baseUrl, config.webhooks.progressIntervalMs);
       if (res.applied) await deps.notify.afterCommit(res);
       return res.applied ? 'done' : 'duplicate';
     } catch (err) {

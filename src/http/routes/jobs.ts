@@ -94,10 +94,18 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
 
   defineRoute(
     router,
-    { method: 'get', path: '/jobs/:id', scope: 'jobs:read', tags: ['jobs'], summary: 'A job: status, row counts, progress, timings', params: JobId, responses: { 200: { description: 'the job' }, 404: { description: 'no such job' } } },
-    async (_req, res, { params, auth }) => {
-      const job = await getJobRow(pool, params.id, auth.tenantId);
+    {
+      method: 'get', path: '/jobs/:id', scope: 'jobs:read', tags: ['jobs'], summary: 'A job: status, row counts, progress, timings. With ?wait=N (seconds) the answer holds until the job is finished or N seconds pass (long polling).',
+      params: JobId, query: z.object({ wait: z.coerce.number().min(0).max(config.intake.maxWaitSeconds).default(0) }),
+      responses: { 200: { description: 'the job' }, 404: { description: 'no such job' } },
+    },
+    async (_req, res, { params, query, auth }) => {
+      let job = await getJobRow(pool, params.id, auth.tenantId);
       if (!job) throw new HttpError('job_not_found', `There is no job ${params.id}.`);
+      if (query.wait > 0 && !FINAL_STATUSES.includes(job.status)) {
+        await deps.waiter.wait(params.id, query.wait * 1000, async () => FINAL_STATUSES.includes((await getJobRow(pool, params.id))!.status));
+        job = (await getJobRow(pool, params.id, auth.tenantId))!;
+      }
       res.json(jobView(job, baseUrl));
     },
   );
