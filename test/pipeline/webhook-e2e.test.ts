@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createKey } from '../../src/auth/tenants.js';
+import { trainDemoModels } from '../../scripts/train/demo-models.js';
+import { client, startInProcessApi } from '../helpers/api.js';
+import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { startWorker, type Proc } from '../helpers/processes.js';
+import { startReceiver, type Receiver } from '../webhooks/harness.js';
+
+// The whole road: a CSV upload with a callback_url → a worker scores it → the transaction that
+// completes the job writes the delivery → the webhook worker signs and sends it → a receiver
+// verifying with the standardwebhooks package gets it once.
+let env: TestEnv;
+let api: Awaited<ReturnType<typeof startInProcessApi>>;
+let worker: Proc;
+let receiver: Receiver;
+let c: ReturnType<typeof client>;
+const demo = trainDemoModels();
+
+beforeAll(async () => {
+  env = await createTestEnv({ CHUNK_ROWS: '10', WEBHOOK_RETRY_SCHEDULE: '0,1,1' });
+  api = await startInProcessApi(env.config);
+  worker = await startWorker(env.env);
+  c = client(api.url, (await createKey(env.pool, 'acme')).key);
+  expect((await c.registerModel('penguins', demo.penguins.onnx, demo.penguins.signature)).status).toBe(201);
+  const secret = await (await c.get('/v1/webhooks/default-secret')).json();
+  receiver = await startReceiver({ secrets: [secret.secret] });
+});
+afterAll(async () => {
+  await receiver?.stop();
+  await worker?.stop();
+  await api?.close();
+  await env?.close();
+});
+
+it('a completed CSV job reaches its callback_url once, signed, with the job as GET shows it', async () => {
+  const res = await c.postCsv(`/v1/jobs?model=penguins&callback_url=${encodeURIComponent(receiver.url)}`, demo.penguins.holdoutCsv);
+  expect(res.status).toBe(202);
+  const { id } = await res.json();
+  const hook = await receiver.next((r) => r.payload.type === 'job.completed');
+  expect(hook.verified).toEqual([true]);
+  expect(hook.status).toBe(200);
+  expect(hook.payload.data).toMatchObject({ id, status: 'completed', rows: { total: 68, succeeded: 68, failed: 0 }, model: { name: 'penguins', version: 1 } });
+  const job = await (await c.get(`/v1/jobs/${id}`)).json();
+  expect(hook.payload.data).toEqual(job);
+  // The sender records the attempt after the receiver has answered: poll the record, bounded.
+  let deliveries = await (await c.get(`/v1/jobs/${id}/deliveries`)).json();
+  for (let i = 0; i < 100 && deliveries.data[0]?.status !== 'delivered'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    deliveries = await (await c.get(`/v1/jobs/${id}/deliveries`)).json();
+  }
+  expect(deliveries.data).toHaveLength(1);
+  expect(deliveries.data[0]).toMatchObject({ status: 'delivered', event: 'job.completed', webhook_id: hook.webhookId });
+  expect(receiver.requests.filter((r) => r.webhookId === hook.webhookId)).toHaveLength(1);
+});
+
+it('a cancelled job sends job.cancelled', async () => {
+  const res = await c.postJson('/v1/predictions', { model: 'penguins', inputs: [{ id: 'x' }], callback_url: receiver.url });
+  const job = await res.json();
+  const cancel = await c.post(`/v1/jobs/${job.id}/cancel`);
+  if (cancel.status === 200) {
+    const hook = await receiver.next((r) => r.payload.type === 'job.cancelled');
+    expect(hook.payload.data.id).toBe(job.id);
+    expect(hook.verified).toEqual([true]);
+  } else {
+    // The worker finished it first: cancelling a finished job is refused, and its own event went out.
+    expect(cancel.status).toBe(409);
+    await receiver.next((r) => r.payload.data.id === job.id);
+  }
+});
