@@ -67,6 +67,16 @@ const EnvSchema = z.object({
   WEBHOOK_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(0).default(5 * SECOND),
   // How long the previous secret keeps signing after a rotation, so receivers can switch over.
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(24 * 60 * 60),
+
+  // Security: per-key rate limits, per-tenant queue caps, JSON depth, slow-client timeouts (docs/security.md)
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(50),
+  MAX_CONCURRENT_UPLOADS: z.coerce.number().int().min(1).default(4),
+  MAX_QUEUED_ROWS_PER_TENANT: z.coerce.number().int().min(1).default(50_000_000),
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(20 * SECOND),
+  BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30 * SECOND),
+  MAX_HEADER_BYTES: z.coerce.number().int().min(1024).default(16 * 1024),
+  KEY_LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).default(10 * SECOND),
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -118,6 +128,16 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       concurrency: e.WEBHOOK_CONCURRENCY,
       progressIntervalMs: e.WEBHOOK_PROGRESS_INTERVAL_MS,
       secretOverlapSeconds: e.WEBHOOK_SECRET_OVERLAP_SECONDS,
+    },
+    security: {
+      rateLimitPerSecond: e.RATE_LIMIT_PER_SECOND,
+      maxConcurrentUploads: e.MAX_CONCURRENT_UPLOADS,
+      maxQueuedRowsPerTenant: e.MAX_QUEUED_ROWS_PER_TENANT,
+      maxJsonDepth: e.MAX_JSON_DEPTH,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      bodyIdleTimeoutMs: e.BODY_IDLE_TIMEOUT_MS,
+      maxHeaderBytes: e.MAX_HEADER_BYTES,
+      keyLastUsedFlushMs: e.KEY_LAST_USED_FLUSH_MS,
     },
   };
 }

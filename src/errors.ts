@@ -3,6 +3,7 @@
 export const ERROR_CODES = {
   bad_request: 400,
   invalid_json: 400,
+  json_too_deep: 400,
   validation_failed: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -30,6 +31,7 @@ export const ERROR_CODES = {
   invalid_callback_url: 422,
   invalid_records: 422,
   rate_limited: 429,
+  quota_exceeded: 429,
   internal: 500,
   service_unavailable: 503,
 } as const;

@@ -33,7 +33,7 @@ export interface Generated {
 
 const NUMBERS = ['1.5', '-2', '+3.25e-4', '1E10', '-7.1e+3', '0', '-0.0', '42', ' 1.5', '1.5 ', '.5', 'NaN', 'nan', 'inf', '-Infinity', ''];
 const TEXT = ['abc', 'é', '日本語', 'x y', 'x\ry', '#', "it's", '\\', '=1+2'];
-const SPECIAL = ['a,b', 'a;b', 'a\tb', 'say "hi"', '"', '""', 'line1\nline2', 'crlf\r\ninside', 'end\r', '\r', '\n', ',;\t', ' "x" '];
+const SPECIAL = ['a,b', 'a;b', 'a\tb', 'say "hi"', '"', '""', 'line1\nline2', 'crlf\r\ninside', 'end\r', '\r', '\n', ',;\t', ' "x" ', 'a longer value, with "quotes";\r\nand a line break\tin the middle of it'];
 const INVALID_BYTE = '\u0001'; // replaced by 0xFF after encoding
 
 export interface GenOptions {

@@ -69,6 +69,7 @@ describe('RecordSplitter', () => {
     ['doubled quotes', '"say ""hi""",2\n3,4', ['"say ""hi""",2', '3,4']],
     ['LF inside quotes', '"line1\nline2",2\n3,4\n', ['"line1\nline2",2', '3,4']],
     ['CRLF inside quotes, kept', '"line1\r\nline2",2\r\n3,4\r\n', ['"line1\r\nline2",2', '3,4']],
+    ['long quoted fields and long gaps between quotes', `${'1'.repeat(40)},"${'x'.repeat(30)}\n${'y'.repeat(30)}",2\n${'z'.repeat(40)}\n"a"`, [`${'1'.repeat(40)},"${'x'.repeat(30)}\n${'y'.repeat(30)}",2`, 'z'.repeat(40), '"a"']],
     ['quoted field only newlines', '"\n\n\n"\nx', ['"\n\n\n"', 'x']],
     ['quoted CR before the newline is data', '"a\r"\r\nb', ['"a\r"', 'b']],
     ['empty quoted field', '""\n""""\n', ['""', '""""']],
