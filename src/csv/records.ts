@@ -144,7 +144,7 @@ export class RecordSplitter {
       this.carry.push(buf.subarray(start));
       this.carryBytes += n - start;
       // Checked per push, not only at the newline, so an endless record cannot fill memory.
-      if (this.carryBytes > this.max) throw this.tooLarge();
+      if (this.carryBytes > this.max) throw this.tooLarge(inQuote);
     }
   }
 
@@ -157,18 +157,18 @@ export class RecordSplitter {
       this.carry = [];
       this.carryBytes = 0;
     }
-    if (end - start > this.max) throw this.tooLarge();
+    if (end - start > this.max) throw this.tooLarge(false);
     while (end > start && buf[end - 1] === CR) end--;
     if (end === start) return;
     this.records++;
     out.push(buf.subarray(start, end));
   }
 
-  private tooLarge(): CsvLimitError {
+  private tooLarge(openQuote: boolean): CsvLimitError {
     return new CsvLimitError(
       'record_too_large',
       `Record ${this.records + 1} (starting on line ${this.recordLine}) is longer than ${this.max} bytes` +
-        (this.inQuote ? `; perhaps the quote opened on line ${this.quoteLine} is never closed.` : '.'),
+        (openQuote ? `; perhaps the quote opened on line ${this.quoteLine} is never closed.` : '.'),
       this.records + 1,
       this.recordLine,
     );

@@ -140,6 +140,8 @@ describe('RecordSplitter', () => {
       });
       expect(err.code).toBe('record_too_large');
       expect(err.message).toContain('the quote opened on line 2');
+      const closed = limitError(() => splitAll([B('a\n"' + 'x'.repeat(20)), B('"' + 'y'.repeat(100) + '\n')], { maxRecordBytes: 100 }));
+      expect(closed.message).toBe('Record 2 (starting on line 2) is longer than 100 bytes.');
     });
 
     it('counts lines inside quotes and blank lines for the line number', () => {
