@@ -18,7 +18,8 @@ const children: ChildProcess[] = [];
 const say = (s: string) => console.log(s);
 
 function run(script: string, wait: RegExp | null): Promise<ChildProcess> {
-  const child = spawn(TSX, [path.join(ROOT, script)], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Readiness is read from the children's info-level log lines (their output is not shown).
+  const child = spawn(TSX, [path.join(ROOT, script)], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   if (!wait) return once(child, 'exit').then(([code]) => (code === 0 ? child : Promise.reject(new Error(`${script} exited with ${code}`))));
   return new Promise((resolve, reject) => {

@@ -27,6 +27,7 @@ export default async function setup(project: TestProject) {
   } finally {
     redis.disconnect();
   }
+  await dropStaleDatabases(admin);
   await admin.query(`CREATE DATABASE ${template}`);
   const tpl = new pg.Client({ connectionString: withDb(ADMIN_URL, template) });
   await tpl.connect();
@@ -48,6 +49,18 @@ export default async function setup(project: TestProject) {
     } while (cursor !== '0');
     r.disconnect();
   };
+}
+
+/** Runs that were killed never reached their teardown: drop their databases once they are a few hours old. */
+async function dropStaleDatabases(admin: pg.Client) {
+  const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'sluice\\_t\\_%'`);
+  for (const { datname } of rows) {
+    const runId = datname.split('_')[2] ?? '';
+    const startedAt = parseInt(runId.slice(0, -6), 36);
+    if (Number.isFinite(startedAt) && Date.now() - startedAt > 3 * 3600_000) {
+      await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => {});
+    }
+  }
 }
 
 export function withDb(url: string, db: string) {

@@ -184,3 +184,25 @@ describe('single predictions', () => {
     expect((await c.waitForJob(body.id)).rows.succeeded).toBe(1);
   });
 });
+
+describe('job listing', () => {
+  it('lists newest first, filters by status, pages with a cursor, and shows only the caller’s jobs', async () => {
+    const all = await (await c.get('/v1/jobs?limit=200')).json();
+    expect(all.data.length).toBeGreaterThanOrEqual(8);
+    const created = all.data.map((j: { created_at: string }) => j.created_at);
+    expect([...created].sort().reverse()).toEqual(created);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: { id: string }[]; next_cursor: string | null } = await (await c.get(`/v1/jobs?limit=3${cursor ? `&cursor=${cursor}` : ''}`)).json();
+      seen.push(...page.data.map((j) => j.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(all.data.map((j: { id: string }) => j.id));
+    const completed = await (await c.get('/v1/jobs?status=completed&limit=200')).json();
+    expect(completed.data.every((j: { status: string }) => j.status === 'completed')).toBe(true);
+    expect(completed.data.length).toBeGreaterThan(0);
+    const stranger = client(api.url, (await createKey(env.pool, 'stranger')).key);
+    expect((await (await stranger.get('/v1/jobs')).json()).data).toEqual([]);
+  });
+});
