@@ -1,20 +1,12 @@
 import { Buffer } from 'node:buffer';
+import { seededRandom } from '../../scripts/train/datasets.js';
 
 // Seeded CSV files with known answers, for the splitter and parser property tests.
 
 export type Rng = () => number;
 
-/** mulberry32: small, seeded, good enough to pick test cases reproducibly. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seeded PRNG the demo's data split uses. */
+export const rng: (seed: number) => Rng = seededRandom;
 
 export const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
