@@ -49,15 +49,31 @@ const EnvSchema = z.object({
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(256),
   BATCH_MAX_DELAY_MS: z.coerce.number().min(0).default(2),
   MODEL_CACHE_DIR: z.string().default('.cache/models'),
-  // BullMQ lock: inference runs on worker threads, so the main loop stays free to renew the lock;
-  // 30 s tolerates a GC pause or a slow COPY; a killed worker's chunk is re-offered after the
-  // stalled check (15 s). A chunk may stall 3 times before it is given up (rows then get errors).
+  // BullMQ lock, sized for chunks of CHUNK_ROWS=5000 (0.1-2 s to score and COPY). Inference runs on
+  // worker threads, so the main loop renews the lock every LOCK_DURATION/2 without fail; 30 s
+  // outlasts a long GC pause or a slow COPY (a lock lost on a live worker means the chunk runs
+  // twice: harmless, the done-mark decides, but wasted). A killed worker's chunk is re-offered once
+  // its lock has expired and a stalled check has run: within LOCK_DURATION + STALLED_INTERVAL (45 s).
+  // After MAX_STALLED_COUNT stalls BullMQ fails the job; the reconciler re-adds it, and the start
+  // count in Postgres (CHUNK_ATTEMPTS + MAX_STALLED_COUNT + 1 starts) is what finally gives the rows
+  // of a chunk that kills its worker every time (OOM, native crash) errors. Larger chunks or slower
+  // models: raise LOCK_DURATION_MS rather than lowering it; tests use 2 s / 1 s to recover fast.
   LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30 * SECOND),
   STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(15 * SECOND),
   MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(3),
   CHUNK_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(30 * SECOND),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30 * SECOND),
+  // Watchdog: an unfinished job with no progress (no chunk done, no upload bytes stored) for this
+  // long is failed with reason `job_stalled` (its unscored rows get errors). It must exceed the
+  // longest wait a job may spend queued behind others; an hour suits queues drained within minutes.
+  JOB_STALL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60 * 60 * SECOND),
+  WATCHDOG_INTERVAL_MS: z.coerce.number().int().min(100).default(60 * SECOND),
+  // Retention: finished jobs older than this (by finished_at) are deleted with their chunks,
+  // results and deliveries, RETENTION_BATCH_ROWS rows per short transaction; the job id then answers 410.
+  RETENTION_TTL_HOURS: z.coerce.number().min(0).default(24 * 30),
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).default(10 * 60 * SECOND),
+  RETENTION_BATCH_ROWS: z.coerce.number().int().min(1).default(10_000),
 
   // Webhooks
   WEBHOOK_RETRY_SCHEDULE: secondsList.default([0, 5, 300, 1800, 7200, 18000, 36000, 36000]),
@@ -120,6 +136,11 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       chunkAttempts: e.CHUNK_ATTEMPTS,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      jobStallTimeoutMs: e.JOB_STALL_TIMEOUT_MS,
+      watchdogIntervalMs: e.WATCHDOG_INTERVAL_MS,
+      retentionTtlHours: e.RETENTION_TTL_HOURS,
+      retentionIntervalMs: e.RETENTION_INTERVAL_MS,
+      retentionBatchRows: e.RETENTION_BATCH_ROWS,
     },
     webhooks: {
       retrySchedule: e.WEBHOOK_RETRY_SCHEDULE,

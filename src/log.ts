@@ -9,7 +9,10 @@ export function createLogger(config: Pick<Config, 'logLevel'>, name: string): Lo
     name,
     level: config.logLevel,
     redact: {
-      paths: ['req.headers.authorization', '*.secret', '*.apiKey', '*.key', 'secret', 'apiKey'],
+      paths: [
+        'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.headers.authorization', 'authorization', '*.authorization',
+        '*.secret', '*.previous_secret', '*.apiKey', '*.key', 'secret', 'previous_secret', 'apiKey', 'key',
+      ],
       censor: '[redacted]',
     },
   });

@@ -3,9 +3,14 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { HttpError } from '../errors.js';
+import { LastUsedRecorder } from '../auth/last-used.js';
 import { authenticate } from './auth.js';
 import type { AppDeps } from './deps.js';
+import { bodyIdleTimeout, declaredSizeLimit } from './limits.js';
 import { errorHandler } from './problems.js';
+import { queuedRowsCap } from './quotas.js';
+import { rateLimit } from './ratelimit.js';
+import { registerAdminRoutes } from './routes/admin.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -20,6 +25,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
+  app.locals.maxJsonDepth = deps.config.security.maxJsonDepth;
   app.use(helmet());
   app.use(
     pinoHttp({
@@ -31,17 +37,28 @@ export function createApp(deps: AppDeps): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url }) },
+      // Method and URL only: headers (Authorization, cookies) are never logged.
+      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url }), res: (res) => ({ statusCode: res.statusCode }) },
     }),
   );
+  app.use(bodyIdleTimeout(deps.config.security.bodyIdleTimeoutMs));
 
   const open = express.Router();
   registerHealthRoutes(open, deps);
   registerOpenApiRoute(open, deps);
   app.use(open);
 
+  const { security, intake } = deps.config;
+  const lastUsed = new LastUsedRecorder(deps.pool, security.keyLastUsedFlushMs, (err) => {
+    if (!/after calling end/.test(String((err as Error)?.message))) deps.log.warn({ err }, 'could not record keys\' last use; will retry');
+  });
   const v1 = express.Router();
-  v1.use(authenticate(deps.pool));
+  v1.use(authenticate(deps.pool, lastUsed));
+  v1.use(rateLimit(deps));
+  v1.post('/jobs', declaredSizeLimit(intake.maxUploadBytes + 1024 * 1024, 'a CSV upload (MAX_UPLOAD_BYTES)'), queuedRowsCap(deps.pool, security.maxQueuedRowsPerTenant));
+  v1.post('/predictions', queuedRowsCap(deps.pool, security.maxQueuedRowsPerTenant));
+  v1.post('/models/:name/versions', declaredSizeLimit(intake.maxModelBytes + 16 * 1024 * 1024, 'a model upload (MAX_MODEL_BYTES)'));
+  registerAdminRoutes(v1, deps);
   registerModelRoutes(v1, deps);
   registerJobRoutes(v1, deps);
   registerResultRoutes(v1, deps);

@@ -1,6 +1,6 @@
 import busboy from 'busboy';
 import type { Request } from 'express';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { HttpError } from '../errors.js';
 
 export interface MultipartPart {
@@ -18,10 +18,13 @@ export interface MultipartPart {
 export async function* multipartParts(
   req: Request,
   limits: { fileSize: number; fields: number; fieldSize: number; files: number },
+  /** When given, exactly these part names are accepted, each at most once; anything else is a 400. */
+  expect?: { fields: readonly string[]; files: readonly string[] },
 ): AsyncGenerator<MultipartPart> {
   let bb: busboy.Busboy;
   try {
-    bb = busboy({ headers: req.headers, limits: { ...limits, parts: limits.fields + limits.files } });
+    // busboy reports a file of exactly `fileSize` bytes as cut: one more byte makes the limit inclusive.
+    bb = busboy({ headers: req.headers, limits: { ...limits, fileSize: limits.fileSize + 1, parts: limits.fields + limits.files } });
   } catch {
     throw new HttpError('bad_request', 'The multipart body has no boundary; let your HTTP client set the Content-Type header.');
   }
@@ -32,11 +35,48 @@ export async function* multipartParts(
     notify?.();
     notify = null;
   };
+  const seen = new Set<string>();
+  const unexpected = (kind: 'field' | 'file', name: string): HttpError | null => {
+    if (!expect) return null;
+    const allowed = kind === 'field' ? expect.fields : expect.files;
+    const shown = JSON.stringify(name.slice(0, 100));
+    if (!allowed.includes(name)) {
+      const all = [...expect.fields.map((f) => `field "${f}"`), ...expect.files.map((f) => `file "${f}"`)].join(', ');
+      return new HttpError('validation_failed', `Unexpected form ${kind} ${shown}: this endpoint takes ${all}.`);
+    }
+    if (seen.has(name)) return new HttpError('validation_failed', `The form part ${shown} appears more than once.`);
+    seen.add(name);
+    return null;
+  };
   bb.on('field', (name, value, info) => {
-    if (info.valueTruncated) push(new HttpError('payload_too_large', `The form field "${name}" is longer than ${limits.fieldSize} bytes.`));
+    const bad = unexpected('field', name);
+    if (bad) push(bad);
+    else if (info.valueTruncated) push(new HttpError('payload_too_large', `The form field "${name}" is longer than ${limits.fieldSize} bytes.`));
     else push({ kind: 'field', name, value });
   });
-  bb.on('file', (name, stream, info) => push({ kind: 'file', name, stream, filename: info.filename }));
+  bb.on('file', (name, stream, info) => {
+    // The caller reads a pass-through: busboy's own failures on the file (a form cut short) become a
+    // 400 rather than a bare Error, and a failure when nobody reads the part any more has a
+    // listener, so it can never be an uncaught exception.
+    const out = new PassThrough();
+    out.on('error', () => {});
+    stream.on('error', (err: Error) => out.destroy(err instanceof HttpError ? err : new HttpError('bad_request', `The multipart body is malformed: ${err.message}.`)));
+    const bad = unexpected('file', name);
+    if (bad) {
+      stream.resume();
+      push(bad);
+    } else {
+      // Busboy emits 'limit' as it parses, possibly before the caller has seen this part: the
+      // stream itself fails, so a file over the limit can never be read as if it were whole.
+      stream.once('limit', () => {
+        stream.unpipe(out);
+        stream.resume();
+        out.destroy(new HttpError('payload_too_large', `The file in the form field "${name}" is larger than the ${limits.fileSize} bytes this endpoint takes.`));
+      });
+      stream.pipe(out);
+      push({ kind: 'file', name, stream: out, filename: info.filename });
+    }
+  });
   bb.on('partsLimit', () => push(new HttpError('bad_request', 'The form has more parts than this endpoint takes.')));
   bb.on('filesLimit', () => push(new HttpError('bad_request', 'The form has more files than this endpoint takes.')));
   bb.on('fieldsLimit', () => push(new HttpError('bad_request', 'The form has more fields than this endpoint takes.')));

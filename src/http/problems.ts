@@ -16,7 +16,9 @@ export function isUnavailable(err: unknown): boolean {
 
 export function sendProblem(res: Response, err: HttpError, instance?: string) {
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-  res.status(err.status).type('application/problem+json').send(JSON.stringify(problemBody(err, instance)));
+  const requestId = res.getHeader('X-Request-Id');
+  const body = { ...problemBody(err, instance), ...(typeof requestId === 'string' ? { request_id: requestId } : {}) };
+  res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
 }
 
 /** Converts whatever a handler threw into problem+json. A 500 says nothing internal; the log has it. */
@@ -32,7 +34,7 @@ export function errorHandler(log: Logger) {
     // An error before the body was read whole (header rejected mid-upload): don't read gigabytes
     // just to keep the connection alive.
     if (!req.complete) res.setHeader('Connection', 'close');
-    sendProblem(res, http, req.originalUrl);
+    sendProblem(res, http, req.originalUrl.split('?')[0].slice(0, 2048));
   };
 }
 
@@ -42,6 +44,8 @@ export function toHttpError(err: unknown): HttpError {
   if (e?.type === 'entity.too.large') return new HttpError('payload_too_large', `The request body is larger than the ${e.limit} bytes allowed here.`);
   if (e?.type === 'entity.parse.failed') return new HttpError('invalid_json', 'The request body is not valid JSON.');
   if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return new HttpError('unsupported_media_type', e.message ?? 'Unsupported encoding.');
+  // The client's own connection dropped mid-body (Node's "aborted"): its fault, not a backing service's.
+  if ((err as { code?: string })?.code === 'ECONNRESET' && e?.message === 'aborted') return new HttpError('bad_request', 'The request was aborted by the client.');
   if (e?.type === 'request.aborted') return new HttpError('bad_request', 'The request was aborted by the client.');
   if (isUnavailable(err)) return new HttpError('service_unavailable', 'A backing service is briefly unavailable; retry shortly.', {}, { 'Retry-After': '5' });
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError('bad_request', 'The request could not be read.');

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import type { Scope } from '../auth/keys.js';
 import { HttpError } from '../errors.js';
 import { getAuth, requireScope, type Auth } from './auth.js';
+import { assertJsonDepth } from './limits.js';
+
+const DEFAULT_MAX_JSON_DEPTH = 32;
 
 // Every route is declared once with its schemas: the same objects validate requests, generate
 // /openapi.json, and let tests enumerate the router (tenant isolation, scopes).
@@ -52,7 +55,9 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
   opts: { jsonLimit?: number } = {},
 ) {
   if (!registry.some((r) => r.method === spec.method && r.path === spec.path)) registry.push(spec as unknown as RouteSpec);
-  const middleware = spec.body ? [express.json({ limit: opts.jsonLimit ?? '1mb', strict: true })] : [];
+  // The raw JSON is checked for nesting depth before it is parsed (MAX_JSON_DEPTH, set by createApp).
+  const verify = (req: Request, _res: Response, buf: Buffer) => assertJsonDepth(buf, (req.app.locals.maxJsonDepth as number | undefined) ?? DEFAULT_MAX_JSON_DEPTH);
+  const middleware = spec.body ? [express.json({ limit: opts.jsonLimit ?? '1mb', strict: true, verify })] : [];
   router[spec.method](spec.path, ...middleware, async (req: Request, res: Response) => {
     if (spec.scope) requireScope(req, spec.scope);
     const input = {

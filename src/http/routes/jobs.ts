@@ -1,7 +1,10 @@
 import type { Request, Router } from 'express';
+import type { Pool } from 'pg';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { getJobRow } from '../../db/advanceJob.js';
+import { findExpiredJob } from '../../db/expireJobs.js';
+import { lockJobForEnd } from '../../db/lockJobForEnd.js';
 import { withTransaction } from '../../db/pool.js';
 import { HttpError } from '../../errors.js';
 import { intakeCsv, jobForIdempotencyKey } from '../../jobs/intake.js';
@@ -29,6 +32,7 @@ const Statuses = ['receiving', 'queued', 'running', 'completed', 'failed', 'canc
 export function registerJobRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
   const baseUrl = config.publicUrl ?? '';
+  const notFound = (id: string, tenantId: string) => jobGoneError(pool, id, tenantId, config.worker.retentionTtlHours);
 
   defineRoute(
     router,
@@ -97,11 +101,11 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
     {
       method: 'get', path: '/jobs/:id', scope: 'jobs:read', tags: ['jobs'], summary: 'A job: status, row counts, progress, timings. With ?wait=N (seconds) the answer holds until the job is finished or N seconds pass (long polling).',
       params: JobId, query: z.object({ wait: z.coerce.number().min(0).max(config.intake.maxWaitSeconds).default(0) }),
-      responses: { 200: { description: 'the job' }, 404: { description: 'no such job' } },
+      responses: { 200: { description: 'the job' }, 404: { description: 'no such job' }, 410: { description: 'the job expired: retention deleted it and its results' } },
     },
     async (_req, res, { params, query, auth }) => {
       let job = await getJobRow(pool, params.id, auth.tenantId);
-      if (!job) throw new HttpError('job_not_found', `There is no job ${params.id}.`);
+      if (!job) throw await notFound(params.id, auth.tenantId);
       if (query.wait > 0 && !FINAL_STATUSES.includes(job.status)) {
         await deps.waiter.wait(params.id, query.wait * 1000, async () => FINAL_STATUSES.includes((await getJobRow(pool, params.id))!.status));
         job = (await getJobRow(pool, params.id, auth.tenantId))!;
@@ -112,13 +116,14 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
 
   defineRoute(
     router,
-    { method: 'post', path: '/jobs/:id/cancel', scope: 'jobs:write', tags: ['jobs'], summary: 'Cancel a job: pending chunks are not scored; results so far stay readable', params: JobId, responses: { 200: { description: 'cancelled' }, 404: { description: 'no such job' }, 409: { description: 'already finished' } } },
+    { method: 'post', path: '/jobs/:id/cancel', scope: 'jobs:write', tags: ['jobs'], summary: 'Cancel a job: pending chunks are not scored; results so far stay readable', params: JobId, responses: { 200: { description: 'cancelled' }, 404: { description: 'no such job' }, 409: { description: 'already finished' }, 410: { description: 'the job expired' } } },
     async (_req, res, { params, auth }) => {
       const out = await withTransaction(pool, async (c) => {
-        const { rows } = await c.query<{ status: string }>(`SELECT status FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [params.id, auth.tenantId]);
-        if (!rows[0]) throw new HttpError('job_not_found', `There is no job ${params.id}.`);
-        if (FINAL_STATUSES.includes(rows[0].status as never)) throw new HttpError('job_not_cancellable', `The job is already ${rows[0].status}.`);
-        await c.query(`UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [params.id]);
+        // Chunks first, then the job: the order a finishing chunk takes its locks (no deadlock).
+        const locked = await lockJobForEnd(c, params.id, auth.tenantId);
+        if (!locked) throw await notFound(params.id, auth.tenantId);
+        if (FINAL_STATUSES.includes(locked.status)) throw new HttpError('job_not_cancellable', `The job is already ${locked.status}.`);
+        await c.query(`UPDATE jobs SET status = 'cancelled', finished_at = now(), progressed_at = now() WHERE id = $1`, [params.id]);
         await c.query(`UPDATE job_chunks SET payload = NULL WHERE job_id = $1 AND status = 'pending'`, [params.id]);
         const job = (await getJobRow(c, params.id))!;
         return { job, finished: true, deliveries: await recordJobEvent(c, job, 'job.cancelled', baseUrl) };
@@ -170,4 +175,19 @@ function decodeCursor(c: string): { t: string; id: string } {
     /* fall through */
   }
   throw new HttpError('validation_failed', 'The cursor is not one this API gave out; start again without it.');
+}
+
+/**
+ * The error for a job id that finds no job: 410 `job_expired` when retention deleted it (a
+ * tombstone remains), else 404. Any route reading a job by id can use it.
+ */
+export async function jobGoneError(pool: Pool, id: string, tenantId: string, ttlHours: number): Promise<HttpError> {
+  const expired = await findExpiredJob(pool, id, tenantId);
+  if (!expired) return new HttpError('job_not_found', `There is no job ${id}.`);
+  const when = expired.finished_at ? ` It finished on ${expired.finished_at.toISOString()};` : '';
+  return new HttpError(
+    'job_expired',
+    `Job ${id} has expired and was deleted with its results on ${expired.expired_at.toISOString()}.${when} jobs are kept for ${ttlHours} hours after they finish (RETENTION_TTL_HOURS). Submit the input again to score it anew.`,
+    { expired_at: expired.expired_at.toISOString() },
+  );
 }

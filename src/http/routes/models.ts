@@ -49,7 +49,7 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
       if (!req.is('multipart/form-data')) throw new HttpError('unsupported_media_type', 'Send the model as multipart/form-data with fields "model" (the .onnx file) and "signature" (JSON).');
       let model: Buffer | undefined;
       const fields: Record<string, string> = {};
-      for await (const part of multipartParts(req, { fileSize: config.intake.maxModelBytes, files: 1, fields: 8, fieldSize: 4 * 1024 * 1024 })) {
+      for await (const part of multipartParts(req, { fileSize: config.intake.maxModelBytes, files: 1, fields: 8, fieldSize: 4 * 1024 * 1024 }, { fields: ['signature', 'metrics', 'description'], files: ['model'] })) {
         if (part.kind === 'field') fields[part.name] = part.value!;
         else if (part.name !== 'model') throw new HttpError('validation_failed', `Unexpected file field "${part.name}": the ONNX file goes in the field "model".`);
         else {

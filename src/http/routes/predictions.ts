@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { getJobRow } from '../../db/advanceJob.js';
 import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
-import { createOnlineJob } from '../../jobs/online.js';
+import { createGroupCommitter } from '../../jobs/groupCommit.js';
+import { createOnlineJob, createOnlineJobs, readOnlineResult, type OnlineSubmission } from '../../jobs/online.js';
 import { jobForIdempotencyKey } from '../../jobs/intake.js';
-import { ResultFormatter, type PredictionRow } from '../../jobs/results.js';
+import { ResultFormatter } from '../../jobs/results.js';
 import { FINAL_STATUSES, jobView, type JobRow } from '../../jobs/view.js';
 import { resolveModel } from '../../models/resolve.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
@@ -17,6 +18,20 @@ const Cell = z.union([z.number(), z.string().max(10_000), z.null()]);
 export function registerPredictionRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
   const baseUrl = config.publicUrl ?? '';
+  const stored = createGroupCommitter({ write: (subs: Omit<OnlineSubmission, 'idempotencyKey'>[]) => createOnlineJobs(pool, subs), maxItems: 256 });
+  // Enqueueing is best effort (the reconciler re-adds whatever Redis lacks): a group that could
+  // not be enqueued still answers, and waits for the reconciler like any lost enqueue.
+  const enqueued = createGroupCommitter({
+    write: async (ids: string[]) => {
+      await enqueueChunks(deps.queues.interactive, ids.map((jobId) => ({ jobId, seq: 0 })), deps.log, config.worker.chunkAttempts);
+      return ids;
+    },
+    maxItems: 256,
+  });
+  const formatterFor = async (jobId: string) => {
+    const v = await pool.query(`SELECT mv.signature, mv.io FROM jobs j JOIN model_versions mv ON mv.id = j.model_version_id WHERE j.id = $1`, [jobId]);
+    return new ResultFormatter(v.rows[0].signature, v.rows[0].io.plan);
+  };
   const Body = z
     .object({
       model: z.string().min(1).max(200),
@@ -37,30 +52,43 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
     },
     async (req, res, { body, auth }) => {
       if (body.callback_url) assertCallbackUrlAllowed(body.callback_url, { allowPrivate: config.webhooks.allowPrivate });
-      let job: JobRow | null = await jobForIdempotencyKey(pool, auth.tenantId, body.idempotency_key ?? null);
+      const isFinal = (j: JobRow | null) => !!j && FINAL_STATUSES.includes(j.status);
+      const answer = async (jobId: string, final: boolean, fmt: ResultFormatter | null) => {
+        // One round trip for a finished job: its row and its predictions together.
+        const done = final ? await readOnlineResult(pool, jobId) : null;
+        if (done && isFinal(done.job)) {
+          const f = fmt ?? (await formatterFor(jobId));
+          res.status(200).json({ ...jobView(done.job, baseUrl), predictions: done.predictions.map((r) => f.json(r)) });
+          return;
+        }
+        const job = done?.job ?? (await getJobRow(pool, jobId));
+        res.status(202).location(`/v1/jobs/${jobId}`).json(jobView(job!, baseUrl));
+      };
+
+      if (!body.idempotency_key) {
+        // The common case: group commit (concurrent submissions share one INSERT and one commit;
+        // each request is answered only after its own job is durable), then a grouped enqueue.
+        const version = await resolveModel(pool, auth.tenantId, body.model);
+        const jobId = await stored.submit({ tenantId: auth.tenantId, version, records: body.inputs, callbackUrl: body.callback_url ?? null });
+        // Waiting starts before the chunk is enqueued, so the job cannot finish unseen: no need to
+        // ask Postgres first. (A lost wake-up still ends at the timeout, then reads the job.)
+        const finished = body.wait > 0 ? deps.waiter.wait(jobId, body.wait * 1000, async () => false) : null;
+        await enqueued.submit(jobId);
+        await answer(jobId, finished ? await finished : false, new ResultFormatter(version.signature, version.io.plan));
+        return;
+      }
+
+      let job: JobRow | null = await jobForIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
       if (!job) {
         const version = await resolveModel(pool, auth.tenantId, body.model);
-        const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: body.idempotency_key ?? null, callbackUrl: body.callback_url ?? null });
-        job = id ? await getJobRow(pool, id) : await jobForIdempotencyKey(pool, auth.tenantId, body.idempotency_key ?? null);
+        const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: body.idempotency_key, callbackUrl: body.callback_url ?? null });
+        job = id ? await getJobRow(pool, id) : await jobForIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
         if (id) await enqueueChunks(deps.queues.interactive, [{ jobId: id, seq: 0 }], req.log, config.worker.chunkAttempts);
       }
       const jobId = job!.id;
-      const isFinal = (j: JobRow | null) => !!j && FINAL_STATUSES.includes(j.status);
-      if (body.wait > 0 && !isFinal(job)) {
-        await deps.waiter.wait(jobId, body.wait * 1000, async () => isFinal((job = await getJobRow(pool, jobId))));
-        job = await getJobRow(pool, jobId);
-      }
-      if (!job || !isFinal(job)) {
-        res.status(202).location(`/v1/jobs/${jobId}`).json(jobView(job!, baseUrl));
-        return;
-      }
-      const { rows } = await pool.query<PredictionRow & { signature: never; io: never }>(
-        `SELECT p.row_no, p.value, p.scores, p.passthrough, p.error FROM predictions p WHERE p.job_id = $1 ORDER BY p.row_no`,
-        [jobId],
-      );
-      const v = await pool.query(`SELECT mv.signature, mv.io FROM jobs j JOIN model_versions mv ON mv.id = j.model_version_id WHERE j.id = $1`, [jobId]);
-      const fmt = new ResultFormatter(v.rows[0].signature, v.rows[0].io.plan);
-      res.status(200).json({ ...jobView(job, baseUrl), predictions: rows.map((r) => fmt.json(r)) });
+      let final = isFinal(job);
+      if (body.wait > 0 && !final) final = await deps.waiter.wait(jobId, body.wait * 1000, async () => isFinal(await getJobRow(pool, jobId)));
+      await answer(jobId, final || isFinal(job), null);
     },
     { jsonLimit: config.intake.maxJsonBytes },
   );

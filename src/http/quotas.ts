@@ -1,0 +1,41 @@
+import type { NextFunction, Request, Response } from 'express';
+import type pg from 'pg';
+import { HttpError } from '../errors.js';
+import { findAuth } from './auth.js';
+
+/**
+ * Rows a tenant has accepted but not yet scored, from Postgres (the source of truth): the sum over
+ * its unfinished jobs of rows not yet succeeded or failed. Includes jobs still being uploaded.
+ */
+export async function queuedRows(db: pg.Pool, tenantId: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT coalesce(sum(rows_total - rows_succeeded - rows_failed), 0)::text AS n
+       FROM jobs WHERE tenant_id = $1 AND status IN ('receiving', 'queued', 'running')`,
+    [tenantId],
+  );
+  return Number(rows[0].n);
+}
+
+/**
+ * Per-tenant cap on queued rows, checked at intake: a tenant at or over MAX_QUEUED_ROWS_PER_TENANT
+ * gets 429 quota_exceeded for new jobs and predictions until its backlog drains, so one tenant
+ * cannot fill the queues that every tenant shares. A job accepted just under the cap may take the
+ * tenant over it by at most one job's rows (MAX_ROWS_PER_JOB): the upload is streamed, so its size
+ * is not known when it starts.
+ */
+export function queuedRowsCap(pool: pg.Pool, maxRows: number) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const auth = findAuth(req);
+    if (!auth) return next();
+    const queued = await queuedRows(pool, auth.tenantId);
+    if (queued >= maxRows) {
+      throw new HttpError(
+        'quota_exceeded',
+        `Your tenant already has ${queued} rows waiting to be scored; at most ${maxRows} may be queued (MAX_QUEUED_ROWS_PER_TENANT). Submit more once running jobs finish.`,
+        { queued_rows: queued, max_queued_rows: maxRows },
+        { 'Retry-After': '30' },
+      );
+    }
+    next();
+  };
+}

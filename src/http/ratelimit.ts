@@ -1,0 +1,81 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../config.js';
+import { HttpError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { findAuth } from './auth.js';
+
+// Per-key limits, counted in Redis so every api process shares them (rate-limiter-flexible):
+//  - requests per second (a fixed one-second window per key);
+//  - uploads in flight (a CSV or multipart body being received): a point is taken when the
+//    upload starts and given back when its response is done (or the connection drops). The
+//    counter expires after an hour, so a crashed api process cannot hold slots for ever.
+// Over the limit: 429 rate_limited with Retry-After. When Redis is unreachable the limits fall
+// back to the process's memory (insuranceLimiter) rather than failing every request.
+
+const UPLOAD_SLOT_TTL_S = 3600;
+const UPLOAD_TYPES = ['multipart/form-data', 'text/csv', 'application/csv', 'text/plain'];
+
+export function isUpload(req: Request): boolean {
+  return (req.method === 'POST' || req.method === 'PUT') && !!req.is(UPLOAD_TYPES);
+}
+
+export function rateLimit(deps: { redis: Redis; config: Config; log: Logger }) {
+  const { rateLimitPerSecond, maxConcurrentUploads } = deps.config.security;
+  const prefix = `${deps.config.redisPrefix}:rl`;
+  const requests = new RateLimiterRedis({
+    storeClient: deps.redis,
+    keyPrefix: `${prefix}:req`,
+    points: rateLimitPerSecond,
+    duration: 1,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: new RateLimiterMemory({ points: rateLimitPerSecond, duration: 1 }),
+  });
+  const uploads = new RateLimiterRedis({
+    storeClient: deps.redis,
+    keyPrefix: `${prefix}:up`,
+    points: maxConcurrentUploads,
+    duration: UPLOAD_SLOT_TTL_S,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: new RateLimiterMemory({ points: maxConcurrentUploads, duration: UPLOAD_SLOT_TTL_S }),
+  });
+
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const auth = findAuth(req);
+    if (!auth) return next();
+    try {
+      const r = await requests.consume(auth.keyId);
+      res.setHeader('RateLimit-Limit', String(rateLimitPerSecond));
+      res.setHeader('RateLimit-Remaining', String(r.remainingPoints));
+    } catch (err) {
+      throw limited(err, `More than ${rateLimitPerSecond} requests per second with this API key (RATE_LIMIT_PER_SECOND); slow down and retry after the Retry-After seconds.`);
+    }
+    if (isUpload(req)) {
+      try {
+        await uploads.consume(auth.keyId);
+      } catch (err) {
+        // A refused consume still counted: give the point back, or refusals would hold slots.
+        if (err instanceof RateLimiterRes) await uploads.reward(auth.keyId).catch(() => {});
+        throw limited(err, `This API key already has ${maxConcurrentUploads} uploads in progress (MAX_CONCURRENT_UPLOADS); wait for one to finish.`, 1000);
+      }
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        uploads.reward(auth.keyId).catch((e: unknown) => deps.log.warn({ err: e }, 'could not release an upload slot'));
+      };
+      res.once('finish', release);
+      res.once('close', release);
+      // The client may have gone while the slot was being taken: 'close' has then already fired.
+      if (res.writableFinished || res.destroyed || req.socket.destroyed) release();
+    }
+    next();
+  };
+}
+
+function limited(err: unknown, detail: string, retryMs?: number): HttpError | unknown {
+  if (!(err instanceof RateLimiterRes)) return err; // both Redis and the fallback failed: a real error
+  const seconds = Math.max(1, Math.ceil((retryMs ?? err.msBeforeNext) / 1000));
+  return new HttpError('rate_limited', detail, { retry_after: seconds }, { 'Retry-After': String(seconds) });
+}

@@ -1,0 +1,93 @@
+import type { Request, Router } from 'express';
+import { z } from 'zod';
+import { listAudit } from '../../audit/log.js';
+import { SCOPES } from '../../auth/keys.js';
+import { createTenantKey, listKeys, revokeKey, type Actor, type KeyView } from '../../auth/tenants.js';
+import { HttpError } from '../../errors.js';
+import type { AppDeps } from '../deps.js';
+import { defineRoute } from '../route.js';
+
+// Key management and the audit log, for keys with the `admin` scope. A tenant's admin manages
+// only that tenant's keys; the key itself appears once, in the response that creates it.
+
+const KeyOut = z.object({
+  id: z.uuid(), object: z.literal('api_key'), name: z.string().nullable(), prefix: z.string(), scopes: z.array(z.enum(SCOPES)),
+  created_at: z.string(), last_used_at: z.string().nullable(), revoked_at: z.string().nullable(),
+});
+const AuditOut = z.object({
+  id: z.string(), object: z.literal('audit_event'), at: z.string(), actor: z.object({ type: z.enum(['key', 'cli', 'system']), id: z.string() }),
+  action: z.string(), target: z.string().nullable(), ip: z.string().nullable(), request_id: z.string().nullable(), details: z.record(z.string(), z.unknown()),
+});
+
+export function keyView(k: KeyView): z.output<typeof KeyOut> {
+  return {
+    id: k.id, object: 'api_key', name: k.name, prefix: k.prefix, scopes: k.scopes,
+    created_at: k.created_at.toISOString(), last_used_at: k.last_used_at?.toISOString() ?? null, revoked_at: k.revoked_at?.toISOString() ?? null,
+  };
+}
+
+/** The caller as the audit log records it: the key, the client address and the request id. */
+export function actorOf(req: Request, keyId: string): Actor {
+  return { actorType: 'key', actor: keyId, ip: req.socket.remoteAddress ?? null, requestId: String(req.id ?? '') || null };
+}
+
+export function registerAdminRoutes(router: Router, deps: AppDeps) {
+  const { pool } = deps;
+
+  defineRoute(
+    router,
+    {
+      method: 'post', path: '/keys', scope: 'admin', tags: ['admin'],
+      summary: 'Create an API key for your tenant. The key is in this response only; store it now.',
+      body: z.object({ scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length), name: z.string().min(1).max(100).optional() }).strict(),
+      responses: { 201: { description: 'created; `key` is shown only here', schema: KeyOut.extend({ key: z.string() }) } },
+    },
+    async (req, res, { body, auth }) => {
+      const { key, view } = await createTenantKey(pool, auth.tenantId, body.scopes, { name: body.name, actor: actorOf(req, auth.keyId) });
+      res.status(201).location(`/v1/keys/${view.id}`).setHeader('Cache-Control', 'no-store');
+      res.json({ ...keyView(view), key });
+    },
+  );
+
+  defineRoute(
+    router,
+    { method: 'get', path: '/keys', scope: 'admin', tags: ['admin'], summary: "Your tenant's keys: prefix, scopes, last use (batched, up to a few seconds late), revocation", responses: { 200: { description: 'keys', schema: z.object({ data: z.array(KeyOut) }) } } },
+    async (_req, res, { auth }) => {
+      res.json({ data: (await listKeys(pool, auth.tenantId)).map(keyView) });
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'delete', path: '/keys/:id', scope: 'admin', tags: ['admin'],
+      summary: 'Revoke a key: it fails from its next request on, in every api process',
+      params: z.object({ id: z.uuid('key ids are UUIDs') }),
+      responses: { 200: { description: 'revoked', schema: KeyOut }, 404: { description: 'no such key' } },
+    },
+    async (req, res, { params, auth }) => {
+      const k = await revokeKey(pool, params.id, { tenantId: auth.tenantId, actor: actorOf(req, auth.keyId) });
+      if (!k) throw new HttpError('not_found', `There is no API key ${params.id}.`);
+      res.json(keyView(k));
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'get', path: '/audit', scope: 'admin', tags: ['admin'], summary: "Your tenant's audit log, newest first: who did what, when, from where",
+      query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), before: z.string().regex(/^\d{1,18}$/, 'an event id').optional() }),
+      responses: { 200: { description: 'events; pass next_before as ?before= for the next page', schema: z.object({ data: z.array(AuditOut), next_before: z.string().nullable() }) } },
+    },
+    async (_req, res, { query, auth }) => {
+      const rows = await listAudit(pool, auth.tenantId, { limit: query.limit, before: query.before });
+      res.json({
+        data: rows.map((r) => ({
+          id: r.id, object: 'audit_event', at: r.at.toISOString(), actor: { type: r.actor_type, id: r.actor },
+          action: r.action, target: r.target, ip: r.ip, request_id: r.request_id, details: r.details,
+        })),
+        next_before: rows.length === query.limit ? rows.at(-1)!.id : null,
+      });
+    },
+  );
+}
