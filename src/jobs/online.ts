@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ResolvedVersion } from '../models/resolve.js';
+import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from './view.js';
+import type { PredictionRow } from './results.js';
 
 /**
  * A small job from POST /v1/predictions: the job, its one chunk (the records as JSON) and its
@@ -15,13 +18,65 @@ INSERT INTO job_chunks (job_id, seq, first_row, row_count, format, payload)
 SELECT j.id, 0, 1, $4, 'json', $5 FROM j
 RETURNING job_id`;
 
-export async function createOnlineJob(
-  db: pg.Pool,
-  o: { tenantId: string; version: ResolvedVersion; records: unknown[]; idempotencyKey: string | null; callbackUrl: string | null },
-): Promise<string | null> {
-  const columns = [...o.version.signature.columns, ...o.version.signature.passthrough];
+export interface OnlineSubmission {
+  tenantId: string;
+  version: ResolvedVersion;
+  records: unknown[];
+  idempotencyKey: string | null;
+  callbackUrl: string | null;
+}
+
+const columnsOf = (v: ResolvedVersion) => [...v.signature.columns, ...v.signature.passthrough];
+
+export async function createOnlineJob(db: pg.Pool | pg.ClientBase, o: OnlineSubmission): Promise<string | null> {
   const { rows } = await db.query<{ job_id: string }>(SQL, [
-    o.tenantId, o.version.id, columns, o.records.length, Buffer.from(JSON.stringify(o.records)), o.idempotencyKey, o.callbackUrl,
+    o.tenantId, o.version.id, columnsOf(o.version), o.records.length, Buffer.from(JSON.stringify(o.records)), o.idempotencyKey, o.callbackUrl,
   ]);
   return rows[0]?.job_id ?? null;
+}
+
+/**
+ * Many small jobs (without idempotency keys) in ONE statement, so one commit makes them all
+ * durable: the write behind group commit (groupCommit.ts). Ids are chosen here, so the caller can
+ * start waiting for a job before any worker could have finished it.
+ *
+ * $1: jsonb array of {id, tenant_id, model_version_id, columns (text[] as a JSON array), rows, payload (the records' JSON text), callback_url}
+ */
+const MANY_SQL = `
+WITH input AS (
+  SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, tenant_id uuid, model_version_id bigint, columns jsonb, rows integer, payload text, callback_url text)
+), j AS (
+  INSERT INTO jobs (id, tenant_id, model_version_id, kind, status, columns, upload_complete, rows_total, chunks_total, callback_url)
+  SELECT id, tenant_id, model_version_id, 'online', 'queued', ARRAY(SELECT jsonb_array_elements_text(columns)), true, rows, 1, callback_url FROM input
+  RETURNING id)
+INSERT INTO job_chunks (job_id, seq, first_row, row_count, format, payload)
+SELECT j.id, 0, 1, input.rows, 'json', convert_to(input.payload, 'UTF8') FROM j JOIN input USING (id)
+RETURNING job_id`;
+
+export async function createOnlineJobs(db: pg.Pool | pg.ClientBase, subs: Omit<OnlineSubmission, 'idempotencyKey'>[]): Promise<string[]> {
+  const input = subs.map((o) => ({
+    id: randomUUID(), tenant_id: o.tenantId, model_version_id: o.version.id, columns: columnsOf(o.version),
+    rows: o.records.length, payload: JSON.stringify(o.records), callback_url: o.callbackUrl,
+  }));
+  const { rows } = await db.query<{ job_id: string }>(MANY_SQL, [JSON.stringify(input)]);
+  if (rows.length !== input.length) throw new Error(`stored ${rows.length} of ${input.length} online jobs`);
+  return input.map((i) => i.id);
+}
+
+/**
+ * A finished small job and its prediction rows in one round trip (the job's columns repeat on each
+ * row; a job with no rows, e.g. cancelled, still gives its one job row).
+ */
+const RESULT_SQL = `
+SELECT ${JOB_ROW_SQL}, p.row_no, p.value, p.scores, p.passthrough, p.error
+  FROM ${JOB_FROM_SQL} LEFT JOIN predictions p ON p.job_id = j.id
+ WHERE j.id = $1
+ ORDER BY p.row_no`;
+
+export async function readOnlineResult(db: pg.Pool, jobId: string): Promise<{ job: JobRow; predictions: PredictionRow[] } | null> {
+  const { rows } = await db.query<JobRow & PredictionRow>(RESULT_SQL, [jobId]);
+  if (!rows[0]) return null;
+  const { row_no: _r, value: _v, scores: _s, passthrough: _p, error: _e, ...job } = rows[0];
+  const predictions = rows.filter((r) => r.row_no !== null).map((r) => ({ row_no: r.row_no, value: r.value, scores: r.scores, passthrough: r.passthrough, error: r.error }));
+  return { job: job as JobRow, predictions };
 }

@@ -53,9 +53,9 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
     async (req, res, { body, auth }) => {
       if (body.callback_url) assertCallbackUrlAllowed(body.callback_url, { allowPrivate: config.webhooks.allowPrivate });
       const isFinal = (j: JobRow | null) => !!j && FINAL_STATUSES.includes(j.status);
-      const answer = async (jobId: string, final: boolean, fmt: ResultFormatter | null) => {
-        // One round trip for a finished job: its row and its predictions together.
-        const done = final ? await readOnlineResult(pool, jobId) : null;
+      const answer = async (jobId: string, read: boolean, fmt: ResultFormatter | null) => {
+        // After a wait (woken or timed out), one round trip: the job's row and its predictions together.
+        const done = read ? await readOnlineResult(pool, jobId) : null;
         if (done && isFinal(done.job)) {
           const f = fmt ?? (await formatterFor(jobId));
           res.status(200).json({ ...jobView(done.job, baseUrl), predictions: done.predictions.map((r) => f.json(r)) });
@@ -74,7 +74,8 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         // ask Postgres first. (A lost wake-up still ends at the timeout, then reads the job.)
         const finished = body.wait > 0 ? deps.waiter.wait(jobId, body.wait * 1000, async () => false) : null;
         await enqueued.submit(jobId);
-        await answer(jobId, finished ? await finished : false, new ResultFormatter(version.signature, version.io.plan));
+        if (finished) await finished;
+        await answer(jobId, !!finished, new ResultFormatter(version.signature, version.io.plan));
         return;
       }
 
@@ -86,9 +87,9 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         if (id) await enqueueChunks(deps.queues.interactive, [{ jobId: id, seq: 0 }], req.log, config.worker.chunkAttempts);
       }
       const jobId = job!.id;
-      let final = isFinal(job);
-      if (body.wait > 0 && !final) final = await deps.waiter.wait(jobId, body.wait * 1000, async () => isFinal(await getJobRow(pool, jobId)));
-      await answer(jobId, final || isFinal(job), null);
+      const final = isFinal(job);
+      if (body.wait > 0 && !final) await deps.waiter.wait(jobId, body.wait * 1000, async () => isFinal(await getJobRow(pool, jobId)));
+      await answer(jobId, final || body.wait > 0, null);
     },
     { jsonLimit: config.intake.maxJsonBytes },
   );

@@ -1,0 +1,73 @@
+// End to end: a CSV uploaded through the api, scored by real worker processes, upload start →
+// job completed. And the 2 GB upload for the api's memory (generated on the fly, never on disk).
+import { Readable } from 'node:stream';
+import { csvStreamOfSize, now, request, startApi, startWorker, waitForJob, type Proc, type Tenant } from './common.js';
+
+export interface E2eRun {
+  workers: number;
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  uploadSeconds: number;
+  workerPeakRssMb: number[];
+  apiPeakRssMb: number;
+}
+
+export async function runJob(api: string, t: Tenant, buffers: Buffer[], model: string) {
+  const t0 = now();
+  const res = await request(`${api}/v1/jobs?model=${model}`, {
+    method: 'POST',
+    headers: { ...t.auth, 'content-type': 'text/csv' },
+    body: Readable.from(buffers),
+  });
+  const uploaded = now();
+  if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${res.body.slice(0, 500)}`);
+  const job = await waitForJob(api, t, JSON.parse(res.body).id);
+  const t1 = now();
+  if (job.status !== 'completed' || job.rows.failed !== 0) throw new Error(`job ended ${job.status}: ${JSON.stringify(job)}`);
+  return { seconds: (t1 - t0) / 1000, uploadSeconds: (uploaded - t0) / 1000, rows: job.rows.total as number };
+}
+
+/** One api, `workers` worker processes started fresh (so their VmHWM is this job's), one job. */
+export async function e2e(env: Record<string, string>, t: Tenant, buffers: Buffer[], workers: number, workerEnv: Record<string, string> = {}): Promise<E2eRun> {
+  const api = await startApi(env);
+  const procs: Proc[] = [];
+  try {
+    for (let i = 0; i < workers; i++) procs.push(await startWorker({ ...env, ...workerEnv }));
+    // Warm the model cache on every worker (first use downloads the model and opens sessions).
+    await runJob(api.url, t, buffers.slice(0, 5), 'bench');
+    const r = await runJob(api.url, t, buffers, 'bench');
+    return {
+      workers, rows: r.rows, seconds: r.seconds, rowsPerSecond: r.rows / r.seconds, uploadSeconds: r.uploadSeconds,
+      workerPeakRssMb: procs.map((p) => p.peakRssMb()), apiPeakRssMb: api.peakRssMb(),
+    };
+  } finally {
+    for (const p of procs) await p.stop();
+    await api.stop();
+  }
+}
+
+/**
+ * Streams a generated CSV of `bytes` bytes through a fresh api and reads its VmHWM. No worker
+ * consumes the chunks (its queue prefix has none): this is the api's memory while it stores them.
+ */
+export async function apiMemory(env: Record<string, string>, t: Tenant, bytes: number) {
+  const api = await startApi({ ...env, REDIS_PREFIX: `${env.REDIS_PREFIX}-mem` });
+  try {
+    const idle = api.rssMb();
+    const { stream, rows } = csvStreamOfSize(bytes);
+    let sent = 0;
+    stream.on('data', (b: Buffer) => (sent += b.length));
+    let peakDuring = 0;
+    const sampler = setInterval(() => (peakDuring = Math.max(peakDuring, api.rssMb())), 200);
+    const t0 = now();
+    const res = await request(`${api.url}/v1/jobs?model=bench`, { method: 'POST', headers: { ...t.auth, 'content-type': 'text/csv' }, body: stream });
+    const seconds = (now() - t0) / 1000;
+    clearInterval(sampler);
+    if (res.status !== 202) throw new Error(`2 GB upload answered ${res.status}: ${res.body.slice(0, 300)}`);
+    const job = JSON.parse(res.body);
+    return { bytes: sent, rows, accepted: job.rows.total as number, seconds, mbPerSecond: sent / 1e6 / seconds, idleRssMb: idle, peakRssMb: api.peakRssMb(), jobId: job.id as string };
+  } finally {
+    await api.stop();
+  }
+}

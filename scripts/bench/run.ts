@@ -1,0 +1,170 @@
+// npm run bench — measures Sluice against the limits of its own stages and the naive way, in one
+// run, on this machine; prints the figures and writes docs/benchmarks.md and docs/benchmarks.json.
+// It uses its own database (sluice_bench_<random>, dropped at the end), its own Redis key prefix,
+// and its own api/worker processes on free ports. Knobs (environment):
+//   BENCH_ROWS=1000000  BENCH_REPEATS=3  BENCH_E2E_REPEATS=1  BENCH_NAIVE_ROWS=20000
+//   BENCH_MEMORY_BYTES=2000000000  BENCH_RATE=200  BENCH_CLIENTS=64  BENCH_ONLINE_SECONDS=8
+//   BENCH_SKIP=stages,naive,online,floor,e2e,memory   BENCH_VERBOSE=1 (child logs to stderr)
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  baseEnv, createBenchDb, createTenant, csvBuffers, dropRedisPrefix, median, registerModel, ROOT, round, startApi, startProcess, startWorker,
+} from './common.js';
+import { apiMemory, e2e, type E2eRun } from './e2e.js';
+import { naive } from './naive.js';
+import { openLoop, saturation } from './online.js';
+import { measureStages, type StageFigures } from './stages.js';
+import { renderMarkdown } from './report.js';
+
+const num = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
+const ROWS = num('BENCH_ROWS', 1_000_000);
+const REPEATS = num('BENCH_REPEATS', 3);
+const E2E_REPEATS = num('BENCH_E2E_REPEATS', 1);
+const NAIVE_ROWS = num('BENCH_NAIVE_ROWS', 20_000);
+const MEMORY_BYTES = num('BENCH_MEMORY_BYTES', 2_000_000_000);
+const RATE = num('BENCH_RATE', 200);
+const CLIENTS = num('BENCH_CLIENTS', 64);
+const ONLINE_SECONDS = num('BENCH_ONLINE_SECONDS', 8);
+const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const cores = os.availableParallelism();
+
+const log = (...a: unknown[]) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+export interface Results {
+  machine: { cores: number; cpu: string; memoryGb: number; node: string; loadAverageAtStart: number[]; date: string };
+  config: Record<string, number>;
+  stages?: StageFigures & { pipelineLimit: number };
+  naive?: { rows: number; seconds: number; rowsPerSecond: number };
+  e2e?: { workers: number; runs: E2eRun[]; rowsPerSecond: number; fractionOfP: number | null; timesNaive: number | null; workerPeakRssMb: number; apiPeakRssMb: number }[];
+  online?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>; workerPeakRssMb: number; apiPeakRssMb: number };
+  floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>> };
+  memory?: Awaited<ReturnType<typeof apiMemory>>;
+}
+
+const results: Results = {
+  machine: {
+    cores, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGb: round(os.totalmem() / 1024 ** 3, 1), node: process.version,
+    loadAverageAtStart: os.loadavg().map((x) => round(x, 2)), date: new Date().toISOString(),
+  },
+  config: { rows: ROWS, repeats: REPEATS, e2eRepeats: E2E_REPEATS, naiveRows: NAIVE_ROWS, memoryBytes: MEMORY_BYTES, rate: RATE, clients: CLIENTS, onlineSeconds: ONLINE_SECONDS, chunkRows: 5000, inferenceBatchSize: 1024 },
+};
+
+const db = await createBenchDb();
+const prefix = `sluice-bench-${randomBytes(4).toString('hex')}`;
+const env = baseEnv(db, prefix);
+log(`database ${db.name}, redis prefix ${prefix}, ${cores} cores, load ${results.machine.loadAverageAtStart.join(' ')}`);
+try {
+  const tenant = await createTenant(db.pool, 'bench');
+
+  if (!skip.has('stages')) {
+    log('stage limits (one core each, in this process)…');
+    const s = await measureStages(db.pool, REPEATS);
+    const pipelineLimit = cores / (1 / s.parse + 1 / s.infer + 1 / s.store);
+    results.stages = { ...s, pipelineLimit };
+    log(`intake store: ${round(s.intake.compressed)} rows/s (default pglz TOAST) vs ${round(s.intake.external)} rows/s (STORAGE EXTERNAL)`);
+    log(`parse ${round(s.parse)} rows/s, infer ${round(s.infer)} rows/s, store ${round(s.store)} rows/s → P = ${round(pipelineLimit)} rows/s`);
+  }
+
+  if (!skip.has('naive')) {
+    log(`naive way on ${NAIVE_ROWS} rows…`);
+    results.naive = await naive(db.pool, `${prefix}-naive`, NAIVE_ROWS);
+    log(`naive ${round(results.naive.rowsPerSecond)} rows/s`);
+  }
+
+  // Register the model through the api (validation included), then single items on api + 1 worker.
+  {
+    const api = await startApi(env);
+    try {
+      await registerModel(api.url, tenant, 'bench');
+    } finally {
+      await api.stop();
+    }
+  }
+
+  if (!skip.has('online')) {
+    log(`single items: open loop ${RATE}/s and ${CLIENTS} clients…`);
+    const api = await startApi(env);
+    const worker = await startWorker(env);
+    try {
+      await openLoop(api.url, tenant.auth, 50, 1, 0); // warm: model cache, sessions, connections
+      const ol = await openLoop(api.url, tenant.auth, RATE, ONLINE_SECONDS);
+      log(`open loop: p50 ${round(ol.p50, 1)} ms p95 ${round(ol.p95, 1)} p99 ${round(ol.p99, 1)} (${ol.ok} ok, ${ol.errors} errors)`);
+      const sat = await saturation(api.url, tenant.auth, CLIENTS, ONLINE_SECONDS);
+      log(`saturation: ${round(sat.perSecond)} predictions/s (${sat.errors} errors), p50 ${round(sat.p50, 1)} ms`);
+      results.online = { openLoop: ol, saturation: sat, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
+    } finally {
+      await worker.stop();
+      await api.stop();
+    }
+  }
+
+  if (!skip.has('floor')) {
+    log('floor: the model inside an Express handler…');
+    const floor = startProcess('scripts/bench/floor-server.ts', { PORT: '0' });
+    let port = 0;
+    floor.child.stdout!.on('data', (d: Buffer) => {
+      const m = /floor listening (\d+)/.exec(d.toString());
+      if (m) port = Number(m[1]);
+    });
+    await floor.waitForLog(/floor listening/);
+    await new Promise((r) => setTimeout(r, 50));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await openLoop(url, {}, 50, 1, 0);
+      const ol = await openLoop(url, {}, RATE, ONLINE_SECONDS);
+      const sat = await saturation(url, {}, CLIENTS, ONLINE_SECONDS);
+      results.floor = { openLoop: ol, saturation: sat };
+      log(`floor: p50 ${round(ol.p50, 2)} ms p99 ${round(ol.p99, 2)}; ${round(sat.perSecond)} predictions/s`);
+    } finally {
+      await floor.stop();
+    }
+  }
+
+  if (!skip.has('e2e')) {
+    log(`generating ${ROWS} rows…`);
+    const buffers = csvBuffers(ROWS, 11);
+    log(`${round(buffers.reduce((a, b) => a + b.length, 0) / 1e6)} MB generated`);
+    results.e2e = [];
+    for (const workers of [1, 2]) {
+      const runs: E2eRun[] = [];
+      for (let i = 0; i < E2E_REPEATS; i++) {
+        log(`end to end: ${ROWS} rows, ${workers} worker process(es), run ${i + 1}/${E2E_REPEATS}…`);
+        const r = await e2e(env, tenant, buffers, workers);
+        runs.push(r);
+        log(`${round(r.rowsPerSecond)} rows/s (${round(r.seconds, 1)} s; upload ${round(r.uploadSeconds, 1)} s); worker peak RSS ${r.workerPeakRssMb.map((x) => round(x)).join(', ')} MB`);
+        await db.pool.query('DELETE FROM predictions');
+        await db.pool.query(`DELETE FROM jobs WHERE kind = 'batch'`);
+      }
+      const rps = median(runs.map((r) => r.rowsPerSecond));
+      results.e2e.push({
+        workers, runs, rowsPerSecond: rps,
+        fractionOfP: results.stages ? rps / results.stages.pipelineLimit : null,
+        timesNaive: results.naive ? rps / results.naive.rowsPerSecond : null,
+        workerPeakRssMb: Math.max(...runs.flatMap((r) => r.workerPeakRssMb)),
+        apiPeakRssMb: Math.max(...runs.map((r) => r.apiPeakRssMb)),
+      });
+    }
+  }
+
+  if (!skip.has('memory')) {
+    log(`api memory: streaming ${round(MEMORY_BYTES / 1e9, 1)} GB of generated CSV…`);
+    results.memory = await apiMemory(env, tenant, MEMORY_BYTES);
+    log(`api peak RSS ${round(results.memory.peakRssMb)} MB over ${round(results.memory.bytes / 1e9, 2)} GB (${round(results.memory.mbPerSecond)} MB/s)`);
+  }
+} finally {
+  await db.drop().catch((err) => log('could not drop the bench database:', err.message));
+  await dropRedisPrefix(prefix).catch(() => {});
+  await dropRedisPrefix(`${prefix}-mem`).catch(() => {});
+  await dropRedisPrefix(`${prefix}-naive`).catch(() => {});
+}
+
+const json = path.join(ROOT, 'docs/benchmarks.json');
+const md = path.join(ROOT, 'docs/benchmarks.md');
+writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+const text = renderMarkdown(results);
+writeFileSync(md, text);
+console.log(text);
+log(`wrote ${path.relative(ROOT, md)} and ${path.relative(ROOT, json)}`);
+process.exit(0);
