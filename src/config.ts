@@ -85,7 +85,7 @@ const EnvSchema = z.object({
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(24 * 60 * 60),
 
   // Security: per-key rate limits, per-tenant queue caps, JSON depth, slow-client timeouts (docs/security.md)
-  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(50),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(1000),
   MAX_CONCURRENT_UPLOADS: z.coerce.number().int().min(1).default(4),
   MAX_QUEUED_ROWS_PER_TENANT: z.coerce.number().int().min(1).default(50_000_000),
   MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
