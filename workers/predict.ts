@@ -13,6 +13,8 @@ import { createRedis } from '../src/queue/redis.js';
 import { createChunkProcessor } from '../src/worker/chunkProcessor.js';
 import { ModelCache, type WorkerModel } from '../src/worker/models.js';
 import { reconcile } from '../src/worker/reconcile.js';
+import { retentionPass } from '../src/worker/retention.js';
+import { watchdogPass } from '../src/worker/watchdog.js';
 import { checkRedis } from '../src/worker/startupChecks.js';
 import { startWebhookWorker } from '../src/webhooks/worker.js';
 
@@ -82,24 +84,50 @@ if (config.worker.queues.includes('predict')) {
 }
 if (config.worker.queues.includes('webhooks')) running.push(startWebhookWorker({ config, pool, connection: createRedis(config), log }));
 
-const reconcileOnce = () =>
-  reconcile({ pool, ...queues, attempts: config.worker.chunkAttempts, log }).catch((err) => log.warn({ err: (err as Error).message }, 'reconcile failed; will try again'));
-await reconcileOnce();
-const timer = setInterval(reconcileOnce, config.worker.reconcileIntervalMs);
+// Housekeeping, each on its own interval, never overlapping itself; a failed pass (Postgres or
+// Redis down) is logged and tried again next time.
+function periodic(name: string, ms: number, fn: () => Promise<unknown>) {
+  let inFlight: Promise<void> | null = null;
+  const tick = () => {
+    if (!inFlight && !stopping) inFlight = fn().then(() => {}, (err) => log.warn({ err: (err as Error).message }, `${name} failed; will try again`)).finally(() => (inFlight = null));
+    return inFlight ?? Promise.resolve();
+  };
+  const timer = setInterval(tick, ms);
+  return { tick, async stop() { clearInterval(timer); await inFlight; } };
+}
+let stopping = false;
+const reconciler = periodic('reconcile', config.worker.reconcileIntervalMs, () => reconcile({ pool, ...queues, attempts: config.worker.chunkAttempts, log }));
+const watchdog = periodic('watchdog', config.worker.watchdogIntervalMs, () => watchdogPass({ pool, config, notify, log }));
+const retention = periodic('retention', config.worker.retentionIntervalMs, () => retentionPass({ pool, config, log }));
+await reconciler.tick();
+// Redis back after an outage may be a Redis that restarted empty: reconcile at once rather than
+// waiting out the interval (a flush without a reconnect is caught by the interval).
+let redisUp = true;
+producer.on('close', () => (redisUp = false));
+producer.on('ready', () => {
+  if (redisUp) return;
+  redisUp = true;
+  log.info('Redis connection back; reconciling');
+  void reconciler.tick();
+});
+void watchdog.tick();
+void retention.tick();
 log.info({ queues: config.worker.queues, threads, concurrency: config.worker.concurrency }, 'sluice worker started');
 
-let stopping = false;
+// SIGTERM: stop taking chunks, finish those in hand (Worker.close waits for active jobs), then
+// close threads, queues, Redis and Postgres, and exit 0. Past SHUTDOWN_GRACE_MS exit 1 instead:
+// chunks still in hand are re-offered by the stalled check and scored elsewhere.
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal, graceMs: config.worker.shutdownGraceMs }, 'stopping: finishing chunks in hand, taking no new work');
-  clearInterval(timer);
   const force = setTimeout(() => {
     log.warn('grace period over; exiting with work in hand (it will be redelivered)');
     process.exit(1);
   }, config.worker.shutdownGraceMs);
   force.unref();
   await Promise.allSettled(running.map((w) => w.close()));
+  await Promise.allSettled([reconciler.stop(), watchdog.stop(), retention.stop()]);
   await inference.close();
   await Promise.allSettled(Object.values(queues).map((q) => q.close()));
   connection.disconnect();

@@ -20,6 +20,9 @@ export interface ChunkOutcome {
  * The chunk's predictions, its done-mark and the job's counters commit together, or not at all.
  * The chunk row is locked first: a redelivered (or concurrently stalled-and-retried) chunk finds
  * it done and changes nothing, so every row ends with exactly one result.
+ *
+ * Lock order: chunk row, then job row. Whatever else ends a job (cancel, aborted upload, watchdog)
+ * takes them in the same order (lockJobForEnd), so the two never deadlock.
  */
 export async function finishChunk(pool: pg.Pool, o: ChunkOutcome, baseUrl: string, progressIntervalMs: number): Promise<(Advanced & { applied: true }) | { applied: false }> {
   const client = await pool.connect();
@@ -39,12 +42,18 @@ export async function finishChunk(pool: pg.Pool, o: ChunkOutcome, baseUrl: strin
       'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN',
     )));
     await client.query(`UPDATE job_chunks SET status = 'done', payload = NULL, done_at = now() WHERE job_id = $1 AND seq = $2`, [o.ref.jobId, o.ref.seq]);
-    await client.query(
+    // The status check sits on the UPDATE that takes the job row lock: a cancel (or the watchdog)
+    // that committed while this transaction was copying is seen here, and the chunk's rows go back.
+    const bumped = await client.query(
       `UPDATE jobs SET chunks_done = chunks_done + 1, rows_succeeded = rows_succeeded + $2, rows_failed = rows_failed + $3,
               error_code = coalesce(error_code, $4), error_message = coalesce(error_message, $5), progressed_at = now()
-        WHERE id = $1`,
+        WHERE id = $1 AND status IN ('receiving', 'queued', 'running')`,
       [o.ref.jobId, o.succeeded, o.failed, o.jobError?.code ?? null, o.jobError?.message ?? null],
     );
+    if (bumped.rowCount !== 1) {
+      await client.query('ROLLBACK');
+      return { applied: false };
+    }
     const advanced = await advanceJob(client, o.ref.jobId, baseUrl);
     if (!advanced.finished && advanced.job) advanced.deliveries.push(...(await recordProgress(client, advanced.job, baseUrl, { intervalMs: progressIntervalMs })));
     await client.query('COMMIT');

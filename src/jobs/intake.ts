@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { advanceJob, getJobRow } from '../db/advanceJob.js';
 import { withTransaction } from '../db/pool.js';
 import { insertChunk } from '../db/insertChunk.js';
+import { lockJobForEnd } from '../db/lockJobForEnd.js';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResolvedVersion } from '../models/resolve.js';
@@ -38,7 +39,24 @@ export interface IntakeRequest {
  * The job only counts as whole once the last byte is stored: until then it is `receiving`, and
  * an upload that breaks off ends `failed` with its chunks deleted.
  */
-export async function intakeCsv(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobRow; existing: boolean }> {
+export function intakeCsv(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobRow; existing: boolean }> {
+  const p = intake(deps, req);
+  inFlight.add(p);
+  p.then(() => inFlight.delete(p), () => inFlight.delete(p));
+  return p;
+}
+
+const inFlight = new Set<Promise<unknown>>();
+
+/**
+ * Settles once every upload now in progress has ended: stored whole (202), or failed and cleaned up.
+ * The api's shutdown awaits it before closing the pool, so no upload is left half-recorded.
+ */
+export async function uploadsSettled(): Promise<void> {
+  await Promise.allSettled([...inFlight]);
+}
+
+async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobRow; existing: boolean }> {
   const { config, pool, log } = deps;
   const baseUrl = config.publicUrl ?? '';
   const chunker = new Chunker({ maxRecordBytes: config.intake.maxRecordBytes, chunkRows: config.intake.chunkRows, maxChunkBytes: 8 * 1024 * 1024 });
@@ -156,12 +174,10 @@ async function abandonUpload(deps: IntakeDeps, jobId: string, err: unknown) {
   const message = aborted ? 'The upload was interrupted before it was complete; nothing was scored. Upload the file again.' : (err as Error).message;
   const baseUrl = deps.config.publicUrl ?? '';
   const adv = await withTransaction(deps.pool, async (c) => {
-    const { rows } = await c.query<{ id: string }>(
-      `UPDATE jobs SET status = 'failed', error_code = $2, error_message = $3, finished_at = now()
-        WHERE id = $1 AND status = 'receiving' RETURNING id`,
-      [jobId, code, message],
-    );
-    if (!rows[0]) return null;
+    // Chunks first, then the job (lockJobForEnd): a worker finishing one of them does the same.
+    const locked = await lockJobForEnd(c, jobId);
+    if (locked?.status !== 'receiving') return null;
+    await c.query(`UPDATE jobs SET status = 'failed', error_code = $2, error_message = $3, finished_at = now() WHERE id = $1`, [jobId, code, message]);
     await c.query('DELETE FROM job_chunks WHERE job_id = $1', [jobId]);
     await c.query('DELETE FROM predictions WHERE job_id = $1', [jobId]);
     const job = await getJobRow(c, jobId);

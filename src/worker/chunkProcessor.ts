@@ -29,7 +29,7 @@ const DB_RETRY_MS = 2000;
  * One chunk: load it from Postgres, score it on an inference thread, commit its results.
  * Failures are sorted by what retrying could change:
  *  - a malformed queue payload: unrecoverable;
- *  - Postgres unavailable: put back on the queue without spending an attempt;
+ *  - Postgres unavailable: after a pause, put back on the queue without spending a BullMQ attempt;
  *  - the model fails on this chunk (InferenceError): retried by BullMQ; on the last attempt, or
  *    once the chunk has been started too often (crash loops), its rows get errors and the job goes on.
  */
@@ -57,8 +57,11 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       return res.applied ? 'done' : 'duplicate';
     } catch (err) {
       if (isUnavailable(err) && token) {
+        // Back off holding the slot (the lock keeps being renewed), so a worker does not churn
+        // through the whole queue putting every chunk back while Postgres is away.
         log.warn({ err: (err as Error).message, chunk: ref }, 'database unavailable; chunk put back');
-        await job.moveToDelayed(Date.now() + DB_RETRY_MS, token);
+        await new Promise((r) => setTimeout(r, DB_RETRY_MS));
+        await job.moveToDelayed(Date.now() + DB_RETRY_MS / 2, token);
         throw new DelayedError();
       }
       throw err;
