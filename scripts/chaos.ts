@@ -13,7 +13,7 @@ import pg from 'pg';
 import { createKey } from '../src/auth/tenants.js';
 import { rowsCsv, slowClassifier } from '../test/reliability/data.js';
 import { startPostgres, startRedisServer, waitFor } from '../test/reliability/infra.js';
-import { apiProcess, killAll, worker, type Proc } from '../test/reliability/procs.js';
+import { startApi as apiProcess, killAll, startWorker as worker, type Proc } from '../test/helpers/processes.js';
 
 const TOTAL = Number(process.env.CHAOS_ROWS ?? 300_000);
 const JOBS = Number(process.env.CHAOS_JOBS ?? 5);

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import type { LastUsedRecorder } from './auth/last-used.js';
 import type { Config } from './config.js';
 import { assertMigrated } from './db/migrate.js';
 import { createPool } from './db/pool.js';
@@ -30,6 +31,10 @@ export async function buildApi(config: Config) {
     app,
     log,
     async close() {
+      // Last-use times noted since the last flush would otherwise be lost.
+      const lastUsed = app.locals.lastUsed as LastUsedRecorder | undefined;
+      lastUsed?.stop();
+      await lastUsed?.flush();
       await Promise.allSettled(Object.values(queues).map((q) => q.close()));
       await waiter.close();
       redis.disconnect();

@@ -1,11 +1,12 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { loadConfig } from './config.js';
 import { buildApi } from './api.js';
+import { serverOptions } from './http/server-options.js';
 import { uploadsSettled } from './jobs/intake.js';
 
 const config = loadConfig(process.env);
 const api = await buildApi(config);
-const server = createServer({ headersTimeout: 30_000, requestTimeout: 0 }, api.app);
+const server = createServer(serverOptions(config), api.app);
 server.listen(config.port, config.host, () => api.log.info({ port: config.port }, 'sluice api listening'));
 
 // Responses in progress, so a shutdown can tell their clients not to reuse the connection.

@@ -52,6 +52,7 @@ export function createApp(deps: AppDeps): Express {
   const lastUsed = new LastUsedRecorder(deps.pool, security.keyLastUsedFlushMs, (err) => {
     if (!/after calling end/.test(String((err as Error)?.message))) deps.log.warn({ err }, 'could not record keys\' last use; will retry');
   });
+  app.locals.lastUsed = lastUsed; // flushed by the process on shutdown
   const v1 = express.Router();
   v1.use(authenticate(deps.pool, lastUsed));
   v1.use(rateLimit(deps));

@@ -8,7 +8,7 @@ import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, receiver, registerSlowModel, rowsCsv, submitCsv } from './harness.js';
 import { waitFor } from './infra.js';
-import { killAll, worker } from './procs.js';
+import { killAll, startWorker as worker } from '../helpers/processes.js';
 
 // No job stays unfinished: poison chunks are retried a bounded number of times and then give their
 // rows errors; a job that stops progressing for any reason is ended by the watchdog; a cancelled

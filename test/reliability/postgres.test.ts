@@ -4,7 +4,7 @@ import { client } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, registerSlowModel, rowsCsv, submitCsv } from './harness.js';
 import { startPostgres, waitFor, type PostgresServer } from './infra.js';
-import { apiProcess, killAll, worker, type Proc } from './procs.js';
+import { startApi as apiProcess, killAll, startWorker as worker, type Proc } from '../helpers/processes.js';
 
 // Postgres stopped (fast shutdown: sessions cut) for a few seconds while a job runs, on a cluster
 // of the test's own. Workers back off and keep their chunks; the api answers 503 + Retry-After and

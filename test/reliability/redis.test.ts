@@ -4,7 +4,7 @@ import { client } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, receiver, registerSlowModel, rowsCsv, submitCsv } from './harness.js';
 import { startRedisServer, waitFor, type RedisServer } from './infra.js';
-import { apiProcess, killAll, worker, type Proc } from './procs.js';
+import { startApi as apiProcess, killAll, startWorker as worker, type Proc } from '../helpers/processes.js';
 
 // Redis carries references only. These tests run their own redis-server, flush it and kill it
 // while jobs run, and check that Postgres (chunk done-marks, pending deliveries) brings every job

@@ -3,7 +3,7 @@ import { createKey } from '../../src/auth/tenants.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { receiver, registerSlowModel, rowsCsv, submitCsv } from './harness.js';
-import { killAll, worker } from './procs.js';
+import { killAll, startWorker as worker } from '../helpers/processes.js';
 
 // Finished jobs older than RETENTION_TTL_HOURS go, with their results, chunks and deliveries, in
 // batches of RETENTION_BATCH_ROWS; the job id then answers 410 job_expired (to its tenant only).
@@ -58,6 +58,7 @@ describe('retention', () => {
     expect(body).toMatchObject({ code: 'job_expired', status: 410 });
     expect(body.detail).toMatch(/expired.*kept for 1 hours/);
     expect((await c.post(`/v1/jobs/${old}/cancel`)).status).toBe(410);
+    expect((await c.get(`/v1/jobs/${old}/results`)).status).toBe(410);
     expect((await other.get(`/v1/jobs/${old}`)).status).toBe(404); // another tenant learns nothing
     expect((await c.get(`/v1/jobs/${young}`)).status).toBe(200);
     await hook.close();

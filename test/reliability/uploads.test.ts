@@ -4,7 +4,7 @@ import { client } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, registerSlowModel, rowsCsv } from './harness.js';
 import { waitFor } from './infra.js';
-import { apiProcess, killAll, worker, type Proc } from './procs.js';
+import { startApi as apiProcess, killAll, startWorker as worker, type Proc } from '../helpers/processes.js';
 
 // Uploads that break off: a client that disconnects, an api told to stop (SIGTERM) while an upload
 // streams in, an api killed outright. Nothing half-uploaded is ever scored as if it were whole, and

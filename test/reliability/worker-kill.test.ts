@@ -3,7 +3,7 @@ import { startInProcessApi, type client } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, registerSlowModel, rowsCsv, submitCsv, tenantClient } from './harness.js';
 import { waitFor } from './infra.js';
-import { killAll, worker, type Proc } from './procs.js';
+import { killAll, startWorker as worker, type Proc } from '../helpers/processes.js';
 
 // Invariant: a worker SIGKILLed mid-chunk loses nothing and doubles nothing. Its chunks stay
 // locked in BullMQ until the lock expires, the stalled check re-offers them, another worker scores

@@ -3,7 +3,7 @@ import { startInProcessApi, type client } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, registerSlowModel, rowsCsv, submitCsv, tenantClient } from './harness.js';
 import { waitFor } from './infra.js';
-import { killAll, worker } from './procs.js';
+import { killAll, startWorker as worker } from '../helpers/processes.js';
 
 // SIGTERM to a worker: it finishes the chunks in hand, takes no new ones, closes its connections
 // and exits 0. A rolling restart (start the new worker, then SIGTERM the old) hands the job over

@@ -1,6 +1,6 @@
 import type { Response, Router } from 'express';
 import { z } from 'zod';
-import { HttpError } from '../../errors.js';
+import { jobGoneError } from './jobs.js';
 import { csvLine, ResultFormatter, type PredictionRow } from '../../jobs/results.js';
 import type { ModelIO } from '../../models/types.js';
 import type { Signature } from '../../models/signature.js';
@@ -32,7 +32,7 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
         `SELECT mv.signature, mv.io, j.status FROM jobs j JOIN model_versions mv ON mv.id = j.model_version_id WHERE j.id = $1 AND j.tenant_id = $2`,
         [params.id, auth.tenantId],
       );
-      if (!rows[0]) throw new HttpError('job_not_found', `There is no job ${params.id}.`);
+      if (!rows[0]) throw await jobGoneError(pool, params.id, auth.tenantId, deps.config.worker.retentionTtlHours);
       const fmt = new ResultFormatter(rows[0].signature, rows[0].io.plan);
       res.setHeader('X-Job-Status', rows[0].status);
 
