@@ -18,8 +18,8 @@ export interface ChunkOutcome {
 
 /**
  * The chunk's predictions, its done-mark and the job's counters commit together, or not at all.
- * The chunk row is locked first: a redelivered (or concurrently stalled-and-retried) chunk finds
- * it done and changes nothing, so every row ends with exactly one result.
+ * The chunk row is locked first (by its done-mark): a redelivered chunk finds it done and changes
+ * nothing, so every row ends with exactly one result.
  *
  * Lock order: chunk row, then job row. Whatever else ends a job (cancel, aborted upload, watchdog)
  * takes them in the same order (lockJobForEnd), so the two never deadlock.
@@ -28,20 +28,21 @@ export async function finishChunk(pool: pg.Pool, o: ChunkOutcome, baseUrl: strin
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const lock = await client.query<{ status: string; job_status: string }>(
-      `SELECT c.status, j.status AS job_status FROM job_chunks c JOIN jobs j ON j.id = c.job_id
-        WHERE c.job_id = $1 AND c.seq = $2 FOR UPDATE OF c`,
+    // Marking the chunk done first takes its row lock: a redelivered chunk (or one stalled and
+    // retried while the first try still runs) waits here, then finds it done and changes nothing.
+    const marked = await client.query(
+      `UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now() FROM jobs j
+        WHERE c.job_id = $1 AND c.seq = $2 AND c.status = 'pending' AND j.id = c.job_id
+          AND j.status IN ('receiving', 'queued', 'running')`,
       [o.ref.jobId, o.ref.seq],
     );
-    const row = lock.rows[0];
-    if (!row || row.status === 'done' || ['completed', 'failed', 'cancelled'].includes(row.job_status)) {
+    if (marked.rowCount !== 1) {
       await client.query('ROLLBACK');
       return { applied: false };
     }
     await pipeline(Readable.from([Buffer.from(o.copy.buffer, o.copy.byteOffset, o.copy.byteLength)]), client.query(copyFrom(
       'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN',
     )));
-    await client.query(`UPDATE job_chunks SET status = 'done', payload = NULL, done_at = now() WHERE job_id = $1 AND seq = $2`, [o.ref.jobId, o.ref.seq]);
     // The status check sits on the UPDATE that takes the job row lock: a cancel (or the watchdog)
     // that committed while this transaction was copying is seen here, and the chunk's rows go back.
     const bumped = await client.query(

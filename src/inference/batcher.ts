@@ -1,13 +1,15 @@
 // Dynamic batching for small (online) jobs: concurrent submissions for the same model version are
 // gathered and run as one inference task.
 //
-// Trade-off: a batch closes at `maxRows` rows or `maxDelayMs` after its first submission, whichever
-// comes first. Under load, batches fill before the timer and the delay costs nothing while a
-// single run amortises the per-task overhead (thread hop, session lookup, one onnxruntime call for
-// many rows). A lone request, though, always waits the full `maxDelayMs` before it runs: that delay
-// is the price of being able to batch at all, so keep it small next to the inference time (a few
-// ms), and keep `maxRows` at what one run handles well (bigger batches raise throughput, but also
-// the latency of every caller in them and the number of callers one failure rejects).
+// Trade-off, and how it is settled: a lone request should not wait for company that is not
+// coming, and under load requests should share runs. So batching follows the work, like Nagle's
+// algorithm: while no run of this model version is in flight, a batch closes on the next turn of
+// the event loop (gathering only what arrived together); while one is in flight, submissions
+// gather until it finishes, `maxRows` rows are reached, or `maxDelayMs` passes, whichever comes
+// first. Idle, the added delay is one event-loop turn; busy, each run amortises the per-task
+// overhead (thread hop, session lookup, one onnxruntime call and one commit for many rows) over
+// more callers. Keep `maxRows` at what one run handles well: bigger batches raise throughput but
+// also the latency of every caller in them and the number of callers one failure rejects.
 // A part with maxRows rows or more runs at once, alone: big jobs gain nothing from waiting.
 
 export interface BatcherOptions<P extends { rowCount: number }, R> {
@@ -33,18 +35,38 @@ interface Waiting<P, R> {
 interface Open<P, R> {
   items: Waiting<P, R>[];
   rows: number;
-  timer: ReturnType<typeof setTimeout>;
+  /** Closes the batch: the next event-loop turn when idle, maxDelayMs when a run is in flight. */
+  cancel: () => void;
 }
 
 export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOptions<P, R>): Batcher<P, R> {
   const open = new Map<string, Open<P, R>>();
   const running = new Set<Promise<void>>();
+  const inFlight = new Map<string, number>();
+
+  function schedule(key: string): () => void {
+    if (!inFlight.get(key)) {
+      const t = setImmediate(() => close(key));
+      return () => clearImmediate(t);
+    }
+    const t = setTimeout(() => close(key), opts.maxDelayMs);
+    return () => clearTimeout(t);
+  }
+
+  function settled(key: string) {
+    const n = (inFlight.get(key) ?? 1) - 1;
+    if (n > 0) inFlight.set(key, n);
+    else inFlight.delete(key);
+    // The run that submissions were waiting behind is done: theirs goes now.
+    if (open.has(key)) close(key);
+  }
 
   function close(key: string): void {
     const batch = open.get(key);
     if (!batch) return;
     open.delete(key);
-    clearTimeout(batch.timer);
+    batch.cancel();
+    inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
     const items = batch.items;
     const done = Promise.resolve()
       .then(() => opts.run(key, items.map((w) => w.part)))
@@ -55,7 +77,10 @@ export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOp
         },
       )
       .catch((err) => items.forEach((w) => w.reject(err)))
-      .finally(() => running.delete(done));
+      .finally(() => {
+        running.delete(done);
+        settled(key);
+      });
     running.add(done);
   }
 
@@ -67,7 +92,7 @@ export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOp
         if (current && current.rows + part.rowCount > opts.maxRows) close(key);
         let batch = open.get(key);
         if (!batch) {
-          batch = { items: [], rows: 0, timer: setTimeout(() => close(key), opts.maxDelayMs) };
+          batch = { items: [], rows: 0, cancel: schedule(key) };
           open.set(key, batch);
         }
         batch.items.push({ part, resolve, reject });

@@ -1,7 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { countAttempt } from '../db/countAttempt.js';
 import { finishChunk, type ChunkOutcome } from '../db/finishChunk.js';
 import { loadChunk, type LoadedChunk } from '../db/loadChunk.js';
 import { isUnavailable } from '../http/problems.js';
@@ -45,10 +44,9 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
     try {
       const chunk = await loadChunk(pool, ref);
       if (!chunk || chunk.status === 'done' || FINAL_STATUSES.includes(chunk.jobStatus) || !chunk.payload) return 'skipped';
-      const starts = await countAttempt(pool, ref.jobId, ref.seq);
       let outcome: ChunkOutcome;
-      if (starts > maxStarts) {
-        outcome = failedChunk(ref, chunk, `the chunk was started ${starts - 1} times without finishing (its worker crashed or stalled each time)`, 'chunk_abandoned');
+      if (chunk.starts > maxStarts) {
+        outcome = failedChunk(ref, chunk, `the chunk was started ${chunk.starts - 1} times without finishing (its worker crashed or stalled each time)`, 'chunk_abandoned');
       } else {
         outcome = await score(ref, chunk, job);
       }

@@ -27,16 +27,60 @@ afterEach(() => {
 });
 
 describe('batcher', () => {
-  it('two concurrent submissions for one model become one run, each caller getting its own result', async () => {
+  it('idle: submissions arriving together become one run on the next turn, without waiting for maxDelayMs', async () => {
     const { batcher, calls } = setup();
     const a = batcher.submit('m1', { id: 'a', rowCount: 1 });
     const b = batcher.submit('m1', { id: 'b', rowCount: 2 });
-    await vi.advanceTimersByTimeAsync(4);
-    expect(calls).toEqual([]); // still within maxDelayMs
-    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(0);
     expect(await a).toBe('m1:a');
     expect(await b).toBe('m1:b');
     expect(calls).toEqual([{ key: 'm1', ids: ['a', 'b'] }]);
+  });
+
+  it('busy: while a run is in flight, submissions gather until it finishes', async () => {
+    const calls: string[][] = [];
+    const releases: (() => void)[] = [];
+    const batcher = createBatcher<P, string>({
+      maxRows: 100,
+      maxDelayMs: 1000,
+      run: (_key, parts) => {
+        calls.push(parts.map((p) => p.id));
+        return new Promise((resolve) => releases.push(() => resolve(parts.map((p) => p.id))));
+      },
+    });
+    const first = batcher.submit('m', { id: 'first', rowCount: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual([['first']]);
+    const later = ['x', 'y', 'z'].map((id) => batcher.submit('m', { id, rowCount: 1 }));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(calls).toHaveLength(1); // gathering behind the run in flight
+    releases[0]();
+    expect(await first).toBe('first');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual([['first'], ['x', 'y', 'z']]);
+    releases[1]();
+    expect(await Promise.all(later)).toEqual(['x', 'y', 'z']);
+  });
+
+  it('busy: maxDelayMs bounds the wait behind a slow run', async () => {
+    const calls: string[][] = [];
+    const batcher = createBatcher<P, string>({
+      maxRows: 100,
+      maxDelayMs: 5,
+      run: (_key, parts) => {
+        calls.push(parts.map((p) => p.id));
+        return calls.length === 1 ? new Promise(() => {}) : Promise.resolve(parts.map((p) => p.id));
+      },
+    });
+    void batcher.submit('m', { id: 'stuck', rowCount: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    const b = batcher.submit('m', { id: 'b', rowCount: 1 });
+    await vi.advanceTimersByTimeAsync(4);
+    expect(calls).toEqual([['stuck']]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await b).toBe('b');
+    expect(calls).toEqual([['stuck'], ['b']]);
   });
 
   it('keeps model versions apart', async () => {
