@@ -49,8 +49,8 @@ data is generated: 20 numeric columns, 4 decimals, about 150 bytes a row.
 | infer | raw onnxruntime-node, batch ${r.config.inferenceBatchSize}, one intra-op thread | **${f(s.infer)}** |
 | ↳ | same, batch ${f(r.config.chunkRows)} | ${f(s.inferChunk)} |
 | ↳ | fixed cost of one \`run()\` (batch 1) | ${f(s.ortCallUs)} µs |
-| intake (api) | storing one chunk's upload bytes (\`insertChunk\`, ~${f(s.intake.chunkBytes / 1e3)} kB bytea) with the column's default storage (pglz in TOAST) | ${f(s.intake.compressed)} |
-| ↳ | same with \`STORAGE EXTERNAL\` (uncompressed out-of-line, proposed) | ${f(s.intake.external)} |
+| intake (api) | storing one chunk's upload bytes (\`insertChunk\`, ~${f(s.intake.chunkBytes / 1e3)} kB bytea) with Postgres's default storage (pglz-compressed in TOAST), before migration 0005 | ${f(s.intake.compressed)} |
+| ↳ | same with \`STORAGE EXTERNAL\` (uncompressed out-of-line): what migration 0005 set, used by the runs below | ${f(s.intake.external)} |
 | store | ORT output → postprocess → COPY text → COPY into \`predictions\` (PK), one transaction per chunk | **${f(s.store)}** |
 | ↳ | postprocess + COPY text only (worker thread) | ${f(s.encode)} |
 | ↳ | COPY of the same bytes into a table without the primary key | ${f(s.copyOnly)} |
@@ -135,12 +135,12 @@ function analysis(r: Results): string {
   (${f(s?.encode)} rows/s: the float4 shortest-text search per score dominates) and the COPY itself in one
   Postgres backend (${f(s?.copyOnly)} rows/s without the primary key; the PK's B-tree insert is the rest).
 - **P (${f(s?.pipelineLimit)} rows/s)** — assumes every core runs only those three stages. The real run also
-  spends CPU on the api (record splitting, ${f(s?.intake.compressed)} rows/s of chunk storing in Postgres, which
-  pglz-compresses each 750 kB payload in TOAST), on Redis and BullMQ bookkeeping, and on Postgres
-  round trips per chunk (load, attempt count, the finishing transaction's 7 statements).
+  spends CPU on the api (record splitting, ${f(s?.intake.external)} rows/s of chunk storing in Postgres), on
+  Redis and BullMQ bookkeeping, and on Postgres round trips per chunk (the load, which also counts
+  the start, and the finishing transaction's statements).
 - **end to end, 1 worker (${f(e1?.rowsPerSecond)} rows/s, ${pct(e1?.fractionOfP)} of P)** — CPU-bound on the two cores, shared by
   the api (the upload alone ran at ${f(upload1)} rows/s while workers competed with it), Postgres (chunk
-  INSERTs with pglz compression, COPY, index) and the worker's two inference threads. The
+  INSERTs, COPY, index) and the worker's two inference threads. The
   upload and the scoring overlap (workers start on the first chunk), so the job ends shortly after
   the last chunk is stored: the api's intake is on the critical path.
 - **end to end, 2 worker processes (${f(e2?.rowsPerSecond)} rows/s)** — a second process on the same two
@@ -149,14 +149,18 @@ function analysis(r: Results): string {
   round trip and a WAL flush (fsync) in series, plus a ${f(s?.ortCallUs)} µs \`run()\` per row. Nothing is
   parallel and nothing is batched.
 - **single items (${r.config.rate}/s: p50 ${f(o?.openLoop.p50, 1)} ms, p99 ${f(o?.openLoop.p99, 1)} ms; saturation ${f(o?.saturation.perSecond)}/s)** — bound
-  by sequential round trips, not by CPU inside our processes (CPU profiles of api and worker at
-  saturation show both about half idle; Postgres sampled mostly idle): a request crosses about 20
-  hops — auth, rate limit, quota and model lookups; the job INSERT (group-committed: concurrent
-  submissions share one statement and one commit); the enqueue (grouped into one \`addBulk\`);
-  BullMQ hand-off; the worker's load, attempt count, dynamic batch (BATCH_MAX_DELAY_MS 2 ms), thread
-  hop, and a 7-statement finishing transaction per job; the Redis wake-up; one read of the job with
-  its predictions. On a shared, oversubscribed 2-core box each hop waits for a CPU slice, so the
-  latency is hops × scheduling delay. The floor (model inside an Express handler, nothing stored:
+  by the number of round trips per prediction: a request crosses about 18 hops — auth, rate
+  limit, quota and model lookups; the job INSERT (group-committed: concurrent submissions share one
+  statement and one commit); the enqueue (grouped into one \`addBulk\`); the BullMQ hand-off; the
+  worker's load (one statement, start counted), dynamic batch (no wait when idle), thread hop, and a
+  finishing transaction per job (6 statements and a COPY); the Redis wake-up; one read of the job
+  with its predictions. CPU profiles of api and worker at saturation (64 clients; the test helper's
+  \`SLUICE_TEST_NODE_ARGS="--cpu-prof"\`) put about 1.7 s of every 8 s in each process in
+  \`writev\`, the socket-write system call, and another second of the worker's in
+  \`writeBuffer\`: on this VM a loopback write costs on the order of 100 µs, so hops, not
+  computation, are the price. The next step is to finish all the jobs of one inference batch in one
+  transaction and load them with one query (per batch, not per job), which divides the worker's
+  Postgres writes by the batch size under load. The floor (model inside an Express handler, nothing stored:
   p50 ${f(fl?.openLoop.p50, 2)} ms, ${f(fl?.saturation.perSecond)}/s) is the same model with none of those hops.${overloaded ? `
   At ${o!.openLoop.rate}/s the offered load is above the capacity measured at saturation (${f(o!.saturation.perSecond)}/s): the open
   loop's backlog grows for the whole run, so its percentiles are queueing time, not service time
@@ -173,11 +177,11 @@ function analysis(r: Results): string {
 
 Per worker core the thread's work (parse + infer + encode) runs at about **${f(perWorkerCore)} rows/s**;
 a worker machine with c cores adds about c × that, as long as Postgres keeps up. Postgres pays
-per row for the chunk's INSERT at intake and the COPY of the predictions: about **${f(pgPerCore)} rows/s
-per Postgres core** today (${f(pgPerCoreExternal)} with the payload stored uncompressed, proposed), plus a
+per row for the chunk's INSERT at intake and the COPY of the predictions: about **${f(pgPerCoreExternal)} rows/s
+per Postgres core** with chunk payloads stored uncompressed as they are now (${f(pgPerCore)} with the old compressed storage), plus a
 fixed ~10 round trips per 5000-row chunk. So a single Postgres with k cores becomes the ceiling at
-roughly k × ${f(pgPerCore)} rows/s — with a 4-core Postgres, about ${f(4 * pgPerCore)} rows/s, i.e. after
-${f(perWorkerCore ? (4 * pgPerCore) / perWorkerCore : NaN, 1)} worker cores. Beyond that: fewer bytes per row stored (see the layouts above) or
+roughly k × ${f(pgPerCoreExternal)} rows/s — with a 4-core Postgres, about ${f(4 * pgPerCoreExternal)} rows/s, i.e. after
+${f(perWorkerCore ? (4 * pgPerCoreExternal) / perWorkerCore : NaN, 1)} worker cores. Beyond that: fewer bytes per row stored (see the layouts above) or
 partitioned/sharded predictions.
 `;
 }

@@ -1,9 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
-// Standard Webhooks signing (https://www.standardwebhooks.com): the signed content is
-// "<webhook-id>.<webhook-timestamp>.<body>", HMAC-SHA256 with the secret's decoded bytes, sent as
-// "v1,<base64>". Several signatures are space-separated: during a rotation both secrets sign, so a
-// receiver holding either one verifies.
+// Standard Webhooks signing (https://www.standardwebhooks.com), by the specification's own
+// reference library: "v1,<base64 HMAC-SHA256 of id.timestamp.body>". Several signatures are
+// space-separated: during a rotation both secrets sign, so a receiver holding either one verifies.
 export const SECRET_PREFIX = 'whsec_';
 const SECRET_BYTES = 32; // the specification asks for at least 24
 
@@ -11,15 +11,9 @@ export function generateSecret(): string {
   return SECRET_PREFIX + randomBytes(SECRET_BYTES).toString('base64');
 }
 
-function secretKey(secret: string): Buffer {
-  const key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
-  if (key.length < 24) throw new Error('webhook secret is shorter than 24 bytes');
-  return key;
-}
-
 export function sign(secret: string, msgId: string, timestampSec: number, body: string): string {
-  const mac = createHmac('sha256', secretKey(secret)).update(`${msgId}.${timestampSec}.${body}`).digest('base64');
-  return `v1,${mac}`;
+  if (Buffer.from(secret.replace(SECRET_PREFIX, ''), 'base64').length < 24) throw new Error('webhook secret is shorter than 24 bytes');
+  return new Webhook(secret).sign(msgId, new Date(timestampSec * 1000), body);
 }
 
 /** The three Standard Webhooks headers for one attempt; the timestamp is the attempt's own. */
