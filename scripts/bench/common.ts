@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import pg from 'pg';
+import { seededRandom } from '../train/datasets.js';
+import { freePort } from '../../test/helpers/processes.js';
 import { Redis } from 'ioredis';
 import { createKey } from '../../src/auth/tenants.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -67,17 +68,8 @@ export function benchModel(): { onnx: Uint8Array; signature: Record<string, unkn
 
 // ---------------------------------------------------------------- data
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers: the demo split's PRNG. */
+export const rng = seededRandom;
 
 export const csvHeader = () => `${COLUMNS.join(',')}\n`;
 
@@ -177,14 +169,6 @@ export async function dropRedisPrefix(prefix: string) {
 }
 
 // ---------------------------------------------------------------- processes
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as net.AddressInfo).port;
-  srv.close();
-  return port;
-}
 
 export interface Proc {
   child: ChildProcess;

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { parse as csvParse } from 'csv-parse/sync';
 import * as ort from 'onnxruntime-node';
 import type pg from 'pg';
+import { withTransaction } from '../../src/db/pool.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { parseChunk, parseChunkWhole } from '../../src/csv/parse.js';
 import { encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
@@ -119,17 +120,9 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
 }
 
 async function copyInTx(pool: pg.Pool, sql: string, data: Uint8Array) {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await pipeline(Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]), client.query(copyFrom(sql)));
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '../db/pool.js';
 import type { Decision } from './policy.js';
 import { recordAttempt, type AttemptResult } from './send.js';
 
@@ -87,44 +88,36 @@ export async function failUnattempted(pool: pg.Pool, deliveryId: string, attempt
  * is kept either way.
  */
 export async function finishAttempt(pool: pg.Pool, d: ClaimedDelivery, r: AttemptResult, decision: Decision): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await recordAttempt(client, d.id, d.attempt_count, d.url, r);
-    const last: unknown[] = [d.id, d.attempt_count, r.status ?? null, r.error ?? null];
-    if (decision.result === 'delivered') {
-      await client.query(
-        `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), failed_at = NULL, last_status_code = $3, last_error = $4
-          WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
-        last,
-      );
-    } else if (decision.result === 'retry') {
-      await client.query(
-        `UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $5::double precision / 1000), last_status_code = $3, last_error = $4
-          WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
-        [...last, decision.delayMs],
-      );
-    } else {
-      await client.query(
-        `UPDATE webhook_deliveries SET status = 'failed', failed_at = now(), last_status_code = $3, last_error = $4
-          WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
-        [...last.slice(0, 3), `${r.error ?? 'failed'}; gave up: ${decision.reason}`],
-      );
-      if (decision.disableEndpoint && d.endpoint_id) {
+  await withTransaction(pool, async (client) => {
+      await recordAttempt(client, d.id, d.attempt_count, d.url, r);
+      const last: unknown[] = [d.id, d.attempt_count, r.status ?? null, r.error ?? null];
+      if (decision.result === 'delivered') {
         await client.query(
-          `UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = $2, updated_at = now()
-            WHERE id = $1 AND disabled_at IS NULL`,
-          [d.endpoint_id, `${decision.reason} at ${r.startedAt.toISOString()}`],
+          `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), failed_at = NULL, last_status_code = $3, last_error = $4
+            WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
+          last,
         );
+      } else if (decision.result === 'retry') {
+        await client.query(
+          `UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $5::double precision / 1000), last_status_code = $3, last_error = $4
+            WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
+          [...last, decision.delayMs],
+        );
+      } else {
+        await client.query(
+          `UPDATE webhook_deliveries SET status = 'failed', failed_at = now(), last_status_code = $3, last_error = $4
+            WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
+          [...last.slice(0, 3), `${r.error ?? 'failed'}; gave up: ${decision.reason}`],
+        );
+        if (decision.disableEndpoint && d.endpoint_id) {
+          await client.query(
+            `UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = $2, updated_at = now()
+              WHERE id = $1 AND disabled_at IS NULL`,
+            [d.endpoint_id, `${decision.reason} at ${r.startedAt.toISOString()}`],
+          );
+        }
       }
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

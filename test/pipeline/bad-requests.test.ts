@@ -4,6 +4,7 @@ import { trainDemoModels } from '../../scripts/train/demo-models.js';
 import { linearRegression, notOnnx } from '../fixtures/onnx-builder.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { expectProblem } from '../helpers/problem.js';
 
 // Bad input gets a clear 4xx as application/problem+json with a stable code; never a 5xx.
 let env: TestEnv;
@@ -24,33 +25,24 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function problem(res: Response, status: number, code: string) {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-  const body = JSON.parse(text);
-  expect(body.code).toBe(code);
-  expect(body.detail.length).toBeGreaterThan(10);
-  return body;
-}
 
 describe('job submission errors', () => {
   it('unknown model → 404 model_not_found', async () => {
-    await problem(await c.postCsv('/v1/jobs?model=nope', 'a\n1\n'), 404, 'model_not_found');
-    await problem(await c.postCsv('/v1/jobs?model=penguins:9', 'a\n1\n'), 404, 'model_not_found');
-    await problem(await c.postCsv('/v1/jobs?model=penguins@production', 'a\n1\n'), 404, 'model_not_found');
+    await expectProblem(await c.postCsv('/v1/jobs?model=nope', 'a\n1\n'), 404, 'model_not_found');
+    await expectProblem(await c.postCsv('/v1/jobs?model=penguins:9', 'a\n1\n'), 404, 'model_not_found');
+    await expectProblem(await c.postCsv('/v1/jobs?model=penguins@production', 'a\n1\n'), 404, 'model_not_found');
   });
   it("another tenant's model is unknown to the caller", async () => {
-    await problem(await other.postCsv('/v1/jobs?model=penguins', demo.penguins.holdoutCsv), 404, 'model_not_found');
+    await expectProblem(await other.postCsv('/v1/jobs?model=penguins', demo.penguins.holdoutCsv), 404, 'model_not_found');
   });
   it('missing columns → 422 naming them', async () => {
-    const body = await problem(await c.postCsv('/v1/jobs?model=penguins', 'id,Beak Length (mm),Body Mass (g)\n1,2,3\n'), 422, 'missing_columns');
+    const body = await expectProblem(await c.postCsv('/v1/jobs?model=penguins', 'id,Beak Length (mm),Body Mass (g)\n1,2,3\n'), 422, 'missing_columns');
     expect(body.missing).toEqual(['Beak Depth (mm)', 'Flipper Length (mm)']);
     expect(body.detail).toContain('"Beak Depth (mm)"');
   });
   it('empty body and header only → 422 empty_upload', async () => {
-    await problem(await c.postCsv('/v1/jobs?model=penguins', ''), 422, 'empty_upload');
-    await problem(await c.postCsv('/v1/jobs?model=penguins', demo.penguins.holdoutCsv.split('\n')[0] + '\n'), 422, 'empty_upload');
+    await expectProblem(await c.postCsv('/v1/jobs?model=penguins', ''), 422, 'empty_upload');
+    await expectProblem(await c.postCsv('/v1/jobs?model=penguins', demo.penguins.holdoutCsv.split('\n')[0] + '\n'), 422, 'empty_upload');
   });
   it('not CSV at all → 4xx, not a 5xx', async () => {
     const res = await c.postCsv('/v1/jobs?model=penguins', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0xff, 0xfe, 10, 1, 2]));
@@ -58,18 +50,18 @@ describe('job submission errors', () => {
     expect(res.status).toBeLessThan(500);
   });
   it('an unterminated quote → 422 invalid_csv', async () => {
-    await problem(await c.postCsv('/v1/jobs?model=penguins', demo.penguins.holdoutCsv + '"never closed,1,2\n'), 422, 'invalid_csv');
+    await expectProblem(await c.postCsv('/v1/jobs?model=penguins', demo.penguins.holdoutCsv + '"never closed,1,2\n'), 422, 'invalid_csv');
   });
   it('wrong content type → 415', async () => {
-    await problem(await c.post('/v1/jobs?model=penguins', '{"a":1}', { 'content-type': 'application/json' }), 415, 'unsupported_media_type');
+    await expectProblem(await c.post('/v1/jobs?model=penguins', '{"a":1}', { 'content-type': 'application/json' }), 415, 'unsupported_media_type');
   });
   it('no model named → 400', async () => {
-    await problem(await c.postCsv('/v1/jobs', demo.penguins.holdoutCsv), 400, 'validation_failed');
+    await expectProblem(await c.postCsv('/v1/jobs', demo.penguins.holdoutCsv), 400, 'validation_failed');
   });
   it('a callback URL to a private address is refused at submission', async () => {
     const saved = env.config.webhooks.allowPrivate;
     expect(saved).toBe(true); // tests allow loopback receivers; metadata stays refused regardless
-    await problem(await c.postCsv('/v1/jobs?model=penguins&callback_url=http://169.254.169.254/latest', demo.penguins.holdoutCsv), 422, 'invalid_callback_url');
+    await expectProblem(await c.postCsv('/v1/jobs?model=penguins&callback_url=http://169.254.169.254/latest', demo.penguins.holdoutCsv), 422, 'invalid_callback_url');
   });
   it('failed uploads leave no job behind that could be scored', async () => {
     const { rows } = await env.pool.query(`SELECT count(*)::int AS n FROM job_chunks c JOIN jobs j ON j.id = c.job_id WHERE j.status <> 'completed' AND c.status = 'pending'`);
@@ -79,34 +71,34 @@ describe('job submission errors', () => {
 
 describe('auth and lookups', () => {
   it('no key, malformed key, unknown key → 401', async () => {
-    await problem(await fetch(`${api.url}/v1/jobs`), 401, 'unauthorized');
-    await problem(await fetch(`${api.url}/v1/jobs`, { headers: { authorization: 'Bearer nope' } }), 401, 'unauthorized');
+    await expectProblem(await fetch(`${api.url}/v1/jobs`), 401, 'unauthorized');
+    await expectProblem(await fetch(`${api.url}/v1/jobs`, { headers: { authorization: 'Bearer nope' } }), 401, 'unauthorized');
   });
   it('bad ids → 400, unknown ids → 404, unknown routes → 404', async () => {
-    await problem(await c.get('/v1/jobs/not-a-uuid'), 400, 'validation_failed');
-    await problem(await c.get('/v1/jobs/00000000-0000-4000-8000-000000000000'), 404, 'job_not_found');
-    await problem(await c.get('/v1/nothing'), 404, 'not_found');
+    await expectProblem(await c.get('/v1/jobs/not-a-uuid'), 400, 'validation_failed');
+    await expectProblem(await c.get('/v1/jobs/00000000-0000-4000-8000-000000000000'), 404, 'job_not_found');
+    await expectProblem(await c.get('/v1/nothing'), 404, 'not_found');
   });
   it('predictions: bad JSON, too many records, unknown model', async () => {
-    await problem(await c.post('/v1/predictions', '{"model":', { 'content-type': 'application/json' }), 400, 'invalid_json');
-    await problem(await c.postJson('/v1/predictions', { model: 'penguins', inputs: [] }), 400, 'validation_failed');
-    await problem(await c.postJson('/v1/predictions', { model: 'penguins', inputs: Array(1001).fill({}) }), 400, 'validation_failed');
-    await problem(await c.postJson('/v1/predictions', { model: 'ghost', inputs: [{}] }), 404, 'model_not_found');
+    await expectProblem(await c.post('/v1/predictions', '{"model":', { 'content-type': 'application/json' }), 400, 'invalid_json');
+    await expectProblem(await c.postJson('/v1/predictions', { model: 'penguins', inputs: [] }), 400, 'validation_failed');
+    await expectProblem(await c.postJson('/v1/predictions', { model: 'penguins', inputs: Array(1001).fill({}) }), 400, 'validation_failed');
+    await expectProblem(await c.postJson('/v1/predictions', { model: 'ghost', inputs: [{}] }), 404, 'model_not_found');
   });
 });
 
 describe('model registration', () => {
   it('not ONNX → 422 invalid_model', async () => {
-    await problem(await c.registerModel('junk', notOnnx, demo.penguins.signature), 422, 'invalid_model');
+    await expectProblem(await c.registerModel('junk', notOnnx, demo.penguins.signature), 422, 'invalid_model');
   });
   it('a signature that does not fit the model → 422 naming both sides', async () => {
-    const body = await problem(await c.registerModel('lin', linearRegression([1, 2, 3], 0), { columns: ['a', 'b'], task: 'regression' }), 422, 'signature_mismatch');
+    const body = await expectProblem(await c.registerModel('lin', linearRegression([1, 2, 3], 0), { columns: ['a', 'b'], task: 'regression' }), 422, 'signature_mismatch');
     expect(body.detail).toMatch(/3/);
-    await problem(await c.registerModel('lin', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'regression', output: 'nope' }), 422, 'signature_mismatch');
+    await expectProblem(await c.registerModel('lin', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'regression', output: 'nope' }), 422, 'signature_mismatch');
   });
   it('an invalid signature → 422 invalid_signature', async () => {
-    await problem(await c.registerModel('lin', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'guess' }), 422, 'invalid_signature');
-    await problem(await c.registerModel('lin', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'regression', mean: [1] }), 422, 'invalid_signature');
+    await expectProblem(await c.registerModel('lin', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'guess' }), 422, 'invalid_signature');
+    await expectProblem(await c.registerModel('lin', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'regression', mean: [1] }), 422, 'invalid_signature');
   });
   it('versions count up; aliases pin a version; name@alias resolves at submission', async () => {
     const sig = { columns: ['a', 'b'], task: 'regression' };
@@ -118,8 +110,8 @@ describe('model registration', () => {
     expect(model.aliases).toEqual({ production: 1 });
     const job = await (await c.postCsv('/v1/jobs?model=lin@production', 'a,b\n1,1\n')).json();
     expect(job.model).toEqual({ name: 'lin', version: 1 });
-    await problem(await c.put('/v1/models/lin/aliases/production', { version: 7 }), 404, 'model_not_found');
-    await problem(await other.get('/v1/models/lin'), 404, 'model_not_found');
+    await expectProblem(await c.put('/v1/models/lin/aliases/production', { version: 7 }), 404, 'model_not_found');
+    await expectProblem(await other.get('/v1/models/lin'), 404, 'model_not_found');
   });
 });
 

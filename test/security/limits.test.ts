@@ -10,6 +10,7 @@ import { assertJsonDepth } from '../../src/http/limits.js';
 import { linearRegression, notOnnx } from '../fixtures/onnx-builder.js';
 import { client } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { expectProblem } from '../helpers/problem.js';
 
 // Every limit answers with a clear problem+json, and the server keeps serving. The api runs behind
 // an http.Server built with serverOptions(config), as src/server.ts builds it.
@@ -41,37 +42,28 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function problem(res: Response, status: number, code: string) {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-  const body = JSON.parse(text);
-  expect(body.code).toBe(code);
-  expect(body.request_id).toBe(res.headers.get('x-request-id'));
-  return body;
-}
 const rows = (n: number) => 'a,b\n' + Array.from({ length: n }, (_, i) => `${i},${i + 1}`).join('\n') + '\n';
 
 describe('upload limits', () => {
   it('upload size: 413 from the declared length before reading, and 413 for a chunked body that grows too big', async () => {
     const big = 'a,b\n' + '1,2\n'.repeat(6000);
-    const body = await problem(await c.postCsv('/v1/jobs?model=lin', big), 413, 'payload_too_large');
+    const body = await expectProblem(await c.postCsv('/v1/jobs?model=lin', big), 413, 'payload_too_large');
     expect(body.detail).toMatch(/MAX_UPLOAD_BYTES/);
     const stream = new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode(big)); ctl.close(); } });
     const res = await fetch(`${url}/v1/jobs?model=lin`, { method: 'POST', body: stream, headers: { authorization: await keyHeader(), 'content-type': 'text/csv' }, duplex: 'half' } as RequestInit);
-    await problem(res, 413, 'payload_too_large');
+    await expectProblem(res, 413, 'payload_too_large');
   });
   it('rows per job, columns per row, bytes per record → 422 with the limit named', async () => {
-    expect((await problem(await c.postCsv('/v1/jobs?model=lin', rows(51)), 422, 'too_many_rows')).detail).toMatch(/MAX_ROWS_PER_JOB/);
+    expect((await expectProblem(await c.postCsv('/v1/jobs?model=lin', rows(51)), 422, 'too_many_rows')).detail).toMatch(/MAX_ROWS_PER_JOB/);
     const wide = Array.from({ length: 11 }, (_, i) => `c${i}`).join(',') + '\n' + '1,'.repeat(10) + '1\n';
-    expect((await problem(await c.postCsv('/v1/jobs?model=lin', wide), 422, 'too_many_columns')).detail).toMatch(/MAX_COLUMNS/);
-    await problem(await c.postCsv('/v1/jobs?model=lin', `a,b\n1,${'9'.repeat(2000)}\n`), 422, 'record_too_large');
+    expect((await expectProblem(await c.postCsv('/v1/jobs?model=lin', wide), 422, 'too_many_columns')).detail).toMatch(/MAX_COLUMNS/);
+    await expectProblem(await c.postCsv('/v1/jobs?model=lin', `a,b\n1,${'9'.repeat(2000)}\n`), 422, 'record_too_large');
     // None of them left a job that will be scored.
     const { rows: left } = await env.pool.query(`SELECT count(*)::int AS n FROM jobs WHERE status IN ('receiving', 'queued')`);
     expect(left[0].n).toBe(0);
   });
   it('model file size → 413; multipart takes exactly the expected fields', async () => {
-    await problem(await c.registerModel('huge', new Uint8Array(5000), sig), 413, 'payload_too_large');
+    await expectProblem(await c.registerModel('huge', new Uint8Array(5000), sig), 413, 'payload_too_large');
     const form = (parts: [string, string | Blob][]) => {
       const f = new FormData();
       for (const [k, v] of parts) f.append(k, v);
@@ -79,12 +71,12 @@ describe('upload limits', () => {
     };
     const model = new Blob([Buffer.from(linearRegression([1, 2], 0))]);
     const post = (f: FormData) => c.post('/v1/models/m2/versions', f);
-    expect((await problem(await post(form([['signature', JSON.stringify(sig)], ['extra', 'x'], ['model', model]])), 400, 'validation_failed')).detail).toMatch(/Unexpected form field "extra"/);
-    expect((await problem(await post(form([['signature', JSON.stringify(sig)], ['signature', '{}'], ['model', model]])), 400, 'validation_failed')).detail).toMatch(/more than once/);
-    await problem(await post(form([['signature', JSON.stringify(sig)], ['weights', model]])), 400, 'validation_failed');
-    await problem(await c.post('/v1/jobs?model=lin', form([['notes', 'x'], ['file', new Blob(['a,b\n1,2\n'])]])), 400, 'validation_failed');
+    expect((await expectProblem(await post(form([['signature', JSON.stringify(sig)], ['extra', 'x'], ['model', model]])), 400, 'validation_failed')).detail).toMatch(/Unexpected form field "extra"/);
+    expect((await expectProblem(await post(form([['signature', JSON.stringify(sig)], ['signature', '{}'], ['model', model]])), 400, 'validation_failed')).detail).toMatch(/more than once/);
+    await expectProblem(await post(form([['signature', JSON.stringify(sig)], ['weights', model]])), 400, 'validation_failed');
+    await expectProblem(await c.post('/v1/jobs?model=lin', form([['notes', 'x'], ['file', new Blob(['a,b\n1,2\n'])]])), 400, 'validation_failed');
     // A body cut before its closing boundary.
-    await problem(await c.post('/v1/jobs?model=lin', '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\na,b\n1,2\n', { 'content-type': 'multipart/form-data; boundary=XX' }), 400, 'bad_request');
+    await expectProblem(await c.post('/v1/jobs?model=lin', '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\na,b\n1,2\n', { 'content-type': 'multipart/form-data; boundary=XX' }), 400, 'bad_request');
     expect((await post(form([['signature', JSON.stringify(sig)], ['description', 'ok'], ['model', model]]))).status).toBe(201);
   });
   it('hostile model files get 422 and the api keeps serving', async () => {
@@ -106,12 +98,12 @@ async function keyHeader() {
 
 describe('JSON limits', () => {
   it('body size → 413, nesting depth → 400 json_too_deep, records per call → 400', async () => {
-    await problem(await c.postJson('/v1/predictions', { model: 'lin', inputs: [{ a: 1, b: 'x'.repeat(5000) }] }), 413, 'payload_too_large');
+    await expectProblem(await c.postJson('/v1/predictions', { model: 'lin', inputs: [{ a: 1, b: 'x'.repeat(5000) }] }), 413, 'payload_too_large');
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
-    const body = await problem(await c.post('/v1/predictions', `{"model":"lin","inputs":${deep(20)}}`, { 'content-type': 'application/json' }), 400, 'json_too_deep');
+    const body = await expectProblem(await c.post('/v1/predictions', `{"model":"lin","inputs":${deep(20)}}`, { 'content-type': 'application/json' }), 400, 'json_too_deep');
     expect(body.detail).toMatch(/MAX_JSON_DEPTH/);
-    await problem(await c.post('/v1/predictions', deep(2000), { 'content-type': 'application/json' }), 400, 'json_too_deep');
-    await problem(await c.postJson('/v1/predictions', { model: 'lin', inputs: Array(6).fill({ a: 1, b: 2 }) }), 400, 'validation_failed');
+    await expectProblem(await c.post('/v1/predictions', deep(2000), { 'content-type': 'application/json' }), 400, 'json_too_deep');
+    await expectProblem(await c.postJson('/v1/predictions', { model: 'lin', inputs: Array(6).fill({ a: 1, b: 2 }) }), 400, 'validation_failed');
     // Brackets inside strings are not nesting.
     expect(() => assertJsonDepth(Buffer.from(JSON.stringify({ s: '[[[[[[[[[[[[[[[[[["\\' })), 3)).not.toThrow();
     expect(() => assertJsonDepth(Buffer.from('{"a":{"b":{"c":{}}}}'), 3)).toThrow(/deeper than 3/);
@@ -130,9 +122,9 @@ describe('quotas and concurrency', () => {
       expect(res.status).toBe(202);
       ids.push((await res.json()).id);
     }
-    const body = await problem(await busy.postCsv('/v1/jobs?model=lin', rows(1)), 429, 'quota_exceeded');
+    const body = await expectProblem(await busy.postCsv('/v1/jobs?model=lin', rows(1)), 429, 'quota_exceeded');
     expect(body).toMatchObject({ queued_rows: 120, max_queued_rows: 100 });
-    await problem(await busy.postJson('/v1/predictions', { model: 'lin', inputs: [{ a: 1, b: 2 }] }), 429, 'quota_exceeded');
+    await expectProblem(await busy.postJson('/v1/predictions', { model: 'lin', inputs: [{ a: 1, b: 2 }] }), 429, 'quota_exceeded');
     expect((await calm.postCsv('/v1/jobs?model=lin', rows(40))).status).toBe(202);
     for (const id of ids.slice(0, 1)) expect((await busy.post(`/v1/jobs/${id}/cancel`)).status).toBe(200);
     expect((await busy.postCsv('/v1/jobs?model=lin', rows(1))).status).toBe(202);
@@ -151,7 +143,7 @@ describe('quotas and concurrency', () => {
       await new Promise((res) => setTimeout(res, 10));
     }
     const second = await fetch(`${url}/v1/jobs?model=lin`, { method: 'POST', body: 'a,b\n1,2\n', headers: { authorization: auth, 'content-type': 'text/csv' } });
-    const body = await problem(second, 429, 'rate_limited');
+    const body = await expectProblem(second, 429, 'rate_limited');
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(body.detail).toMatch(/MAX_CONCURRENT_UPLOADS/);
     // Reads are not uploads.
