@@ -19,7 +19,9 @@ const extraRedis: RedisServer[] = [];
 
 beforeAll(async () => {
   redis = await startRedisServer();
-  env = await createTestEnv({ REDIS_URL: redis.url, CHUNK_ROWS: '400', WEBHOOK_RETRY_SCHEDULE: '0,1,1,1,1,1' });
+  // Enough retries (about 30 s of them) that a slow, loaded test run still flushes and accepts
+  // while the delivery is pending rather than after it has given up.
+  env = await createTestEnv({ REDIS_URL: redis.url, CHUNK_ROWS: '400', WEBHOOK_RETRY_SCHEDULE: ['0', ...Array(15).fill('2')].join(',') });
   api = await apiProcess(env.env);
   const { key } = await createKey(env.pool, 'acme');
   c = client(api.url, key);
