@@ -6,7 +6,9 @@ import { createPool } from '../src/db/pool.js';
 import { createBatcher } from '../src/inference/batcher.js';
 import { createInferencePool } from '../src/inference/pool.js';
 import type { InferenceTask, Part } from '../src/inference/thread.js';
+import { finishChunks, type ChunkOutcome, type Finished } from '../src/db/finishChunk.js';
 import { JobFinishedNotifier } from '../src/jobs/finished.js';
+import { createGroupCommitter } from '../src/jobs/groupCommit.js';
 import { createLogger } from '../src/log.js';
 import { jobDoneChannel, QUEUES } from '../src/queue/payloads.js';
 import { createRedis } from '../src/queue/redis.js';
@@ -62,6 +64,11 @@ const batcher = createBatcher({
 });
 const modelCache = new ModelCache(pool, config.worker.modelCacheDir);
 const deps = { config, pool, log, models: modelCache, notify };
+const finishArgs = [config.publicUrl ?? '', config.webhooks.progressIntervalMs] as const;
+const finishOne = async (o: ChunkOutcome) => (await finishChunks(pool, [o], ...finishArgs))[0];
+// Small jobs finished together commit together: one transaction of a fixed number of round trips
+// for every job of a batch (whatever arrives while a commit is in flight goes in the next one).
+const smallJobCommits = createGroupCommitter<ChunkOutcome, Finished>({ write: (os) => finishChunks(pool, os, ...finishArgs), maxItems: 256, concurrency: 2 });
 
 const workerOpts = {
   connection, prefix,
@@ -71,8 +78,15 @@ const workerOpts = {
 };
 const running: { close(): Promise<void> }[] = [];
 if (config.worker.queues.includes('predict')) {
-  const bulk = createChunkProcessor({ ...deps, infer: async (model, part) => (await runTask(taskFor(model, [part]))).parts[0] });
-  const interactive = createChunkProcessor({ ...deps, infer: (model, part) => { models.set(model.modelKey, model); return batcher.submit(model.modelKey, part); } });
+  const bulk = createChunkProcessor({ ...deps, finish: finishOne, infer: async (model, part) => (await runTask(taskFor(model, [part]))).parts[0] });
+  const interactive = createChunkProcessor({
+    ...deps,
+    finish: (o) => smallJobCommits.submit(o),
+    infer: (model, part) => {
+      models.set(model.modelKey, model);
+      return batcher.submit(model.modelKey, part);
+    },
+  });
   for (const w of [
     new Worker(QUEUES.predict, bulk, { ...workerOpts, concurrency: config.worker.concurrency }),
     new Worker(QUEUES.interactive, interactive, { ...workerOpts, concurrency: config.worker.interactiveConcurrency }),

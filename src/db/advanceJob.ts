@@ -20,7 +20,7 @@ UPDATE jobs j SET
     ELSE 'receiving' END,
   finished_at = CASE WHEN j.upload_complete AND j.chunks_done >= j.chunks_total THEN now() END
 FROM model_versions mv JOIN models m ON m.id = mv.model_id
-WHERE j.id = $1 AND mv.id = j.model_version_id AND j.status IN ('receiving', 'queued', 'running')
+WHERE j.id = ANY($1::uuid[]) AND mv.id = j.model_version_id AND j.status IN ('receiving', 'queued', 'running')
 RETURNING ${JOB_ROW_SQL}`;
 
 export interface Advanced {
@@ -31,11 +31,22 @@ export interface Advanced {
 }
 
 export async function advanceJob(client: pg.ClientBase, jobId: string, baseUrl: string): Promise<Advanced> {
-  const { rows } = await client.query<JobRow>(ADVANCE, [jobId]);
-  const job = rows[0] ?? null;
-  if (!job || (job.status !== 'completed' && job.status !== 'failed')) return { job, finished: false, deliveries: [] };
-  const deliveries = await recordJobEvent(client, job, job.status === 'completed' ? 'job.completed' : 'job.failed', baseUrl);
-  return { job, finished: true, deliveries };
+  return (await advanceJobs(client, [jobId], baseUrl)).get(jobId) ?? { job: null, finished: false, deliveries: [] };
+}
+
+/** advanceJob for several jobs in one statement (plus one event insert per job that finished). */
+export async function advanceJobs(client: pg.ClientBase, jobIds: string[], baseUrl: string): Promise<Map<string, Advanced>> {
+  const { rows } = await client.query<JobRow>(ADVANCE, [jobIds]);
+  const out = new Map<string, Advanced>();
+  for (const job of rows) {
+    if (job.status !== 'completed' && job.status !== 'failed') {
+      out.set(job.id, { job, finished: false, deliveries: [] });
+      continue;
+    }
+    const deliveries = await recordJobEvent(client, job, job.status === 'completed' ? 'job.completed' : 'job.failed', baseUrl);
+    out.set(job.id, { job, finished: true, deliveries });
+  }
+  return out;
 }
 
 export async function getJobRow(client: pg.ClientBase | pg.Pool, jobId: string, tenantId?: string): Promise<JobRow | null> {

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ChunkRef } from '../queue/payloads.js';
 import { recordProgress } from '../webhooks/outbox.js';
-import { advanceJob, type Advanced } from './advanceJob.js';
+import { advanceJobs, type Advanced } from './advanceJob.js';
 
 export interface ChunkOutcome {
   ref: ChunkRef;
@@ -16,49 +16,78 @@ export interface ChunkOutcome {
   jobError?: { code: string; message: string };
 }
 
+export type Finished = (Advanced & { applied: true }) | { applied: false };
+
+/** A job ended (cancel, watchdog) while a group of its chunks was being finished: finish them one by one. */
+export class JobEndedMidGroupError extends Error {}
+
+const MARK = `
+UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now()
+  FROM jobs j, unnest($1::uuid[], $2::int[]) AS r(job_id, seq)
+ WHERE c.job_id = r.job_id AND c.seq = r.seq AND c.status = 'pending' AND j.id = c.job_id
+   AND j.status IN ('receiving', 'queued', 'running')
+RETURNING c.job_id, c.seq`;
+
+const BUMP = `
+UPDATE jobs j SET chunks_done = j.chunks_done + u.chunks, rows_succeeded = j.rows_succeeded + u.succeeded,
+       rows_failed = j.rows_failed + u.failed, error_code = coalesce(j.error_code, u.errs[1][1]),
+       error_message = coalesce(j.error_message, u.errs[1][2]), progressed_at = now()
+  FROM (SELECT job_id, count(*)::int AS chunks, sum(succeeded)::bigint AS succeeded, sum(failed)::bigint AS failed,
+               array_agg(ARRAY[code, message]) FILTER (WHERE code IS NOT NULL) AS errs
+          FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[]) AS x(job_id, succeeded, failed, code, message)
+         GROUP BY job_id) u
+ WHERE j.id = u.job_id AND j.status IN ('receiving', 'queued', 'running')
+RETURNING j.id`;
+
 /**
- * The chunk's predictions, its done-mark and the job's counters commit together, or not at all.
- * The chunk row is locked first (by its done-mark): a redelivered chunk finds it done and changes
- * nothing, so every row ends with exactly one result.
+ * The chunks' predictions, their done-marks and their jobs' counters commit together, or not at
+ * all. Marking a chunk done takes its row lock first: a redelivered chunk (or one stalled and
+ * retried while the first try still runs) waits, then finds it done and changes nothing, so every
+ * row ends with exactly one result. Several chunks (the small jobs of one inference batch) go in
+ * one transaction of a fixed number of round trips; one chunk is the same with a list of one.
  *
- * Lock order: chunk row, then job row. Whatever else ends a job (cancel, aborted upload, watchdog)
- * takes them in the same order (lockJobForEnd), so the two never deadlock.
+ * Lock order: chunk rows, then job rows. Whatever else ends a job (cancel, aborted upload,
+ * watchdog) takes them in the same order (lockJobForEnd), so the two never deadlock. The status
+ * check sits on the UPDATE that takes the job row lock: a job that ended while this transaction
+ * was copying is seen there, and its chunks go back.
  */
-export async function finishChunk(pool: pg.Pool, o: ChunkOutcome, baseUrl: string, progressIntervalMs: number): Promise<(Advanced & { applied: true }) | { applied: false }> {
+export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], baseUrl: string, progressIntervalMs: number): Promise<Finished[]> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    // Marking the chunk done first takes its row lock: a redelivered chunk (or one stalled and
-    // retried while the first try still runs) waits here, then finds it done and changes nothing.
-    const marked = await client.query(
-      `UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now() FROM jobs j
-        WHERE c.job_id = $1 AND c.seq = $2 AND c.status = 'pending' AND j.id = c.job_id
-          AND j.status IN ('receiving', 'queued', 'running')`,
-      [o.ref.jobId, o.ref.seq],
-    );
-    if (marked.rowCount !== 1) {
+    const marked = await client.query<{ job_id: string; seq: number }>(MARK, [outcomes.map((o) => o.ref.jobId), outcomes.map((o) => o.ref.seq)]);
+    const isMarked = new Set(marked.rows.map((r) => `${r.job_id}_${r.seq}`));
+    const kept = outcomes.filter((o) => isMarked.has(`${o.ref.jobId}_${o.ref.seq}`));
+    if (kept.length === 0) {
       await client.query('ROLLBACK');
-      return { applied: false };
+      return outcomes.map(() => ({ applied: false }));
     }
-    await pipeline(Readable.from([Buffer.from(o.copy.buffer, o.copy.byteOffset, o.copy.byteLength)]), client.query(copyFrom(
-      'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN',
-    )));
-    // The status check sits on the UPDATE that takes the job row lock: a cancel (or the watchdog)
-    // that committed while this transaction was copying is seen here, and the chunk's rows go back.
-    const bumped = await client.query(
-      `UPDATE jobs SET chunks_done = chunks_done + 1, rows_succeeded = rows_succeeded + $2, rows_failed = rows_failed + $3,
-              error_code = coalesce(error_code, $4), error_message = coalesce(error_message, $5), progressed_at = now()
-        WHERE id = $1 AND status IN ('receiving', 'queued', 'running')`,
-      [o.ref.jobId, o.succeeded, o.failed, o.jobError?.code ?? null, o.jobError?.message ?? null],
-    );
-    if (bumped.rowCount !== 1) {
+    const copy = Buffer.concat(kept.map((o) => Buffer.from(o.copy.buffer, o.copy.byteOffset, o.copy.byteLength)));
+    await pipeline(Readable.from([copy]), client.query(copyFrom('COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN')));
+    const bumped = await client.query<{ id: string }>(BUMP, [
+      kept.map((o) => o.ref.jobId), kept.map((o) => o.succeeded), kept.map((o) => o.failed),
+      kept.map((o) => o.jobError?.code ?? null), kept.map((o) => o.jobError?.message ?? null),
+    ]);
+    const jobIds = [...new Set(kept.map((o) => o.ref.jobId))];
+    if (bumped.rows.length !== jobIds.length) {
       await client.query('ROLLBACK');
-      return { applied: false };
+      if (outcomes.length === 1) return [{ applied: false }];
+      throw new JobEndedMidGroupError('a job ended while its chunks were being finished');
     }
-    const advanced = await advanceJob(client, o.ref.jobId, baseUrl);
-    if (!advanced.finished && advanced.job) advanced.deliveries.push(...(await recordProgress(client, advanced.job, baseUrl, { intervalMs: progressIntervalMs })));
+    const advanced = await advanceJobs(client, jobIds, baseUrl);
+    for (const adv of advanced.values()) {
+      if (!adv.finished && adv.job) adv.deliveries.push(...(await recordProgress(client, adv.job, baseUrl, { intervalMs: progressIntervalMs })));
+    }
     await client.query('COMMIT');
-    return { ...advanced, applied: true };
+    // Each job's news (finished, deliveries) goes with its first chunk here, so it is told once.
+    const told = new Set<string>();
+    return outcomes.map((o): Finished => {
+      if (!isMarked.has(`${o.ref.jobId}_${o.ref.seq}`)) return { applied: false };
+      const adv = advanced.get(o.ref.jobId) ?? { job: null, finished: false, deliveries: [] };
+      if (told.has(o.ref.jobId)) return { applied: true, job: adv.job, finished: false, deliveries: [] };
+      told.add(o.ref.jobId);
+      return { ...adv, applied: true };
+    });
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;

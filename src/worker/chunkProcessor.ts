@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { finishChunk, type ChunkOutcome } from '../db/finishChunk.js';
+import type { ChunkOutcome, Finished } from '../db/finishChunk.js';
 import { loadChunk, type LoadedChunk } from '../db/loadChunk.js';
 import { isUnavailable } from '../http/problems.js';
 import { encodeCopyRows } from '../inference/copy-encode.js';
@@ -18,6 +18,8 @@ export interface ChunkProcessorDeps {
   log: Logger;
   models: ModelCache;
   notify: JobFinishedNotifier;
+  /** Commits a chunk's outcome: batch chunks one by one, small jobs group-committed with others. */
+  finish: (outcome: ChunkOutcome) => Promise<Finished>;
   /** Scores one part: batch chunks go straight to the thread pool, small jobs through the dynamic batcher. */
   infer: (model: WorkerModel, part: Part) => Promise<PartResult>;
 }
@@ -34,7 +36,6 @@ const DB_RETRY_MS = 2000;
  */
 export function createChunkProcessor(deps: ChunkProcessorDeps) {
   const { config, pool, log } = deps;
-  const baseUrl = config.publicUrl ?? '';
   const maxStarts = config.worker.chunkAttempts + config.worker.maxStalledCount + 1;
 
   return async (job: Job, token?: string) => {
@@ -50,7 +51,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       } else {
         outcome = await score(ref, chunk, job);
       }
-      const res = await finishChunk(pool, outcome, baseUrl, config.webhooks.progressIntervalMs);
+      const res = await deps.finish(outcome);
       if (res.applied) await deps.notify.afterCommit(res);
       return res.applied ? 'done' : 'duplicate';
     } catch (err) {
