@@ -158,9 +158,13 @@ function analysis(r: Results): string {
   \`SLUICE_TEST_NODE_ARGS="--cpu-prof"\`) put about 1.7 s of every 8 s in each process in
   \`writev\`, the socket-write system call, and another second of the worker's in
   \`writeBuffer\`: on this VM a loopback write costs on the order of 100 µs, so hops, not
-  computation, are the price. The next step is to finish all the jobs of one inference batch in one
-  transaction and load them with one query (per batch, not per job), which divides the worker's
-  Postgres writes by the batch size under load. The floor (model inside an Express handler, nothing stored:
+  computation, are the price. The worker already finishes the small jobs of one batch in one
+  transaction (group commit); what remains is mostly the api's own Postgres work, about 2 s of
+  every 8 s of its CPU under saturation inside the pg client: six queries per prediction (key,
+  quota, model resolution, the insert, the result read, the check that the job is not already
+  done). The next steps: cache key and model lookups for a second with invalidation over Redis
+  pub/sub (revocation must stay immediate), load the chunks of a batch with one query, and keep
+  the load generator off the two cores the system under test uses. The floor (model inside an Express handler, nothing stored:
   p50 ${f(fl?.openLoop.p50, 2)} ms, ${f(fl?.saturation.perSecond)}/s) is the same model with none of those hops.${overloaded ? `
   At ${o!.openLoop.rate}/s the offered load is above the capacity measured at saturation (${f(o!.saturation.perSecond)}/s): the open
   loop's backlog grows for the whole run, so its percentiles are queueing time, not service time
