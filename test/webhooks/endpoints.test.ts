@@ -125,6 +125,8 @@ describe('delivery to endpoints', () => {
     expect(rotated.status).toBe(200);
     expect(rotated.body.secret).not.toBe(created.body.secret);
     expect(new Date(rotated.body.previous_secret_expires_at).getTime()).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    const audit = await t.pool.query(`SELECT action, target FROM audit_log WHERE tenant_id = $1`, [tenantId]);
+    expect(audit.rows).toContainEqual({ action: 'webhook.secret_rotated', target: created.body.id });
 
     const r = await receiver({ secrets: [created.body.secret, rotated.body.secret], port });
     const first = await endJob(tenantId);

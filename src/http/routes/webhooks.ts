@@ -17,6 +17,8 @@ import { DELIVERY_JOB_OPTS, deliveryJobId } from '../../webhooks/outbox.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
+import { recordAudit } from '../../audit/log.js';
+import { actorOf } from './admin.js';
 
 // Webhook endpoints, the default secret that signs callback_url deliveries, and the delivery log.
 // Paths are relative to the /v1 router. Secrets appear in a response only when they are created.
@@ -117,8 +119,10 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       body: Overlap,
       responses: { 200: { description: 'the new secret', schema: DefaultSecret } },
     },
-    async (_req, res, { auth, body }) => {
-      res.json(secretOut(await rotateTenantSecret(pool, auth.tenantId, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds)));
+    async (req, res, { auth, body }) => {
+      const rotated = await rotateTenantSecret(pool, auth.tenantId, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds);
+      await recordAudit(pool, { ...actorOf(req, auth.keyId), tenantId: auth.tenantId, action: 'webhook.default_secret_rotated' });
+      res.json(secretOut(rotated));
     },
   );
 
@@ -206,9 +210,10 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       body: Overlap,
       responses: { 200: { description: 'the endpoint and its new secret', schema: WithSecret } },
     },
-    async (_req, res, { auth, params, body }) => {
+    async (req, res, { auth, params, body }) => {
       const r = await rotateEndpointSecret(pool, auth.tenantId, params.id, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds);
       if (!r) throw notFound();
+      await recordAudit(pool, { ...actorOf(req, auth.keyId), tenantId: auth.tenantId, action: 'webhook.secret_rotated', target: params.id });
       res.json({ ...endpointView(r.endpoint), secret: r.secret });
     },
   );
