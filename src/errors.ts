@@ -2,6 +2,7 @@
 // these, rendered as application/problem+json; anything else becomes a 500 that says nothing internal.
 export const ERROR_CODES = {
   bad_request: 400,
+  upload_aborted: 400,
   invalid_json: 400,
   json_too_deep: 400,
   validation_failed: 400,

@@ -42,7 +42,7 @@ export async function failStalledJob(pool: pg.Pool, jobId: string, timeoutMs: nu
     const idle = minutes >= 1 ? `${minutes} minute(s)` : `${Math.round(timeoutMs / 1000)} second(s)`;
     if (job.status === 'receiving') {
       const message = `The upload stopped before it was complete and nothing arrived for ${idle}; nothing was scored. Upload the file again.`;
-      await client.query(`UPDATE jobs SET status = 'failed', error_code = 'upload_aborted', error_message = $2, finished_at = now() WHERE id = $1`, [jobId, message]);
+      await client.query(`UPDATE jobs SET status = 'failed', error_code = 'upload_aborted', error_message = $2, finished_at = now(), idempotency_key = NULL WHERE id = $1`, [jobId, message]);
       await client.query('DELETE FROM job_chunks WHERE job_id = $1', [jobId]);
       await client.query('DELETE FROM predictions WHERE job_id = $1', [jobId]);
     } else {

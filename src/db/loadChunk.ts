@@ -23,13 +23,15 @@ export interface LoadedChunk {
  * bound. Returns null when the chunk is gone (its job was deleted or its upload aborted).
  */
 const SQL = `
-WITH started AS (
+WITH counted AS (
+  UPDATE job_chunks SET attempts = attempts + 1
+   WHERE job_id = $1 AND seq = $2 AND status = 'pending' RETURNING attempts),
+-- Depends on counted, so the chunk row is locked before the job row: the order every other
+-- writer (finishing chunks, cancel, watchdog) takes.
+started AS (
   UPDATE jobs SET started_at = coalesce(started_at, now()),
                   status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
-   WHERE id = $1 AND (started_at IS NULL OR status = 'queued') RETURNING id),
-counted AS (
-  UPDATE job_chunks SET attempts = attempts + 1
-   WHERE job_id = $1 AND seq = $2 AND status = 'pending' RETURNING attempts)
+   WHERE id = $1 AND (started_at IS NULL OR status = 'queued') AND EXISTS (SELECT 1 FROM counted) RETURNING id)
 SELECT (SELECT attempts FROM counted) AS starts, c.status, j.status AS job_status, c.format, c.payload, c.first_row, c.row_count, j.columns, j.delimiter, j.model_version_id
   FROM job_chunks c JOIN jobs j ON j.id = c.job_id
  WHERE c.job_id = $1 AND c.seq = $2`;

@@ -30,6 +30,7 @@ export async function* multipartParts(
   }
   const queue: (MultipartPart | Error | null)[] = [];
   let notify: (() => void) | null = null;
+  let openFile: PassThrough | null = null;
   const push = (x: MultipartPart | Error | null) => {
     queue.push(x);
     notify?.();
@@ -74,6 +75,10 @@ export async function* multipartParts(
         out.destroy(new HttpError('payload_too_large', `The file in the form field "${name}" is larger than the ${limits.fileSize} bytes this endpoint takes.`));
       });
       stream.pipe(out);
+      openFile = out;
+      out.once('close', () => {
+        if (openFile === out) openFile = null;
+      });
       push({ kind: 'file', name, stream: out, filename: info.filename });
     }
   });
@@ -82,7 +87,17 @@ export async function* multipartParts(
   bb.on('fieldsLimit', () => push(new HttpError('bad_request', 'The form has more fields than this endpoint takes.')));
   bb.on('error', (err: Error) => push(new HttpError('bad_request', `The multipart body is malformed: ${err.message}.`)));
   bb.on('close', () => push(null));
-  req.on('aborted', () => push(new HttpError('bad_request', 'The upload was aborted by the client.')));
+  // A client gone mid-file must fail the file stream its reader is waiting on: busboy never
+  // ends it, and the upload would hang until the watchdog.
+  const aborted = () => {
+    if (req.complete) return;
+    const err = new HttpError('upload_aborted', 'The upload was aborted by the client before it was complete.');
+    openFile?.destroy(err);
+    bb.destroy();
+    push(err);
+  };
+  req.once('aborted', aborted);
+  req.once('close', aborted);
   req.pipe(bb);
   try {
     for (;;) {

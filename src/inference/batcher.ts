@@ -11,6 +11,7 @@
 // more callers. Keep `maxRows` at what one run handles well: bigger batches raise throughput but
 // also the latency of every caller in them and the number of callers one failure rejects.
 // A part with maxRows rows or more runs at once, alone: big jobs gain nothing from waiting.
+// A run that fails is retried part by part, so one bad part fails alone.
 
 export interface BatcherOptions<P extends { rowCount: number }, R> {
   maxRows: number;
@@ -76,7 +77,16 @@ export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOp
           items.forEach((w, i) => w.resolve(results[i]));
         },
       )
-      .catch((err) => items.forEach((w) => w.reject(err)))
+      .catch(async (err) => {
+        if (items.length === 1) return void items[0].reject(err);
+        // One part may have spoiled the run (a shape the model rejects): each goes again alone
+        // and meets its own fate, so the others are not failed with it.
+        await Promise.all(
+          items.map((w) =>
+            opts.run(key, [w.part]).then((r) => (r.length === 1 ? w.resolve(r[0]) : w.reject(new Error(`batch run returned ${r.length} results for 1 part`))), w.reject),
+          ),
+        );
+      })
       .finally(() => {
         running.delete(done);
         settled(key);

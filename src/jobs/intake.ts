@@ -89,7 +89,8 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
     }
     // Another request with the same idempotency key won the race: answer with its job.
     const existing = await findByIdempotencyKey(pool, req.tenantId, req.idempotencyKey!);
-    return { job: existing!, existing: true };
+    if (!existing) throw new HttpError('idempotency_conflict', 'Another request with this idempotency key was being handled at the same moment and did not produce a job; send the upload again.');
+    return { job: existing, existing: true };
   };
 
   try {
@@ -169,7 +170,7 @@ export async function jobForIdempotencyKey(pool: pg.Pool, tenantId: string, key:
 
 /** An upload that broke off: nothing of it is scored as if it were whole. */
 async function abandonUpload(deps: IntakeDeps, jobId: string, err: unknown) {
-  const aborted = !(err instanceof HttpError) && !(err instanceof CsvLimitError);
+  const aborted = (!(err instanceof HttpError) && !(err instanceof CsvLimitError)) || (err instanceof HttpError && err.code === 'upload_aborted');
   const code = aborted ? 'upload_aborted' : err instanceof HttpError ? err.code : 'invalid_csv';
   const message = aborted ? 'The upload was interrupted before it was complete; nothing was scored. Upload the file again.' : (err as Error).message;
   const baseUrl = deps.config.publicUrl ?? '';
@@ -177,7 +178,8 @@ async function abandonUpload(deps: IntakeDeps, jobId: string, err: unknown) {
     // Chunks first, then the job (lockJobForEnd): a worker finishing one of them does the same.
     const locked = await lockJobForEnd(c, jobId);
     if (locked?.status !== 'receiving') return null;
-    await c.query(`UPDATE jobs SET status = 'failed', error_code = $2, error_message = $3, finished_at = now() WHERE id = $1`, [jobId, code, message]);
+    // The idempotency key is freed: retrying the same upload with the same key must be possible.
+    await c.query(`UPDATE jobs SET status = 'failed', error_code = $2, error_message = $3, finished_at = now(), idempotency_key = NULL WHERE id = $1`, [jobId, code, message]);
     await c.query('DELETE FROM job_chunks WHERE job_id = $1', [jobId]);
     await c.query('DELETE FROM predictions WHERE job_id = $1', [jobId]);
     const job = await getJobRow(c, jobId);

@@ -124,29 +124,27 @@ describe('batcher', () => {
     expect(calls).toEqual([{ key: 'm', ids: ['big'] }]);
   });
 
-  it('a failed batch rejects every caller in it, and only them', async () => {
-    let fail = true;
+  it('a failed run is retried part by part: the bad part fails alone, the others get their results', async () => {
+    const calls: string[][] = [];
     const batcher = createBatcher<P, string>({
       maxRows: 10,
       maxDelayMs: 5,
       run: async (_key, parts) => {
-        if (fail) throw new Error('inference failed');
+        calls.push(parts.map((p) => p.id));
+        if (parts.some((p) => p.id === 'bad')) throw new Error('inference failed');
         return parts.map((p) => p.id);
       },
     });
-    const a = batcher.submit('m', { id: 'a', rowCount: 1 });
-    const b = batcher.submit('m', { id: 'b', rowCount: 1 });
-    const settled = Promise.allSettled([a, b]);
+    const settled = Promise.allSettled(['a', 'bad', 'b'].map((id) => batcher.submit('m', { id, rowCount: 1 })));
     await vi.advanceTimersByTimeAsync(5);
-    expect((await settled).map((s) => s.status)).toEqual(['rejected', 'rejected']);
-    fail = false;
-    const c = batcher.submit('m', { id: 'c', rowCount: 1 });
-    await vi.advanceTimersByTimeAsync(5);
-    expect(await c).toBe('c');
+    const out = await settled;
+    expect(out.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(out.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message))).toEqual(['a', 'inference failed', 'b']);
+    expect(calls).toEqual([['a', 'bad', 'b'], ['a'], ['bad'], ['b']]);
   });
 
   it('a run returning the wrong number of results rejects rather than misattributing them', async () => {
-    const batcher = createBatcher<P, string>({ maxRows: 2, maxDelayMs: 5, run: async () => ['only one'] });
+    const batcher = createBatcher<P, string>({ maxRows: 2, maxDelayMs: 5, run: async (_key, parts) => [...parts.map((p) => p.id), 'extra'] });
     const both = Promise.allSettled([batcher.submit('m', { id: 'a', rowCount: 1 }), batcher.submit('m', { id: 'b', rowCount: 1 })]);
     expect((await both).map((s) => s.status)).toEqual(['rejected', 'rejected']);
   });

@@ -80,6 +80,9 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
       }
 
       let job: JobRow | null = await jobForIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
+      if (job && job.kind !== 'online') {
+        throw new HttpError('idempotency_conflict', `The idempotency key "${body.idempotency_key}" belongs to a batch job (${job.id}); use another key, or read that job's results at /v1/jobs/${job.id}/results.`);
+      }
       if (!job) {
         const version = await resolveModel(pool, auth.tenantId, body.model);
         const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: body.idempotency_key, callbackUrl: body.callback_url ?? null });
