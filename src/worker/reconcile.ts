@@ -1,10 +1,12 @@
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
-import { pendingChunks } from '../db/reconcileChunks.js';
+import { pendingChunks, type PendingChunk } from '../db/reconcileChunks.js';
 import { CHUNK_JOB_OPTIONS } from '../jobs/enqueue.js';
 import type { Logger } from '../log.js';
 import { chunkJobId } from '../queue/payloads.js';
 import { reconcileDeliveries } from '../webhooks/reconcile.js';
+
+const PAGE = 1000;
 
 /**
  * Postgres is the source of truth; Redis only carries references. This puts back into Redis
@@ -14,21 +16,25 @@ import { reconcileDeliveries } from '../webhooks/reconcile.js';
  */
 export async function reconcile(opts: { pool: pg.Pool; predict: Queue; interactive: Queue; webhooks: Queue; attempts: number; log: Logger }) {
   const { pool, log } = opts;
+  const queueOf = (c: PendingChunk) => (c.kind === 'online' ? opts.interactive : opts.predict);
   let chunks = 0;
-  for (const c of await pendingChunks(pool, 50_000)) {
-    const queue = c.kind === 'online' ? opts.interactive : opts.predict;
-    const id = chunkJobId(c);
-    const state = await queue.getJobState(id);
-    if (state === 'unknown') {
-      await queue.add('chunk', { jobId: c.jobId, seq: c.seq }, { ...CHUNK_JOB_OPTIONS, attempts: opts.attempts, jobId: id });
-      chunks++;
-    } else if (state === 'failed' || state === 'completed') {
-      // BullMQ finished with it but Postgres says pending (e.g. every attempt met a database outage).
-      const job = await queue.getJob(id);
-      await job?.remove().catch(() => {});
+  let after: PendingChunk | null = null;
+  for (;;) {
+    const page = await pendingChunks(pool, after, PAGE);
+    // One page's states are asked together (pipelined by ioredis), not one round trip each.
+    const states = await Promise.all(page.map((c) => queueOf(c).getJobState(chunkJobId(c))));
+    for (const [i, c] of page.entries()) {
+      const state = states[i];
+      if (state !== 'unknown' && state !== 'failed' && state !== 'completed') continue;
+      const queue = queueOf(c);
+      const id = chunkJobId(c);
+      // Finished in BullMQ but pending in Postgres (e.g. every attempt met a database outage): start it again.
+      if (state !== 'unknown') await (await queue.getJob(id))?.remove().catch(() => {});
       await queue.add('chunk', { jobId: c.jobId, seq: c.seq }, { ...CHUNK_JOB_OPTIONS, attempts: opts.attempts, jobId: id });
       chunks++;
     }
+    if (page.length < PAGE) break;
+    after = page[page.length - 1];
   }
   const deliveries = await reconcileDeliveries(pool, opts.webhooks);
   if (chunks || deliveries) log.info({ chunks, deliveries }, 'reconciler re-enqueued work Redis had lost');
