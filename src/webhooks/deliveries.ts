@@ -5,15 +5,19 @@ import { recordAttempt, type AttemptResult } from './send.js';
 
 // Every query the webhook worker runs against deliveries, in one place.
 
-export interface ClaimedDelivery {
+/** The columns every view of a delivery row shares. */
+interface DeliveryBase {
   id: string;
-  tenant_id: string;
   job_id: string;
   destination: 'callback' | 'endpoint';
   endpoint_id: string | null;
   url: string;
   message_id: string;
   event_type: string;
+}
+
+export interface ClaimedDelivery extends DeliveryBase {
+  tenant_id: string;
   payload: unknown;
   /** This attempt's number (1-based). */
   attempt_count: number;
@@ -136,14 +140,7 @@ export async function pendingDeliveries(pool: pg.Pool, after: { at: string; id: 
 
 // ---- What the api reads and writes: the tenant's view of its deliveries.
 
-interface DeliveryRow {
-  id: string;
-  job_id: string;
-  destination: 'callback' | 'endpoint';
-  endpoint_id: string | null;
-  url: string;
-  message_id: string;
-  event_type: string;
+interface DeliveryRow extends DeliveryBase {
   status: 'pending' | 'delivered' | 'failed';
   attempt_count: number;
   next_attempt_at: Date;
