@@ -5,7 +5,7 @@ import { assertMigrated } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { createBatcher } from '../src/inference/batcher.js';
 import { createInferencePool } from '../src/inference/pool.js';
-import type { InferenceTask, Part } from '../src/inference/thread.js';
+import type { InferenceTask, Part, PartResult } from '../src/inference/thread.js';
 import { finishChunks, type ChunkOutcome, type Finished } from '../src/db/finishChunk.js';
 import { JobFinishedNotifier } from '../src/jobs/finished.js';
 import { createGroupCommitter } from '../src/jobs/groupCommit.js';
@@ -56,11 +56,11 @@ const runTask = async (task: InferenceTask) => {
   }
   return r;
 };
-const models = new Map<string, WorkerModel>();
-const batcher = createBatcher({
+// A batch holds parts of one model version (batches are keyed by modelKey): its first item's model runs them all.
+const batcher = createBatcher<{ model: WorkerModel; part: Part; rowCount: number }, PartResult>({
   maxRows: config.worker.batchMaxRows,
   maxDelayMs: config.worker.batchMaxDelayMs,
-  run: async (modelKey: string, parts: Part[]) => (await runTask(taskFor(models.get(modelKey)!, parts))).parts,
+  run: async (_modelKey, items) => (await runTask(taskFor(items[0].model, items.map((i) => i.part)))).parts,
 });
 const modelCache = new ModelCache(pool, config.worker.modelCacheDir);
 const deps = { config, pool, log, models: modelCache, notify };
@@ -82,10 +82,7 @@ if (config.worker.queues.includes('predict')) {
   const interactive = createChunkProcessor({
     ...deps,
     finish: (o) => smallJobCommits.submit(o),
-    infer: (model, part) => {
-      models.set(model.modelKey, model);
-      return batcher.submit(model.modelKey, part);
-    },
+    infer: (model, part) => batcher.submit(model.modelKey, { model, part, rowCount: part.rowCount }),
   });
   for (const w of [
     new Worker(QUEUES.predict, bulk, { ...workerOpts, concurrency: config.worker.concurrency }),

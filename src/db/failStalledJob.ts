@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { getJobRow, type Advanced } from './advanceJob.js';
+import { failUpload } from './failUpload.js';
 import { lockJobForEnd } from './lockJobForEnd.js';
+import { withTransaction } from './pool.js';
 import { recordJobEvent } from '../webhooks/outbox.js';
 
 /** Unfinished jobs that have not progressed for `timeoutMs`: the watchdog's candidates. */
@@ -29,44 +31,30 @@ ON CONFLICT DO NOTHING`;
  *    still accounts for each row exactly once; failed `job_stalled`; results so far stay readable.
  */
 export async function failStalledJob(pool: pg.Pool, jobId: string, timeoutMs: number, baseUrl: string): Promise<Advanced | null> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const job = await lockJobForEnd(client, jobId);
     const stale = job && ['receiving', 'queued', 'running'].includes(job.status) && job.idle_ms >= timeoutMs;
-    if (!job || !stale) {
-      await client.query('ROLLBACK');
-      return null;
-    }
+    if (!job || !stale) return null;
     const minutes = Math.round(timeoutMs / 60_000);
     const idle = minutes >= 1 ? `${minutes} minute(s)` : `${Math.round(timeoutMs / 1000)} second(s)`;
     if (job.status === 'receiving') {
       const message = `The upload stopped before it was complete and nothing arrived for ${idle}; nothing was scored. Upload the file again.`;
-      await client.query(`UPDATE jobs SET status = 'failed', error_code = 'upload_aborted', error_message = $2, finished_at = now(), idempotency_key = NULL WHERE id = $1`, [jobId, message]);
-      await client.query('DELETE FROM job_chunks WHERE job_id = $1', [jobId]);
-      await client.query('DELETE FROM predictions WHERE job_id = $1', [jobId]);
-    } else {
-      const message = `The job made no progress for ${idle} (JOB_STALL_TIMEOUT_MS) and was stopped; rows not scored by then carry this error.`;
-      await client.query(ERROR_ROWS, [jobId, 'not scored: the job made no progress and was stopped by the watchdog']);
-      const { rows } = await client.query<{ n: string | null }>(
-        `WITH d AS (UPDATE job_chunks SET status = 'done', payload = NULL, done_at = now() WHERE job_id = $1 AND status = 'pending' RETURNING row_count)
-         SELECT sum(row_count) AS n FROM d`,
-        [jobId],
-      );
-      await client.query(
-        `UPDATE jobs SET status = 'failed', error_code = 'job_stalled', error_message = $2, finished_at = now(), progressed_at = now(),
-                chunks_done = chunks_total, rows_failed = rows_failed + $3 WHERE id = $1`,
-        [jobId, message, Number(rows[0]?.n ?? 0)],
-      );
+      return failUpload(client, jobId, 'upload_aborted', message, baseUrl);
     }
+    const message = `The job made no progress for ${idle} (JOB_STALL_TIMEOUT_MS) and was stopped; rows not scored by then carry this error.`;
+    await client.query(ERROR_ROWS, [jobId, 'not scored: the job made no progress and was stopped by the watchdog']);
+    const { rows } = await client.query<{ n: string | null }>(
+      `WITH d AS (UPDATE job_chunks SET status = 'done', payload = NULL, done_at = now() WHERE job_id = $1 AND status = 'pending' RETURNING row_count)
+       SELECT sum(row_count) AS n FROM d`,
+      [jobId],
+    );
+    await client.query(
+      `UPDATE jobs SET status = 'failed', error_code = 'job_stalled', error_message = $2, finished_at = now(), progressed_at = now(),
+              chunks_done = chunks_total, rows_failed = rows_failed + $3 WHERE id = $1`,
+      [jobId, message, Number(rows[0]?.n ?? 0)],
+    );
     const row = await getJobRow(client, jobId);
     const deliveries = row ? await recordJobEvent(client, row, 'job.failed', baseUrl) : [];
-    await client.query('COMMIT');
     return { job: row, finished: true, deliveries };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { PREDICTION_COPY_COLUMNS } from '../inference/copy-encode.js';
 import type { ChunkRef } from '../queue/payloads.js';
 import { recordProgress } from '../webhooks/outbox.js';
 import { advanceJobs, type Advanced } from './advanceJob.js';
@@ -20,6 +21,8 @@ export type Finished = (Advanced & { applied: true }) | { applied: false };
 
 /** A job ended (cancel, watchdog) while a group of its chunks was being finished: finish them one by one. */
 export class JobEndedMidGroupError extends Error {}
+
+const COPY_PREDICTIONS = `COPY predictions (${PREDICTION_COPY_COLUMNS.join(', ')}) FROM STDIN`;
 
 const MARK = `
 UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now()
@@ -63,7 +66,7 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
       return outcomes.map(() => ({ applied: false }));
     }
     const copy = Buffer.concat(kept.map((o) => Buffer.from(o.copy.buffer, o.copy.byteOffset, o.copy.byteLength)));
-    await pipeline(Readable.from([copy]), client.query(copyFrom('COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN')));
+    await pipeline(Readable.from([copy]), client.query(copyFrom(COPY_PREDICTIONS)));
     const bumped = await client.query<{ id: string }>(BUMP, [
       kept.map((o) => o.ref.jobId), kept.map((o) => o.succeeded), kept.map((o) => o.failed),
       kept.map((o) => o.jobError?.code ?? null), kept.map((o) => o.jobError?.message ?? null),

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { advanceJob, getJobRow } from '../db/advanceJob.js';
 import { withTransaction } from '../db/pool.js';
+import { failUpload } from '../db/failUpload.js';
 import { insertChunk } from '../db/insertChunk.js';
 import { lockJobForEnd } from '../db/lockJobForEnd.js';
 import { HttpError } from '../errors.js';
@@ -10,9 +11,8 @@ import type { Logger } from '../log.js';
 import type { ResolvedVersion } from '../models/resolve.js';
 import { Chunker, CsvLimitError } from '../csv/records.js';
 import { parseHeader } from '../csv/header.js';
-import type { JobRow } from './view.js';
+import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from './view.js';
 import { enqueueChunks } from './enqueue.js';
-import { recordJobEvent } from '../webhooks/outbox.js';
 import type { JobFinishedNotifier } from './finished.js';
 
 export interface IntakeDeps {
@@ -88,7 +88,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
       return null;
     }
     // Another request with the same idempotency key won the race: answer with its job.
-    const existing = await findByIdempotencyKey(pool, req.tenantId, req.idempotencyKey!);
+    const existing = await jobForIdempotencyKey(pool, req.tenantId, req.idempotencyKey);
     if (!existing) throw new HttpError('idempotency_conflict', 'Another request with this idempotency key was being handled at the same moment and did not produce a job; send the upload again.');
     return { job: existing, existing: true };
   };
@@ -159,13 +159,11 @@ function csvError(err: CsvLimitError): HttpError {
   return new HttpError(code, err.message);
 }
 
-async function findByIdempotencyKey(pool: pg.Pool, tenantId: string, key: string): Promise<JobRow | null> {
-  const { rows } = await pool.query<{ id: string }>('SELECT id FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, key]);
-  return rows[0] ? getJobRow(pool, rows[0].id) : null;
-}
-
+/** The tenant's job submitted under this idempotency key, if any. */
 export async function jobForIdempotencyKey(pool: pg.Pool, tenantId: string, key: string | null): Promise<JobRow | null> {
-  return key ? findByIdempotencyKey(pool, tenantId, key) : null;
+  if (!key) return null;
+  const { rows } = await pool.query<JobRow>(`SELECT ${JOB_ROW_SQL} FROM ${JOB_FROM_SQL} WHERE j.tenant_id = $1 AND j.idempotency_key = $2`, [tenantId, key]);
+  return rows[0] ?? null;
 }
 
 /** An upload that broke off: nothing of it is scored as if it were whole. */
@@ -178,13 +176,7 @@ async function abandonUpload(deps: IntakeDeps, jobId: string, err: unknown) {
     // Chunks first, then the job (lockJobForEnd): a worker finishing one of them does the same.
     const locked = await lockJobForEnd(c, jobId);
     if (locked?.status !== 'receiving') return null;
-    // The idempotency key is freed: retrying the same upload with the same key must be possible.
-    await c.query(`UPDATE jobs SET status = 'failed', error_code = $2, error_message = $3, finished_at = now(), idempotency_key = NULL WHERE id = $1`, [jobId, code, message]);
-    await c.query('DELETE FROM job_chunks WHERE job_id = $1', [jobId]);
-    await c.query('DELETE FROM predictions WHERE job_id = $1', [jobId]);
-    const job = await getJobRow(c, jobId);
-    const deliveries = job ? await recordJobEvent(c, job, 'job.failed', baseUrl) : [];
-    return { job, finished: true, deliveries };
+    return failUpload(c, jobId, code, message, baseUrl);
   });
   if (adv) await deps.notify.afterCommit(adv);
 }

@@ -1,5 +1,7 @@
-import type { RunPlan } from '../models/types.js';
+import type pg from 'pg';
+import type { ModelIO, RunPlan } from '../models/types.js';
 import type { Signature } from '../models/signature.js';
+import type { JobStatus } from './view.js';
 
 export interface PredictionRow {
   row_no: number;
@@ -14,7 +16,7 @@ export class ResultFormatter {
   readonly labels: string[] | null;
   readonly passthrough: string[];
 
-  constructor(private readonly signature: Signature, private readonly plan: RunPlan) {
+  constructor(private readonly signature: Signature, plan: RunPlan) {
     this.passthrough = signature.passthrough;
     this.labels = signature.task === 'classification' ? (plan.labels ?? signature.labels ?? null) : null;
   }
@@ -63,4 +65,14 @@ export class ResultFormatter {
 const NEEDS_QUOTES = /[",\r\n]/;
 export function csvLine(cells: string[]): string {
   return cells.map((c) => (NEEDS_QUOTES.test(c) || c.startsWith(' ') || c.endsWith(' ') ? `"${c.replace(/"/g, '""')}"` : c)).join(',') + '\n';
+}
+
+/** How a job's results read (its pinned version's signature and plan), and its status; null when there is no such job (for this tenant, when given). */
+export async function formatterForJob(db: pg.Pool, jobId: string, tenantId?: string): Promise<{ fmt: ResultFormatter; status: JobStatus } | null> {
+  const { rows } = await db.query<{ signature: Signature; io: ModelIO; status: JobStatus }>(
+    `SELECT mv.signature, mv.io, j.status FROM jobs j JOIN model_versions mv ON mv.id = j.model_version_id
+      WHERE j.id = $1 ${tenantId ? 'AND j.tenant_id = $2' : ''}`,
+    tenantId ? [jobId, tenantId] : [jobId],
+  );
+  return rows[0] ? { fmt: new ResultFormatter(rows[0].signature, rows[0].io.plan), status: rows[0].status } : null;
 }

@@ -45,13 +45,12 @@ export async function registerVersion(pool: pg.Pool, v: NewVersion): Promise<{ v
   const io: ModelIO = { inputs: prepared.inputs, outputs: prepared.outputs, rewrites: prepared.rewrites, plan: planned.plan };
   const sha256 = createHash('sha256').update(v.bytes).digest('hex');
   const version = await withTransaction(pool, async (c) => {
-    // The model row is locked so two concurrent registrations get versions N and N+1, not a clash.
+    // The upsert locks the model row until commit, so two concurrent registrations get versions N and N+1.
     const { rows } = await c.query<{ id: number }>(
       `INSERT INTO models (tenant_id, name) VALUES ($1, $2) ON CONFLICT (tenant_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
       [v.tenantId, v.name],
     );
     const modelId = rows[0].id;
-    await c.query('SELECT 1 FROM models WHERE id = $1 FOR UPDATE', [modelId]);
     const r = await c.query<{ version: number }>(
       `INSERT INTO model_versions (model_id, version, onnx, sha256, size_bytes, signature, io, metrics, description)
        SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM model_versions WHERE model_id = $1

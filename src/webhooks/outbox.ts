@@ -32,6 +32,11 @@ export const DELIVERY_JOB_OPTS = {
   backoff: { type: 'exponential', delay: 1000 },
 } as const;
 
+/** One attempt of one delivery as a BullMQ job: a reference under a deterministic id. */
+export function deliveryJob(ref: DeliveryRef, delayMs = 0) {
+  return { name: 'deliver', data: ref, opts: { ...DELIVERY_JOB_OPTS, jobId: deliveryJobId(ref), ...(delayMs > 0 ? { delay: delayMs } : {}) } };
+}
+
 /** The webhook-id: one per message, shared by all its destinations, unchanged across attempts. */
 export function newMessageId(): string {
   return `msg_${randomBytes(16).toString('base64url')}`;
@@ -100,10 +105,5 @@ export async function recordProgress(client: pg.ClientBase, job: JobRow, baseUrl
 /** Call after commit. Adding the same delivery twice adds it once (deterministic job ids). */
 export async function enqueueDeliveries(queue: Queue, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await queue.addBulk(
-    ids.map((deliveryId) => {
-      const ref = { deliveryId, attempt: 0 };
-      return { name: 'deliver', data: ref, opts: { ...DELIVERY_JOB_OPTS, jobId: deliveryJobId(ref) } };
-    }),
-  );
+  await queue.addBulk(ids.map((deliveryId) => deliveryJob({ deliveryId, attempt: 0 })));
 }

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { pendingDeliveries } from './deliveries.js';
-import { DELIVERY_JOB_OPTS, deliveryJobId } from './outbox.js';
+import { deliveryJob, deliveryJobId } from './outbox.js';
 
 // Postgres owes every pending delivery; Redis may have lost its reference (a flush, a failover,
 // a crash between commit and enqueue). Re-add what is missing, delayed to its next-attempt time.
@@ -25,12 +25,7 @@ export async function reconcileDeliveries(pool: pg.Pool, queue: Queue): Promise<
     const missing = page.filter((_, i) => states[i] === 'unknown' || states[i] === 'completed' || states[i] === 'failed');
     if (missing.length) {
       const now = Date.now();
-      await queue.addBulk(
-        missing.map((d) => {
-          const ref = { deliveryId: d.id, attempt: d.attempt_count };
-          return { name: 'deliver', data: ref, opts: { ...DELIVERY_JOB_OPTS, jobId: deliveryJobId(ref), delay: Math.max(0, d.next_attempt_at.getTime() - now) } };
-        }),
-      );
+      await queue.addBulk(missing.map((d) => deliveryJob({ deliveryId: d.id, attempt: d.attempt_count }, d.next_attempt_at.getTime() - now)));
       added += missing.length;
     }
     if (page.length < PAGE) break;

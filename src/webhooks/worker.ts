@@ -6,9 +6,8 @@ import type { Logger } from '../log.js';
 import { QUEUES } from '../queue/payloads.js';
 import { claimDelivery, deliveryState, failUnattempted, finishAttempt } from './deliveries.js';
 import { attemptSeconds, attemptsTotal, deliveriesTotal } from './metrics.js';
-import { DELIVERY_JOB_OPTS, DeliveryRef, deliveryJobId } from './outbox.js';
+import { DeliveryRef, deliveryJob } from './outbox.js';
 import { decide } from './policy.js';
-import { reconcileDeliveries } from './reconcile.js';
 import { sendOnce } from './send.js';
 import type { Resolver } from './ssrf.js';
 import { activeSecrets, signatureHeaders } from './sign.js';
@@ -22,11 +21,6 @@ export interface WebhookWorkerOptions {
   pool: pg.Pool;
   connection: Redis;
   log: Logger;
-  /**
-   * Also run reconcileDeliveries at start and every config.worker.reconcileIntervalMs. Off by
-   * default: the worker process's reconciler (src/worker/reconcile.ts) already covers deliveries.
-   */
-  reconcile?: boolean;
   /** Tests only: a stand-in for DNS, to show what happens when a name resolves somewhere refused. */
   resolve?: Resolver;
 }
@@ -65,7 +59,8 @@ export function startWebhookWorker(opts: WebhookWorkerOptions): { close(): Promi
     const fields = { deliveryId: d.id, webhookId: d.message_id, event: d.event_type, attempt: d.attempt_count, outcome: result.kind, status: result.status, latencyMs: result.latencyMs, error: result.error };
     if (decision.result === 'retry') {
       const next = { deliveryId: d.id, attempt: d.attempt_count };
-      await queue.add('deliver', next, { ...DELIVERY_JOB_OPTS, jobId: deliveryJobId(next), delay: decision.delayMs });
+      const job = deliveryJob(next, decision.delayMs);
+      await queue.add(job.name, job.data, job.opts);
       log.info({ ...fields, retryInMs: decision.delayMs }, 'webhook attempt failed; retry scheduled');
     } else if (decision.result === 'give_up') {
       log.warn({ ...fields, reason: decision.reason, endpointDisabled: decision.disableEndpoint }, 'webhook delivery failed');
@@ -92,26 +87,8 @@ export function startWebhookWorker(opts: WebhookWorkerOptions): { close(): Promi
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'webhook job failed'));
   worker.on('error', (err) => log.error({ err }, 'webhook worker error'));
 
-  let timer: NodeJS.Timeout | undefined;
-  let reconciling: Promise<void> | null = null;
-  const reconcileNow = () => {
-    reconciling ??= reconcileDeliveries(pool, queue)
-      .then(
-        (n) => void (n > 0 && log.info({ reenqueued: n }, 'webhook deliveries re-enqueued from Postgres')),
-        (err) => log.warn({ err }, 'webhook reconcile failed'),
-      )
-      .finally(() => (reconciling = null));
-  };
-  if (opts.reconcile) {
-    reconcileNow();
-    timer = setInterval(reconcileNow, config.worker.reconcileIntervalMs);
-    timer.unref();
-  }
-
   return {
     async close() {
-      clearInterval(timer);
-      await reconciling;
       await worker.close();
       await queue.close();
     },

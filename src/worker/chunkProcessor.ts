@@ -75,10 +75,11 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       if (isUnavailable(err)) throw err;
       return failedChunk(ref, chunk, `the model could not be loaded: ${(err as Error).message}`, 'model_load_failed');
     }
+    const base = { jobId: ref.jobId, firstRow: chunk.firstRow, rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter };
     const part: Part =
       chunk.format === 'csv'
-        ? { format: 'csv', jobId: ref.jobId, firstRow: chunk.firstRow, rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter, payload: chunk.payload! }
-        : { format: 'json', jobId: ref.jobId, firstRow: chunk.firstRow, rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter, records: JSON.parse(chunk.payload!.toString('utf8')) };
+        ? { ...base, format: 'csv', payload: chunk.payload! }
+        : { ...base, format: 'json', records: JSON.parse(chunk.payload!.toString('utf8')) };
     try {
       const r = await deps.infer(model, part);
       return { ref, copy: r.copy, succeeded: r.succeeded, failed: r.failed };

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { pendingChunks, type PendingChunk } from '../db/reconcileChunks.js';
-import { CHUNK_JOB_OPTIONS } from '../jobs/enqueue.js';
+import { chunkJob } from '../jobs/enqueue.js';
 import type { Logger } from '../log.js';
 import { chunkJobId } from '../queue/payloads.js';
 import { reconcileDeliveries } from '../webhooks/reconcile.js';
@@ -23,16 +23,14 @@ export async function reconcile(opts: { pool: pg.Pool; predict: Queue; interacti
     const page = await pendingChunks(pool, after, PAGE);
     // One page's states are asked together (pipelined by ioredis), not one round trip each.
     const states = await Promise.all(page.map((c) => queueOf(c).getJobState(chunkJobId(c))));
-    for (const [i, c] of page.entries()) {
-      const state = states[i];
-      if (state !== 'unknown' && state !== 'failed' && state !== 'completed') continue;
-      const queue = queueOf(c);
-      const id = chunkJobId(c);
-      // Finished in BullMQ but pending in Postgres (e.g. every attempt met a database outage): start it again.
-      if (state !== 'unknown') await (await queue.getJob(id))?.remove().catch(() => {});
-      await queue.add('chunk', { jobId: c.jobId, seq: c.seq }, { ...CHUNK_JOB_OPTIONS, attempts: opts.attempts, jobId: id });
-      chunks++;
+    const lost = page.filter((_, i) => states[i] === 'unknown' || states[i] === 'failed' || states[i] === 'completed');
+    // Finished in BullMQ but pending in Postgres (e.g. every attempt met a database outage): start it again.
+    await Promise.all(page.map((c, i) => (states[i] === 'failed' || states[i] === 'completed' ? queueOf(c).remove(chunkJobId(c)) : null)));
+    for (const q of [opts.predict, opts.interactive]) {
+      const mine = lost.filter((c) => queueOf(c) === q);
+      if (mine.length) await q.addBulk(mine.map((c) => chunkJob(c, opts.attempts)));
     }
+    chunks += lost.length;
     if (page.length < PAGE) break;
     after = page[page.length - 1];
   }

@@ -4,19 +4,18 @@ import { client } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, registerSlowModel, rowsCsv } from './harness.js';
 import { waitFor } from './infra.js';
-import { startApi as apiProcess, killAll, startWorker as worker, type Proc } from '../helpers/processes.js';
+import { startApi as apiProcess, killAll, startWorker as worker } from '../helpers/processes.js';
 
 // Uploads that break off: a client that disconnects, an api told to stop (SIGTERM) while an upload
 // streams in, an api killed outright. Nothing half-uploaded is ever scored as if it were whole, and
 // no job is left `receiving` forever.
 
 let env: TestEnv;
-let w: Proc;
 let auth: string;
 
 beforeAll(async () => {
   env = await createTestEnv({ CHUNK_ROWS: '500', SHUTDOWN_GRACE_MS: '20000' });
-  w = await worker(env.env, { WORKER_QUEUES: 'predict', INFERENCE_THREADS: '1' });
+  await worker(env.env, { WORKER_QUEUES: 'predict', INFERENCE_THREADS: '1' }); // stopped by killAll
   const a = await apiProcess(env.env);
   const { key } = await createKey(env.pool, 'acme');
   auth = `Bearer ${key}`;

@@ -50,14 +50,11 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
       let model: Buffer | undefined;
       const fields: Record<string, string> = {};
       for await (const part of multipartParts(req, { fileSize: config.intake.maxModelBytes, files: 1, fields: 8, fieldSize: 4 * 1024 * 1024 }, { fields: ['signature', 'metrics', 'description'], files: ['model'] })) {
+        // Only the expected parts get here, and a file over fileSize fails its stream with a 413.
         if (part.kind === 'field') fields[part.name] = part.value!;
-        else if (part.name !== 'model') throw new HttpError('validation_failed', `Unexpected file field "${part.name}": the ONNX file goes in the field "model".`);
         else {
           const bufs: Buffer[] = [];
-          let truncated = false;
-          part.stream!.on('limit', () => (truncated = true));
           for await (const b of part.stream!) bufs.push(b as Buffer);
-          if (truncated) throw new HttpError('payload_too_large', `The model file is larger than the ${config.intake.maxModelBytes} bytes allowed (MAX_MODEL_BYTES).`);
           model = Buffer.concat(bufs);
         }
       }

@@ -6,7 +6,7 @@ import { enqueueChunks } from '../../jobs/enqueue.js';
 import { createGroupCommitter } from '../../jobs/groupCommit.js';
 import { createOnlineJob, createOnlineJobs, readOnlineResult, type OnlineSubmission } from '../../jobs/online.js';
 import { jobForIdempotencyKey } from '../../jobs/intake.js';
-import { ResultFormatter } from '../../jobs/results.js';
+import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
 import { FINAL_STATUSES, jobView, type JobRow } from '../../jobs/view.js';
 import { resolveModel } from '../../models/resolve.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
@@ -28,10 +28,6 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
     },
     maxItems: 256,
   });
-  const formatterFor = async (jobId: string) => {
-    const v = await pool.query(`SELECT mv.signature, mv.io FROM jobs j JOIN model_versions mv ON mv.id = j.model_version_id WHERE j.id = $1`, [jobId]);
-    return new ResultFormatter(v.rows[0].signature, v.rows[0].io.plan);
-  };
   const Body = z
     .object({
       model: z.string().min(1).max(200),
@@ -57,7 +53,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         // After a wait (woken or timed out), one round trip: the job's row and its predictions together.
         const done = read ? await readOnlineResult(pool, jobId) : null;
         if (done && isFinal(done.job)) {
-          const f = fmt ?? (await formatterFor(jobId));
+          const f = fmt ?? (await formatterForJob(pool, jobId))!.fmt;
           res.status(200).json({ ...jobView(done.job, baseUrl), predictions: done.predictions.map((r) => f.json(r)) });
           return;
         }

@@ -1,9 +1,7 @@
 import type { Response, Router } from 'express';
 import { z } from 'zod';
 import { jobGoneError } from './jobs.js';
-import { csvLine, ResultFormatter, type PredictionRow } from '../../jobs/results.js';
-import type { ModelIO } from '../../models/types.js';
-import type { Signature } from '../../models/signature.js';
+import { csvLine, formatterForJob, type PredictionRow } from '../../jobs/results.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
 
@@ -28,19 +26,16 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
       responses: { 200: { description: 'results', contentType: 'text/csv' }, 404: { description: 'no such job' } },
     },
     async (req, res, { params, query, auth }) => {
-      const { rows } = await pool.query<{ signature: Signature; io: ModelIO; status: string }>(
-        `SELECT mv.signature, mv.io, j.status FROM jobs j JOIN model_versions mv ON mv.id = j.model_version_id WHERE j.id = $1 AND j.tenant_id = $2`,
-        [params.id, auth.tenantId],
-      );
-      if (!rows[0]) throw await jobGoneError(pool, params.id, auth.tenantId, deps.config.worker.retentionTtlHours);
-      const fmt = new ResultFormatter(rows[0].signature, rows[0].io.plan);
-      res.setHeader('X-Job-Status', rows[0].status);
+      const job = await formatterForJob(pool, params.id, auth.tenantId);
+      if (!job) throw await jobGoneError(pool, params.id, auth.tenantId, deps.config.worker.retentionTtlHours);
+      const { fmt } = job;
+      res.setHeader('X-Job-Status', job.status);
 
       if (query.format === 'json') {
         const page = await pool.query<PredictionRow>(SELECT, [params.id, query.cursor ?? 0, query.limit + 1]);
         const data = page.rows.slice(0, query.limit);
         const more = page.rows.length > query.limit;
-        res.json({ job_status: rows[0].status, data: data.map((r) => fmt.json(r)), next_cursor: more ? data.at(-1)!.row_no : null });
+        res.json({ job_status: job.status, data: data.map((r) => fmt.json(r)), next_cursor: more ? data.at(-1)!.row_no : null });
         return;
       }
 
