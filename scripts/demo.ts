@@ -39,7 +39,7 @@ async function stopAll() {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   await Promise.all(children.filter((c) => c.exitCode === null).map((c) => once(c, 'exit')));
 }
-process.on('SIGINT', () => void stopAll().then(() => process.exit(0)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll().then(() => process.exit(0)));
 
 try {
   say('1/6 migrating the database');
