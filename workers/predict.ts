@@ -65,7 +65,6 @@ const batcher = createBatcher<{ model: WorkerModel; part: Part; rowCount: number
 const modelCache = new ModelCache(pool, config.worker.modelCacheDir);
 const deps = { config, pool, log, models: modelCache, notify };
 const finishArgs = [config.publicUrl ?? '', config.webhooks.progressIntervalMs] as const;
-const finishOne = async (o: ChunkOutcome) => (await finishChunks(pool, [o], ...finishArgs))[0];
 // Small jobs finished together commit together: one transaction of a fixed number of round trips
 // for every job of a batch (whatever arrives while a commit is in flight goes in the next one).
 const smallJobCommits = createGroupCommitter<ChunkOutcome, Finished>({ write: (os) => finishChunks(pool, os, ...finishArgs), maxItems: 256, concurrency: 2 });
@@ -78,10 +77,10 @@ const workerOpts = {
 };
 const running: { close(): Promise<void> }[] = [];
 if (config.worker.queues.includes('predict')) {
-  const bulk = createChunkProcessor({ ...deps, finish: finishOne, infer: async (model, part) => (await runTask(taskFor(model, [part]))).parts[0] });
+  const bulk = createChunkProcessor({ ...deps, finish: (os) => finishChunks(pool, os, ...finishArgs), infer: async (model, part) => (await runTask(taskFor(model, [part]))).parts[0] });
   const interactive = createChunkProcessor({
     ...deps,
-    finish: (o) => smallJobCommits.submit(o),
+    finish: (os) => Promise.all(smallJobCommits.submitMany(os)),
     infer: (model, part) => batcher.submit(model.modelKey, { model, part, rowCount: part.rowCount }),
   });
   for (const w of [

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../jobs/view.js';
-import { recordJobEvent } from '../webhooks/outbox.js';
+import { recordJobEvents } from '../webhooks/outbox.js';
 
 /**
  * Moves an unfinished job to the status its counters imply. Runs inside the transaction that
@@ -34,19 +34,12 @@ export async function advanceJob(client: pg.ClientBase, jobId: string, baseUrl: 
   return (await advanceJobs(client, [jobId], baseUrl)).get(jobId) ?? { job: null, finished: false, deliveries: [] };
 }
 
-/** advanceJob for several jobs in one statement (plus one event insert per job that finished). */
+/** advanceJob for several jobs in one statement, plus one statement for the events of those that finished. */
 export async function advanceJobs(client: pg.ClientBase, jobIds: string[], baseUrl: string): Promise<Map<string, Advanced>> {
-  const { rows } = await client.query<JobRow>(ADVANCE, [jobIds]);
-  const out = new Map<string, Advanced>();
-  for (const job of rows) {
-    if (job.status !== 'completed' && job.status !== 'failed') {
-      out.set(job.id, { job, finished: false, deliveries: [] });
-      continue;
-    }
-    const deliveries = await recordJobEvent(client, job, job.status === 'completed' ? 'job.completed' : 'job.failed', baseUrl);
-    out.set(job.id, { job, finished: true, deliveries });
-  }
-  return out;
+  const { rows } = await client.query<JobRow>({ name: 'sluice_advance_jobs', text: ADVANCE, values: [jobIds] });
+  const ended = rows.filter((job) => job.status === 'completed' || job.status === 'failed');
+  const deliveries = await recordJobEvents(client, ended.map((job) => ({ job, type: job.status === 'completed' ? 'job.completed' : 'job.failed' })), baseUrl);
+  return new Map(rows.map((job) => [job.id, { job, finished: deliveries.has(job.id), deliveries: deliveries.get(job.id) ?? [] }]));
 }
 
 export async function getJobRow(client: pg.ClientBase | pg.Pool, jobId: string, tenantId?: string): Promise<JobRow | null> {

@@ -58,7 +58,7 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const marked = await client.query<{ job_id: string; seq: number }>(MARK, [outcomes.map((o) => o.ref.jobId), outcomes.map((o) => o.ref.seq)]);
+    const marked = await client.query<{ job_id: string; seq: number }>({ name: 'sluice_mark_chunks', text: MARK, values: [outcomes.map((o) => o.ref.jobId), outcomes.map((o) => o.ref.seq)] });
     const isMarked = new Set(marked.rows.map((r) => `${r.job_id}_${r.seq}`));
     const kept = outcomes.filter((o) => isMarked.has(`${o.ref.jobId}_${o.ref.seq}`));
     if (kept.length === 0) {
@@ -67,10 +67,10 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
     }
     const copy = Buffer.concat(kept.map((o) => Buffer.from(o.copy.buffer, o.copy.byteOffset, o.copy.byteLength)));
     await pipeline(Readable.from([copy]), client.query(copyFrom(COPY_PREDICTIONS)));
-    const bumped = await client.query<{ id: string }>(BUMP, [
-      kept.map((o) => o.ref.jobId), kept.map((o) => o.succeeded), kept.map((o) => o.failed),
-      kept.map((o) => o.jobError?.code ?? null), kept.map((o) => o.jobError?.message ?? null),
-    ]);
+    const bumped = await client.query<{ id: string }>({
+      name: 'sluice_bump_jobs', text: BUMP,
+      values: [kept.map((o) => o.ref.jobId), kept.map((o) => o.succeeded), kept.map((o) => o.failed), kept.map((o) => o.jobError?.code ?? null), kept.map((o) => o.jobError?.message ?? null)],
+    });
     const jobIds = [...new Set(kept.map((o) => o.ref.jobId))];
     if (bumped.rows.length !== jobIds.length) {
       await client.query('ROLLBACK');

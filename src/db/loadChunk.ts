@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { JobStatus } from '../jobs/view.js';
-import type { ChunkRef } from '../queue/payloads.js';
+import { chunkJobId, type ChunkRef } from '../queue/payloads.js';
 
 export interface LoadedChunk {
   status: 'pending' | 'done';
@@ -17,32 +17,38 @@ export interface LoadedChunk {
 }
 
 /**
- * What a worker needs to score one chunk, with the job marked started and the start counted, in
- * one round trip. Starts are counted in Postgres, where they survive worker crashes and Redis
- * loss, so a chunk that kills its worker every time (OOM, native crash) is given up on after a
- * bound. Returns null when the chunk is gone (its job was deleted or its upload aborted).
+ * What a worker needs to score chunks, with their jobs marked started and each chunk's start
+ * counted, in one round trip however many chunks (the small jobs of an enqueue group come
+ * together). Starts are counted in Postgres, where they survive worker crashes and Redis loss, so
+ * a chunk that kills its worker every time (OOM, native crash) is given up on after a bound.
+ * A chunk that is gone (its job was deleted or its upload aborted) has no entry.
  */
 const SQL = `
-WITH counted AS (
-  UPDATE job_chunks SET attempts = attempts + 1
-   WHERE job_id = $1 AND seq = $2 AND status = 'pending' RETURNING attempts),
--- Depends on counted, so the chunk row is locked before the job row: the order every other
--- writer (finishing chunks, cancel, watchdog) takes.
+WITH refs AS (SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(job_id, seq)),
+counted AS (
+  UPDATE job_chunks c SET attempts = c.attempts + 1 FROM refs r
+   WHERE c.job_id = r.job_id AND c.seq = r.seq AND c.status = 'pending' RETURNING c.job_id, c.seq, c.attempts),
+-- Reads counted, so the chunk rows are locked before the job rows: the order every other writer
+-- (finishing chunks, cancel, watchdog) takes.
 started AS (
   UPDATE jobs SET started_at = coalesce(started_at, now()),
                   status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
-   WHERE id = $1 AND (started_at IS NULL OR status = 'queued') AND EXISTS (SELECT 1 FROM counted) RETURNING id)
-SELECT (SELECT attempts FROM counted) AS starts, c.status, j.status AS job_status, c.format, c.payload, c.first_row, c.row_count, j.columns, j.delimiter, j.model_version_id
-  FROM job_chunks c JOIN jobs j ON j.id = c.job_id
- WHERE c.job_id = $1 AND c.seq = $2`;
+   WHERE id IN (SELECT job_id FROM counted) AND (started_at IS NULL OR status = 'queued') RETURNING id)
+SELECT k.attempts AS starts, c.job_id, c.seq, c.status, j.status AS job_status, c.format, c.payload, c.first_row, c.row_count,
+       j.columns, j.delimiter, j.model_version_id
+  FROM refs r JOIN job_chunks c ON c.job_id = r.job_id AND c.seq = r.seq JOIN jobs j ON j.id = c.job_id
+  LEFT JOIN counted k ON k.job_id = c.job_id AND k.seq = c.seq`;
 
-export async function loadChunk(db: pg.Pool, ref: ChunkRef): Promise<LoadedChunk | null> {
-  const { rows } = await db.query(SQL, [ref.jobId, ref.seq]);
-  const r = rows[0];
-  if (!r) return null;
-  return {
-    status: r.status, jobStatus: r.job_status, format: r.format, payload: r.payload, firstRow: Number(r.first_row),
-    rowCount: r.row_count, columns: r.columns, delimiter: r.delimiter, modelVersionId: Number(r.model_version_id),
-    starts: r.starts ?? 0,
-  };
+export async function loadChunks(db: pg.Pool, refs: ChunkRef[]): Promise<Map<string, LoadedChunk>> {
+  const { rows } = await db.query({ name: 'sluice_load_chunks', text: SQL, values: [refs.map((r) => r.jobId), refs.map((r) => r.seq)] });
+  return new Map(
+    rows.map((r) => [
+      chunkJobId({ jobId: r.job_id, seq: r.seq }),
+      {
+        status: r.status, jobStatus: r.job_status, format: r.format, payload: r.payload, firstRow: Number(r.first_row),
+        rowCount: r.row_count, columns: r.columns, delimiter: r.delimiter, modelVersionId: Number(r.model_version_id),
+        starts: r.starts ?? 0,
+      },
+    ]),
+  );
 }

@@ -18,9 +18,16 @@ export class JobFinishedNotifier {
   ) {}
 
   async afterCommit(adv: Pick<Advanced, 'job' | 'finished' | 'deliveries'>) {
+    await this.afterCommitMany([adv]);
+  }
+
+  /** Several jobs' news in one publish and one enqueue (the small jobs of one group commit). */
+  async afterCommitMany(advs: Pick<Advanced, 'job' | 'finished' | 'deliveries'>[]) {
+    const finished = advs.flatMap((a) => (a.finished && a.job ? [a.job.id] : []));
+    const deliveries = advs.flatMap((a) => a.deliveries);
     const tasks: Promise<unknown>[] = [];
-    if (adv.finished && adv.job) tasks.push(this.redis.publish(this.channel, adv.job.id));
-    if (adv.deliveries.length) tasks.push(enqueueDeliveries(this.webhooks, adv.deliveries));
+    if (finished.length) tasks.push(this.redis.publish(this.channel, finished.join(' ')));
+    if (deliveries.length) tasks.push(enqueueDeliveries(this.webhooks, deliveries));
     const results = await Promise.allSettled(tasks);
     for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'post-commit notification failed; the reconciler will catch up');
   }

@@ -21,6 +21,8 @@ export interface GroupCommitOptions<I, R> {
 
 export interface GroupCommitter<I, R> {
   submit(item: I): Promise<R>;
+  /** Several items that arrive together: they join the same group (one answer per item). */
+  submitMany(items: I[]): Promise<R>[];
   /** Groups written so far and items in them (for tests and metrics). */
   readonly stats: { groups: number; items: number; largest: number };
 }
@@ -74,10 +76,12 @@ export function createGroupCommitter<I, R>(opts: GroupCommitOptions<I, R>): Grou
   return {
     stats,
     submit(item) {
-      return new Promise<R>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
-        pump();
-      });
+      return this.submitMany([item])[0];
+    },
+    submitMany(items) {
+      const answers = items.map((item) => new Promise<R>((resolve, reject) => queue.push({ item, resolve, reject })));
+      pump();
+      return answers;
     },
   };
 }

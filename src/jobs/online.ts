@@ -58,25 +58,34 @@ export async function createOnlineJobs(db: pg.Pool | pg.ClientBase, subs: Omit<O
     id: randomUUID(), tenant_id: o.tenantId, model_version_id: o.version.id, columns: columnsOf(o.version),
     rows: o.records.length, payload: JSON.stringify(o.records), callback_url: o.callbackUrl,
   }));
-  const { rows } = await db.query<{ job_id: string }>(MANY_SQL, [JSON.stringify(input)]);
+  const { rows } = await db.query<{ job_id: string }>({ name: 'sluice_online_jobs', text: MANY_SQL, values: [JSON.stringify(input)] });
   if (rows.length !== input.length) throw new Error(`stored ${rows.length} of ${input.length} online jobs`);
   return input.map((i) => i.id);
 }
 
 /**
- * A finished small job and its prediction rows in one round trip (the job's columns repeat on each
- * row; a job with no rows, e.g. cancelled, still gives its one job row).
+ * Finished small jobs and their prediction rows in one round trip (the job's columns repeat on each
+ * row; a job with no rows, e.g. cancelled, still gives its one job row). Requests woken together
+ * read together (see the predictions route). One entry per id, null for a job that is not there.
  */
-const RESULT_SQL = `
+const RESULTS_SQL = `
 SELECT ${JOB_ROW_SQL}, p.row_no, p.value, p.scores, p.passthrough, p.error
   FROM ${JOB_FROM_SQL} LEFT JOIN predictions p ON p.job_id = j.id
- WHERE j.id = $1
- ORDER BY p.row_no`;
+ WHERE j.id = ANY($1::uuid[])
+ ORDER BY j.id, p.row_no`;
 
-export async function readOnlineResult(db: pg.Pool, jobId: string): Promise<{ job: JobRow; predictions: PredictionRow[] } | null> {
-  const { rows } = await db.query<JobRow & PredictionRow>(RESULT_SQL, [jobId]);
-  if (!rows[0]) return null;
-  const { row_no: _r, value: _v, scores: _s, passthrough: _p, error: _e, ...job } = rows[0];
-  const predictions = rows.filter((r) => r.row_no !== null).map((r) => ({ row_no: r.row_no, value: r.value, scores: r.scores, passthrough: r.passthrough, error: r.error }));
-  return { job: job as JobRow, predictions };
+export interface OnlineResult {
+  job: JobRow;
+  predictions: PredictionRow[];
+}
+
+export async function readOnlineResults(db: pg.Pool, jobIds: string[]): Promise<(OnlineResult | null)[]> {
+  const { rows } = await db.query<JobRow & PredictionRow>({ name: 'sluice_online_results', text: RESULTS_SQL, values: [jobIds] });
+  const byId = new Map<string, OnlineResult>();
+  for (const { row_no, value, scores, passthrough, error, ...job } of rows) {
+    let r = byId.get(job.id);
+    if (!r) byId.set(job.id, (r = { job: job as JobRow, predictions: [] }));
+    if (row_no !== null) r.predictions.push({ row_no, value, scores, passthrough, error });
+  }
+  return jobIds.map((id) => byId.get(id) ?? null);
 }

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Lets a request wait for a job to finish without polling Postgres: workers publish a job's id on
- * one channel when it reaches a final status; one subscriber connection per api process fans
- * that out to the requests waiting on it.
+ * Lets a request wait for a job to finish without polling Postgres: workers publish the ids of
+ * jobs that reached a final status on one channel (space-separated, several per message when they
+ * finished together); one subscriber connection per api process fans that out to the requests
+ * waiting on them.
  */
 export class JobWaiter {
   private waiting = new Map<string, Set<() => void>>();
@@ -11,11 +12,13 @@ export class JobWaiter {
   constructor(private readonly sub: Redis, private readonly channel: string) {}
 
   async start() {
-    this.sub.on('message', (_ch: string, jobId: string) => {
-      const set = this.waiting.get(jobId);
-      if (!set) return;
-      this.waiting.delete(jobId);
-      for (const wake of set) wake();
+    this.sub.on('message', (_ch: string, jobIds: string) => {
+      for (const jobId of jobIds.split(' ')) {
+        const set = this.waiting.get(jobId);
+        if (!set) continue;
+        this.waiting.delete(jobId);
+        for (const wake of set) wake();
+      }
     });
     await this.sub.subscribe(this.channel);
   }

@@ -46,35 +46,46 @@ export function eventPayload(type: JobEventType, job: JobRow, baseUrl: string, n
   return { type, timestamp: now.toISOString(), data: jobView(job, baseUrl) };
 }
 
+type EndEvent = 'job.completed' | 'job.failed' | 'job.cancelled';
+
 /**
  * Call inside the transaction that ends the job. Writes one delivery to the job's callback_url
  * (signed with the tenant's default secret, created here on first use) and one to each enabled
  * endpoint of the tenant subscribed to `type`. Idempotent per job end. Returns the new ids.
  */
-export async function recordJobEvent(
-  client: pg.ClientBase,
-  job: JobRow,
-  type: 'job.completed' | 'job.failed' | 'job.cancelled',
-  baseUrl: string,
-): Promise<string[]> {
-  if (job.callback_url) {
-    await client.query(`INSERT INTO webhook_tenant_secrets (tenant_id, secret) VALUES ($1, $2) ON CONFLICT (tenant_id) DO NOTHING`, [job.tenant_id, generateSecret()]);
+export async function recordJobEvent(client: pg.ClientBase, job: JobRow, type: EndEvent, baseUrl: string): Promise<string[]> {
+  return (await recordJobEvents(client, [{ job, type }], baseUrl)).get(job.id) ?? [];
+}
+
+const JOB_EVENTS_SQL = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, job_id uuid, callback_url text, type text, message_id text, payload jsonb)
+), dest AS (
+  SELECT i.*, 'callback'::text AS destination, NULL::uuid AS endpoint_id, i.callback_url AS url FROM input i WHERE i.callback_url IS NOT NULL
+  UNION ALL
+  SELECT i.*, 'endpoint', e.id, e.url FROM input i
+    JOIN webhook_endpoints e ON e.tenant_id = i.tenant_id AND e.disabled_at IS NULL AND i.type = ANY (e.events)
+)
+INSERT INTO webhook_deliveries (tenant_id, job_id, destination, endpoint_id, url, message_id, event_type, payload)
+SELECT tenant_id, job_id, destination, endpoint_id, url, message_id, type, payload FROM dest
+ON CONFLICT (job_id, event_type, destination, coalesce(endpoint_id, '00000000-0000-0000-0000-000000000000'::uuid))
+  WHERE event_type <> 'job.progress' DO NOTHING
+RETURNING id, job_id`;
+
+/** recordJobEvent for several jobs in one statement (the small jobs a group commit ends together). Ids by job. */
+export async function recordJobEvents(client: pg.ClientBase, events: { job: JobRow; type: EndEvent }[], baseUrl: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(events.map((e) => [e.job.id, []]));
+  if (!events.length) return out;
+  const withCallback = [...new Set(events.filter((e) => e.job.callback_url).map((e) => e.job.tenant_id))];
+  for (const tenantId of withCallback) {
+    await client.query(`INSERT INTO webhook_tenant_secrets (tenant_id, secret) VALUES ($1, $2) ON CONFLICT (tenant_id) DO NOTHING`, [tenantId, generateSecret()]);
   }
-  const { rows } = await client.query<{ id: string }>(
-    `WITH dest AS (
-       SELECT 'callback'::text AS destination, NULL::uuid AS endpoint_id, $3::text AS url WHERE $3::text IS NOT NULL
-       UNION ALL
-       SELECT 'endpoint', e.id, e.url FROM webhook_endpoints e
-        WHERE e.tenant_id = $1 AND e.disabled_at IS NULL AND $4 = ANY (e.events)
-     )
-     INSERT INTO webhook_deliveries (tenant_id, job_id, destination, endpoint_id, url, message_id, event_type, payload)
-     SELECT $1, $2, destination, endpoint_id, url, $5, $4, $6 FROM dest
-     ON CONFLICT (job_id, event_type, destination, coalesce(endpoint_id, '00000000-0000-0000-0000-000000000000'::uuid))
-       WHERE event_type <> 'job.progress' DO NOTHING
-     RETURNING id`,
-    [job.tenant_id, job.id, job.callback_url, type, newMessageId(), JSON.stringify(eventPayload(type, job, baseUrl))],
-  );
-  return rows.map((r) => r.id);
+  const input = events.map(({ job, type }) => ({
+    tenant_id: job.tenant_id, job_id: job.id, callback_url: job.callback_url, type, message_id: newMessageId(), payload: eventPayload(type, job, baseUrl),
+  }));
+  const { rows } = await client.query<{ id: string; job_id: string }>({ name: 'sluice_job_events', text: JOB_EVENTS_SQL, values: [JSON.stringify(input)] });
+  for (const r of rows) out.get(r.job_id)!.push(r.id);
+  return out;
 }
 
 /**

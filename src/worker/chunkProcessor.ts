@@ -2,14 +2,14 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { ChunkOutcome, Finished } from '../db/finishChunk.js';
-import { loadChunk, type LoadedChunk } from '../db/loadChunk.js';
+import { loadChunks, type LoadedChunk } from '../db/loadChunk.js';
 import { isUnavailable } from '../http/problems.js';
 import { encodeCopyRows } from '../inference/copy-encode.js';
 import type { Part, PartResult } from '../inference/thread.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import { FINAL_STATUSES } from '../jobs/view.js';
 import type { Logger } from '../log.js';
-import { ChunkRef } from '../queue/payloads.js';
+import { ChunkGroup, ChunkRef, chunkJobId } from '../queue/payloads.js';
 import type { ModelCache, WorkerModel } from './models.js';
 
 export interface ChunkProcessorDeps {
@@ -18,8 +18,8 @@ export interface ChunkProcessorDeps {
   log: Logger;
   models: ModelCache;
   notify: JobFinishedNotifier;
-  /** Commits a chunk's outcome: batch chunks one by one, small jobs group-committed with others. */
-  finish: (outcome: ChunkOutcome) => Promise<Finished>;
+  /** Commits chunks' outcomes (one result each, in order): batch chunks one by one, small jobs group-committed with others. */
+  finish: (outcomes: ChunkOutcome[]) => Promise<Finished[]>;
   /** Scores one part: batch chunks go straight to the thread pool, small jobs through the dynamic batcher. */
   infer: (model: WorkerModel, part: Part) => Promise<PartResult>;
 }
@@ -27,7 +27,10 @@ export interface ChunkProcessorDeps {
 const DB_RETRY_MS = 2000;
 
 /**
- * One chunk: load it from Postgres, score it on an inference thread, commit its results.
+ * One BullMQ job (a chunk, or a group of small jobs' chunks): load from Postgres, score on an
+ * inference thread, commit the results. A group is loaded by one statement and its outcomes are
+ * committed together; a chunk of it that failed is retried with the group, whose finished chunks
+ * are then found done and skipped.
  * Failures are sorted by what retrying could change:
  *  - a malformed queue payload: unrecoverable;
  *  - Postgres unavailable: after a pause, put back on the queue without spending a BullMQ attempt;
@@ -39,26 +42,33 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
   const maxStarts = config.worker.chunkAttempts + config.worker.maxStalledCount + 1;
 
   return async (job: Job, token?: string) => {
-    const parsed = ChunkRef.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`malformed chunk reference: ${parsed.error.message}`);
-    const ref = parsed.data;
+    const refs = refsOf(job);
     try {
-      const chunk = await loadChunk(pool, ref);
-      if (!chunk || chunk.status === 'done' || FINAL_STATUSES.includes(chunk.jobStatus) || !chunk.payload) return 'skipped';
-      let outcome: ChunkOutcome;
-      if (chunk.starts > maxStarts) {
-        outcome = failedChunk(ref, chunk, `the chunk was started ${chunk.starts - 1} times without finishing (its worker crashed or stalled each time)`, 'chunk_abandoned');
-      } else {
-        outcome = await score(ref, chunk, job);
-      }
-      const res = await deps.finish(outcome);
-      if (res.applied) await deps.notify.afterCommit(res);
-      return res.applied ? 'done' : 'duplicate';
+      const loaded = await loadChunks(pool, refs);
+      const work = refs.flatMap((ref) => {
+        const chunk = loaded.get(chunkJobId(ref));
+        return chunk && chunk.status !== 'done' && !FINAL_STATUSES.includes(chunk.jobStatus) && chunk.payload ? [{ ref, chunk }] : [];
+      });
+      if (!work.length) return 'skipped';
+      const scored = await Promise.allSettled(
+        work.map(({ ref, chunk }) =>
+          chunk.starts > maxStarts
+            ? failedChunk(ref, chunk, `the chunk was started ${chunk.starts - 1} times without finishing (its worker crashed or stalled each time)`, 'chunk_abandoned')
+            : score(ref, chunk, job),
+        ),
+      );
+      const outcomes = scored.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const finished = outcomes.length ? await deps.finish(outcomes) : [];
+      const applied = finished.filter((f) => f.applied);
+      if (applied.length) await deps.notify.afterCommitMany(applied);
+      const failure = scored.find((s) => s.status === 'rejected');
+      if (failure) throw failure.reason;
+      return applied.length ? 'done' : 'duplicate';
     } catch (err) {
       if (isUnavailable(err) && token) {
         // Back off holding the slot (the lock keeps being renewed), so a worker does not churn
         // through the whole queue putting every chunk back while Postgres is away.
-        log.warn({ err: (err as Error).message, chunk: ref }, 'database unavailable; chunk put back');
+        log.warn({ err: (err as Error).message, chunks: refs.length, first: refs[0] }, 'database unavailable; chunk put back');
         await new Promise((r) => setTimeout(r, DB_RETRY_MS));
         await job.moveToDelayed(Date.now() + DB_RETRY_MS / 2, token);
         throw new DelayedError();
@@ -91,6 +101,12 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       return failedChunk(ref, chunk, `inference failed: ${(err as Error).message}`, 'inference_failed');
     }
   }
+}
+
+function refsOf(job: Job): ChunkRef[] {
+  const parsed = job.name === 'chunks' ? ChunkGroup.safeParse(job.data) : ChunkRef.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`malformed chunk reference: ${parsed.error.message}`);
+  return 'chunks' in parsed.data ? parsed.data.chunks : [parsed.data];
 }
 
 /** Every row of the chunk gets the error: the job still accounts for each row exactly once. */

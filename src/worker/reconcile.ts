@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { pendingChunks, type PendingChunk } from '../db/reconcileChunks.js';
 import { chunkJob } from '../jobs/enqueue.js';
 import type { Logger } from '../log.js';
-import { chunkJobId } from '../queue/payloads.js';
+import { ChunkGroup, chunkJobId } from '../queue/payloads.js';
 import { reconcileDeliveries } from '../webhooks/reconcile.js';
 
 const PAGE = 1000;
@@ -21,8 +21,11 @@ export async function reconcile(opts: { pool: pg.Pool; predict: Queue; interacti
   let after: PendingChunk | null = null;
   for (;;) {
     const page = await pendingChunks(pool, after, PAGE);
+    // Read after the page, so a group enqueued before its chunks were read is seen (one enqueued
+    // later may be doubled by a single chunk job: harmless, the second finds the chunk done).
+    const grouped = page.some((c) => c.kind === 'online') ? await chunksInLiveGroups(opts.interactive) : new Set<string>();
     // One page's states are asked together (pipelined by ioredis), not one round trip each.
-    const states = await Promise.all(page.map((c) => queueOf(c).getJobState(chunkJobId(c))));
+    const states = await Promise.all(page.map((c) => (grouped.has(chunkJobId(c)) ? 'grouped' : queueOf(c).getJobState(chunkJobId(c)))));
     const lost = page.filter((_, i) => states[i] === 'unknown' || states[i] === 'failed' || states[i] === 'completed');
     // Finished in BullMQ but pending in Postgres (e.g. every attempt met a database outage): start it again.
     await Promise.all(page.map((c, i) => (states[i] === 'failed' || states[i] === 'completed' ? queueOf(c).remove(chunkJobId(c)) : null)));
@@ -37,4 +40,15 @@ export async function reconcile(opts: { pool: pg.Pool; predict: Queue; interacti
   const deliveries = await reconcileDeliveries(pool, opts.webhooks);
   if (chunks || deliveries) log.info({ chunks, deliveries }, 'reconciler re-enqueued work Redis had lost');
   return { chunks, deliveries };
+}
+
+/** Chunks that a group job still waiting or running in the queue carries (see chunkGroupJob). */
+async function chunksInLiveGroups(queue: Queue): Promise<Set<string>> {
+  const jobs = await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed']);
+  const out = new Set<string>();
+  for (const j of jobs) {
+    const g = j?.name === 'chunks' ? ChunkGroup.safeParse(j.data) : null;
+    if (g?.success) for (const c of g.data.chunks) out.add(chunkJobId(c));
+  }
+  return out;
 }

@@ -22,11 +22,11 @@ beforeAll(async () => {
 afterAll(async () => env?.close());
 
 /** A job of `chunks` chunks of `rows` rows each, upload complete, nothing scored yet. */
-async function job(chunks: number, rows = 2): Promise<string> {
+async function job(chunks: number, rows = 2, callbackUrl: string | null = null): Promise<string> {
   const { rows: r } = await env.pool.query(
-    `INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, upload_complete, rows_total, chunks_total, started_at)
-     VALUES ($1, $2, 'online', 'running', '{a}', true, $3, $4, now()) RETURNING id`,
-    [tenantId, versionId, chunks * rows, chunks],
+    `INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, upload_complete, rows_total, chunks_total, started_at, callback_url)
+     VALUES ($1, $2, 'online', 'running', '{a}', true, $3, $4, now(), $5) RETURNING id`,
+    [tenantId, versionId, chunks * rows, chunks, callbackUrl],
   );
   for (let seq = 0; seq < chunks; seq++) {
     await env.pool.query(`INSERT INTO job_chunks (job_id, seq, first_row, row_count, format, payload) VALUES ($1, $2, $3, $4, 'json', '\\x5b5d')`, [r[0].id, seq, seq * rows + 1, rows]);
@@ -52,6 +52,22 @@ describe('finishChunks', () => {
     expect(await status(a)).toEqual({ status: 'completed', rows_succeeded: 2, chunks_done: 1 });
     expect(await status(b)).toEqual({ status: 'completed', rows_succeeded: 4, chunks_done: 2 });
     expect(await stored(b)).toEqual({ n: 4, d: 4 });
+  });
+
+  it('jobs ended by one group each owe their own webhook, carrying their own job', async () => {
+    const a = await job(1, 2, 'https://example.com/a');
+    const b = await job(1, 2, 'https://example.com/b');
+    const quiet = await job(1);
+    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(b, 0), outcome(quiet, 0)], '', 5000);
+    const owed = new Map(res.map((r) => (r.applied && r.job ? [r.job.id, r.deliveries] : ['', []])));
+    expect(owed.get(a)).toHaveLength(1);
+    expect(owed.get(b)).toHaveLength(1);
+    expect(owed.get(quiet)).toEqual([]);
+    const { rows } = await env.pool.query(`SELECT id, job_id, url, event_type, payload FROM webhook_deliveries WHERE job_id = ANY($1) ORDER BY url`, [[a, b, quiet]]);
+    expect(rows.map((d) => [d.id, d.job_id, d.url, d.event_type, d.payload.data.id])).toEqual([
+      [owed.get(a)![0], a, 'https://example.com/a', 'job.completed', a],
+      [owed.get(b)![0], b, 'https://example.com/b', 'job.completed', b],
+    ]);
   });
 
   it('a redelivered chunk in a group changes nothing; the others go in', async () => {
@@ -82,8 +98,10 @@ describe('finishChunks', () => {
     await canceller.query('BEGIN');
     await canceller.query(`SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE`, [b]);
     const group = finishChunks(env.pool, [outcome(a, 0), outcome(b, 0)], '', 5000);
+    group.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     for (let i = 0; i < 200; i++) {
-      const { rows } = await env.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`);
+      // Only this database's waits: pg_locks is cluster-wide, and other test files run beside this one.
+      const { rows } = await env.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`);
       if (rows[0].n > 0) break;
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
 import { createGroupCommitter } from '../../src/jobs/groupCommit.js';
-import { createOnlineJobs, readOnlineResult } from '../../src/jobs/online.js';
+import { createOnlineJobs, readOnlineResults } from '../../src/jobs/online.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import { trainDemoModels } from '../../scripts/train/demo-models.js';
 import { client, startInProcessApi } from '../helpers/api.js';
@@ -102,9 +102,12 @@ describe('single predictions under concurrency', () => {
     for (const r of rows) expect(r).toMatchObject({ kind: 'online', status: 'queued', chunks_total: 1, upload_complete: true, row_count: r.rows_total });
     const byId = new Map(rows.map((r) => [r.id, r]));
     expect(JSON.parse(byId.get(ids[2])!.payload)).toEqual([recs[2], recs[2]]);
-    const read = await readOnlineResult(env.pool, ids[0]);
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const [read, none, other] = await readOnlineResults(env.pool, [ids[0], missing, ids[2]]);
     expect(read?.job).toMatchObject({ id: ids[0], status: 'queued', model_name: 'penguins' });
     expect(read?.predictions).toEqual([]); // a job with no result rows yet still reads back
+    expect(none).toBeNull();
+    expect(other?.job).toMatchObject({ id: ids[2], rows_total: 2 }); // several jobs read by one query, each under its own id
   });
 
   it('concurrent submissions with wait each get their own, correct predictions, stored in Postgres', async () => {

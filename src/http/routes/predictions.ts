@@ -4,7 +4,7 @@ import { getJobRow } from '../../db/advanceJob.js';
 import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
 import { createGroupCommitter } from '../../jobs/groupCommit.js';
-import { createOnlineJob, createOnlineJobs, readOnlineResult, type OnlineSubmission } from '../../jobs/online.js';
+import { createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineSubmission } from '../../jobs/online.js';
 import { jobForIdempotencyKey } from '../../jobs/intake.js';
 import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
 import { FINAL_STATUSES, jobView, type JobRow } from '../../jobs/view.js';
@@ -19,15 +19,18 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
   const baseUrl = config.publicUrl ?? '';
   const stored = createGroupCommitter({ write: (subs: Omit<OnlineSubmission, 'idempotencyKey'>[]) => createOnlineJobs(pool, subs), maxItems: 256 });
+  // A group goes to the queue as ONE BullMQ job, which a worker loads, scores and commits as one.
   // Enqueueing is best effort (the reconciler re-adds whatever Redis lacks): a group that could
   // not be enqueued still answers, and waits for the reconciler like any lost enqueue.
   const enqueued = createGroupCommitter({
     write: async (ids: string[]) => {
-      await enqueueChunks(deps.queues.interactive, ids.map((jobId) => ({ jobId, seq: 0 })), deps.log, config.worker.chunkAttempts);
+      await enqueueChunks(deps.queues.interactive, ids.map((jobId) => ({ jobId, seq: 0 })), deps.log, config.worker.chunkAttempts, { asGroup: true });
       return ids;
     },
     maxItems: 256,
   });
+  // Requests woken together (one message per finished group) read their results with one query.
+  const results = createGroupCommitter({ write: (ids: string[]) => readOnlineResults(pool, ids), maxItems: 256, concurrency: 2 });
   const Body = z
     .object({
       model: z.string().min(1).max(200),
@@ -51,7 +54,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
       const isFinal = (j: JobRow | null) => !!j && FINAL_STATUSES.includes(j.status);
       const answer = async (jobId: string, read: boolean, fmt: ResultFormatter | null) => {
         // After a wait (woken or timed out), one round trip: the job's row and its predictions together.
-        const done = read ? await readOnlineResult(pool, jobId) : null;
+        const done = read ? await results.submit(jobId) : null;
         if (done && isFinal(done.job)) {
           const f = fmt ?? (await formatterForJob(pool, jobId))!.fmt;
           res.status(200).json({ ...jobView(done.job, baseUrl), predictions: done.predictions.map((r) => f.json(r)) });
