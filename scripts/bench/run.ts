@@ -12,6 +12,7 @@ import path from 'node:path';
 import {
   baseEnv, createBenchDb, createTenant, csvBuffers, dropRedisPrefix, median, registerModel, ROOT, round, startApi, startProcess, startWorker,
 } from './common.js';
+import { cpuPerUnit, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { apiMemory, e2e, type E2eRun } from './e2e.js';
 import { naive } from './naive.js';
 import { openLoop, saturation } from './online.js';
@@ -38,7 +39,10 @@ export interface Results {
   stages?: StageFigures & { pipelineLimit: number };
   naive?: { rows: number; seconds: number; rowsPerSecond: number };
   e2e?: { workers: number; runs: E2eRun[]; rowsPerSecond: number; fractionOfP: number | null; timesNaive: number | null; workerPeakRssMb: number; apiPeakRssMb: number }[];
-  online?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>; workerPeakRssMb: number; apiPeakRssMb: number };
+  online?: {
+    sequential: Awaited<ReturnType<typeof saturation>>; openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>;
+    cpuMsPerPrediction: CpuSnapshot; workerPeakRssMb: number; apiPeakRssMb: number;
+  };
   floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>> };
   memory?: Awaited<ReturnType<typeof apiMemory>>;
 }
@@ -89,11 +93,16 @@ try {
     const worker = await startWorker(env);
     try {
       await openLoop(api.url, tenant.auth, 50, 1, 0); // warm: model cache, sessions, connections
+      const sequential = await saturation(api.url, tenant.auth, 1, Math.min(3, ONLINE_SECONDS));
+      log(`one client: p50 ${round(sequential.p50, 2)} ms, p99 ${round(sequential.p99, 2)} ms`);
       const ol = await openLoop(api.url, tenant.auth, RATE, ONLINE_SECONDS);
       log(`open loop: p50 ${round(ol.p50, 1)} ms p95 ${round(ol.p95, 1)} p99 ${round(ol.p99, 1)} (${ol.ok} ok, ${ol.errors} errors)`);
-      const sat = await saturation(api.url, tenant.auth, CLIENTS, ONLINE_SECONDS);
-      log(`saturation: ${round(sat.perSecond)} predictions/s (${sat.errors} errors), p50 ${round(sat.p50, 1)} ms`);
-      results.online = { openLoop: ol, saturation: sat, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
+      const roles = { api: api.pid, worker: worker.pid, bench: process.pid };
+      const before = cpuSnapshot(roles);
+      const sat = await saturation(api.url, tenant.auth, CLIENTS, ONLINE_SECONDS, 0);
+      const cpuMsPerPrediction = cpuPerUnit(before, cpuSnapshot(roles), sat.ok + sat.errors);
+      log(`saturation: ${round(sat.perSecond)} predictions/s (${sat.errors} errors), p50 ${round(sat.p50, 1)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPrediction)}`);
+      results.online = { sequential, openLoop: ol, saturation: sat, cpuMsPerPrediction, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
     } finally {
       await worker.stop();
       await api.stop();
