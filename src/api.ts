@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { assertMigrated } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { createApp } from './http/app.js';
+import { Lookups } from './http/lookups.js';
 import { JobFinishedNotifier } from './jobs/finished.js';
 import { JobWaiter } from './jobs/waiter.js';
 import { createLogger } from './log.js';
@@ -26,10 +27,14 @@ export async function buildApi(config: Config) {
   const waiter = new JobWaiter(sub, channel);
   await waiter.start();
   const notify = new JobFinishedNotifier(redis, channel, queues.webhooks, log);
-  const app = createApp({ config, pool, redis, queues, waiter, notify, log });
+  // The caches are bypassed until their LISTEN connection is up (see lookups.ts): not waited for here.
+  const lookups = new Lookups(pool, { connectionString: config.databaseUrl, log });
+  void lookups.start();
+  const app = createApp({ config, pool, redis, queues, waiter, notify, log, lookups });
   return {
     app,
     log,
+    lookups,
     async close() {
       // Last-use times noted since the last flush would otherwise be lost.
       const lastUsed = app.locals.lastUsed as LastUsedRecorder | undefined;
@@ -37,6 +42,7 @@ export async function buildApi(config: Config) {
       await lastUsed?.flush();
       await Promise.allSettled(Object.values(queues).map((q) => q.close()));
       await waiter.close();
+      await lookups.close();
       redis.disconnect();
       await pool.end();
     },

@@ -21,7 +21,7 @@ server.on('request', (_req, res: ServerResponse) => {
 // SIGTERM: stop accepting connections; requests in flight finish (an upload in progress is stored
 // whole and answered 202). Past SHUTDOWN_GRACE_MS the remaining connections are cut: an upload cut
 // off ends `failed` (upload_aborted) with its chunks removed. Only then are Postgres and Redis
-// closed, and the process exits 0.
+// closed (the lookup caches' LISTEN connection first), and the process exits 0.
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;

@@ -1,3 +1,47 @@
+CREATE FUNCTION public.sluice_notify_all_lookups() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_notify('sluice_lookups', 'all');
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION public.sluice_notify_key_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_notify('sluice_lookups', 'key:' || OLD.id);
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION public.sluice_notify_model_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_notify('sluice_lookups', 'models:' || OLD.tenant_id);
+  IF TG_OP = 'UPDATE' AND NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN
+    PERFORM pg_notify('sluice_lookups', 'models:' || NEW.tenant_id);
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION public.sluice_notify_model_ref_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  t uuid;
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    SELECT tenant_id INTO t FROM models WHERE id = OLD.model_id;
+    IF t IS NOT NULL THEN PERFORM pg_notify('sluice_lookups', 'models:' || t); END IF;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    SELECT tenant_id INTO t FROM models WHERE id = NEW.model_id;
+    IF t IS NOT NULL THEN PERFORM pg_notify('sluice_lookups', 'models:' || t); END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+
 CREATE TABLE public.api_keys (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     tenant_id uuid NOT NULL,
@@ -321,6 +365,30 @@ CREATE INDEX webhook_deliveries_progress ON public.webhook_deliveries USING btre
 CREATE INDEX webhook_endpoints_tenant_created ON public.webhook_endpoints USING btree (tenant_id, created_at, id);
 
 CREATE INDEX webhook_endpoints_tenant_enabled ON public.webhook_endpoints USING btree (tenant_id) WHERE (disabled_at IS NULL);
+
+CREATE TRIGGER api_keys_notify_delete AFTER DELETE ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.sluice_notify_key_change();
+
+CREATE TRIGGER api_keys_notify_truncate AFTER TRUNCATE ON public.api_keys FOR EACH STATEMENT EXECUTE FUNCTION public.sluice_notify_all_lookups();
+
+CREATE TRIGGER api_keys_notify_update AFTER UPDATE ON public.api_keys FOR EACH ROW WHEN ((((((old.id IS DISTINCT FROM new.id) OR (old.tenant_id IS DISTINCT FROM new.tenant_id)) OR (old.digest IS DISTINCT FROM new.digest)) OR (old.scopes IS DISTINCT FROM new.scopes)) OR (old.revoked_at IS DISTINCT FROM new.revoked_at))) EXECUTE FUNCTION public.sluice_notify_key_change();
+
+CREATE TRIGGER model_aliases_notify AFTER INSERT OR DELETE OR UPDATE ON public.model_aliases FOR EACH ROW EXECUTE FUNCTION public.sluice_notify_model_ref_change();
+
+CREATE TRIGGER model_aliases_notify_truncate AFTER TRUNCATE ON public.model_aliases FOR EACH STATEMENT EXECUTE FUNCTION public.sluice_notify_all_lookups();
+
+CREATE TRIGGER model_versions_notify AFTER INSERT OR DELETE ON public.model_versions FOR EACH ROW EXECUTE FUNCTION public.sluice_notify_model_ref_change();
+
+CREATE TRIGGER model_versions_notify_truncate AFTER TRUNCATE ON public.model_versions FOR EACH STATEMENT EXECUTE FUNCTION public.sluice_notify_all_lookups();
+
+CREATE TRIGGER model_versions_notify_update AFTER UPDATE ON public.model_versions FOR EACH ROW WHEN ((((((old.id IS DISTINCT FROM new.id) OR (old.model_id IS DISTINCT FROM new.model_id)) OR (old.version IS DISTINCT FROM new.version)) OR (old.signature IS DISTINCT FROM new.signature)) OR (old.io IS DISTINCT FROM new.io))) EXECUTE FUNCTION public.sluice_notify_model_ref_change();
+
+CREATE TRIGGER models_notify_delete AFTER DELETE ON public.models FOR EACH ROW EXECUTE FUNCTION public.sluice_notify_model_change();
+
+CREATE TRIGGER models_notify_truncate AFTER TRUNCATE ON public.models FOR EACH STATEMENT EXECUTE FUNCTION public.sluice_notify_all_lookups();
+
+CREATE TRIGGER models_notify_update AFTER UPDATE ON public.models FOR EACH ROW WHEN ((((old.id IS DISTINCT FROM new.id) OR (old.tenant_id IS DISTINCT FROM new.tenant_id)) OR (old.name IS DISTINCT FROM new.name))) EXECUTE FUNCTION public.sluice_notify_model_change();
+
+CREATE TRIGGER tenants_notify_truncate AFTER TRUNCATE ON public.tenants FOR EACH STATEMENT EXECUTE FUNCTION public.sluice_notify_all_lookups();
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;

@@ -19,8 +19,9 @@ import { registerPredictionRoutes } from './routes/predictions.js';
 import { registerResultRoutes } from './routes/results.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
-/** The api as a value: the process that listens lives in src/server.ts. */
+/** The api as a value: its dependencies are built by src/api.ts, the process that listens is src/server.ts. */
 export function createApp(deps: AppDeps): Express {
+  const { lookups } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -54,10 +55,10 @@ export function createApp(deps: AppDeps): Express {
   });
   app.locals.lastUsed = lastUsed; // flushed by the process on shutdown
   const v1 = express.Router();
-  v1.use(authenticate(deps.pool, lastUsed));
+  v1.use(authenticate(deps.pool, lastUsed, lookups));
   v1.use(rateLimit(deps));
-  v1.post('/jobs', declaredSizeLimit(intake.maxUploadBytes + 1024 * 1024, 'a CSV upload (MAX_UPLOAD_BYTES)'), queuedRowsCap(deps.pool, security.maxQueuedRowsPerTenant));
-  v1.post('/predictions', queuedRowsCap(deps.pool, security.maxQueuedRowsPerTenant));
+  v1.post('/jobs', declaredSizeLimit(intake.maxUploadBytes + 1024 * 1024, 'a CSV upload (MAX_UPLOAD_BYTES)'), queuedRowsCap(deps.pool, security.maxQueuedRowsPerTenant, { lookups, requestRows: intake.maxRowsPerJob }));
+  v1.post('/predictions', queuedRowsCap(deps.pool, security.maxQueuedRowsPerTenant, { lookups, requestRows: intake.maxPredictionRecords }));
   v1.post('/models/:name/versions', declaredSizeLimit(intake.maxModelBytes + 16 * 1024 * 1024, 'a model upload (MAX_MODEL_BYTES)'));
   registerAdminRoutes(v1, deps);
   registerModelRoutes(v1, deps);

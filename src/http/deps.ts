@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import type { JobWaiter } from '../jobs/waiter.js';
+import type { Lookups } from './lookups.js';
 
 /** Everything the api needs, built by the process and injected, so tests can build the app alone. */
 export interface AppDeps {
@@ -15,4 +16,9 @@ export interface AppDeps {
   waiter: JobWaiter;
   notify: JobFinishedNotifier;
   log: Logger;
+  /**
+   * Per-process caches of the key, model-reference and quota lookups, invalidated by Postgres
+   * NOTIFY (src/http/lookups.ts). Routes resolve references with `lookups.resolveModel(tenantId, ref)`.
+   */
+  lookups: Lookups;
 }

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type pg from 'pg';
 import { HttpError } from '../errors.js';
 import { findAuth } from './auth.js';
+import type { Lookups } from './lookups.js';
 
 /**
  * Rows a tenant has accepted but not yet scored, from Postgres (the source of truth): the sum over
@@ -22,12 +23,18 @@ export async function queuedRows(db: pg.Pool, tenantId: string): Promise<number>
  * cannot fill the queues that every tenant shares. A job accepted just under the cap may take the
  * tenant over it by at most one job's rows (MAX_ROWS_PER_JOB): the upload is streamed, so its size
  * is not known when it starts.
+ *
+ * With `lookups`, a reading far below the cap (under half of it, counting at their largest size
+ * the requests this process admitted since) and under a second old is reused instead of read
+ * again; near the cap every request reads Postgres. `requestRows` is the most rows one request on
+ * this route can add. The bound this adds is stated at Lookups.queuedRows (src/http/lookups.ts).
  */
-export function queuedRowsCap(pool: pg.Pool, maxRows: number) {
+export function queuedRowsCap(pool: pg.Pool, maxRows: number, opts: { lookups?: Pick<Lookups, 'queuedRows'>; requestRows?: number } = {}) {
+  const { lookups, requestRows = maxRows } = opts;
   return async (req: Request, _res: Response, next: NextFunction) => {
     const auth = findAuth(req);
     if (!auth) return next();
-    const queued = await queuedRows(pool, auth.tenantId);
+    const queued = lookups ? await lookups.queuedRows(auth.tenantId, maxRows, requestRows) : await queuedRows(pool, auth.tenantId);
     if (queued >= maxRows) {
       throw new HttpError(
         'quota_exceeded',

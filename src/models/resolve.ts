@@ -21,7 +21,9 @@ export function parseModelRef(ref: string): { name: string; version?: number; al
 
 /**
  * Resolves name, name:N or name@alias to one version, for the caller's tenant only. A job pins the
- * result, so switching an alias later never moves a running job (blue-green).
+ * result, so switching an alias later never moves a running job (blue-green). This is the uncached
+ * read; the api's routes go through `deps.lookups.resolveModel` (src/http/lookups.ts), which caches
+ * it per process and drops a tenant's entries when Postgres notifies a change.
  */
 export async function resolveModel(db: pg.Pool | pg.ClientBase, tenantId: string, ref: string): Promise<ResolvedVersion> {
   const { name, version, alias } = parseModelRef(ref);

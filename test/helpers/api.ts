@@ -2,16 +2,23 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { buildApi } from '../../src/api.js';
 import type { Config } from '../../src/config.js';
+import type { Lookups } from '../../src/http/lookups.js';
 
-/** The api in this process, on a free port: for tests about HTTP behaviour rather than processes. */
-export async function startInProcessApi(config: Config): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * The api in this process, on a free port: for tests about HTTP behaviour rather than processes.
+ * Its lookup caches are listening when this resolves (`lookups`, whose `pool` is the api's pool).
+ */
+export async function startInProcessApi(config: Config): Promise<{ url: string; lookups: Lookups; close(): Promise<void> }> {
   const api = await buildApi(config);
+  const { lookups } = api;
+  await lookups.ready;
   const server: Server = await new Promise((resolve) => {
     const s = api.app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    lookups,
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -68,6 +68,9 @@ export function registerAdminRoutes(router: Router, deps: AppDeps) {
     async (req, res, { params, auth }) => {
       const k = await revokeKey(pool, params.id, { tenantId: auth.tenantId, actor: actorOf(req, auth.keyId) });
       if (!k) throw new HttpError('not_found', `There is no API key ${params.id}.`);
+      // Committed: this process drops the key from its cache before answering; the others drop it
+      // when the trigger's notification reaches them.
+      deps.lookups.forgetKey(k.id);
       res.json(keyView(k));
     },
   );

@@ -9,7 +9,6 @@ import { withTransaction } from '../../db/pool.js';
 import { HttpError } from '../../errors.js';
 import { intakeCsv, jobForIdempotencyKey } from '../../jobs/intake.js';
 import { FINAL_STATUSES, JOB_FROM_SQL, JOB_ROW_SQL, jobView, type JobRow } from '../../jobs/view.js';
-import { resolveModel } from '../../models/resolve.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import { recordJobEvent } from '../../webhooks/outbox.js';
 import type { AppDeps } from '../deps.js';
@@ -59,7 +58,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         if (opts.callback_url) assertCallbackUrlAllowed(opts.callback_url, { allowPrivate: config.webhooks.allowPrivate });
         const earlier = await jobForIdempotencyKey(pool, auth.tenantId, opts.idempotency_key ?? null);
         if (earlier) return { job: earlier, existing: true };
-        const version = await resolveModel(pool, auth.tenantId, opts.model);
+        const version = await deps.lookups.resolveModel(auth.tenantId, opts.model);
         return intakeCsv(
           { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
           { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: opts.idempotency_key ?? null, body },

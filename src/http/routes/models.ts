@@ -71,6 +71,7 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
         tenantId: auth.tenantId, name: params.name, bytes: model, signature: sig.data,
         metrics: (metrics as Record<string, unknown>) ?? null, description: fields.description ?? null, loadTimeoutMs: config.intake.modelLoadTimeoutMs,
       });
+      deps.lookups.forgetModels(auth.tenantId); // "name" now means this version here at once; elsewhere on NOTIFY
       const { rows } = await pool.query<VersionRow>(`${VERSION_SQL} WHERE m.tenant_id = $1 AND m.name = $2 AND mv.version = $3`, [auth.tenantId, params.name, version]);
       res.status(201).location(`/v1/models/${params.name}/versions/${version}`).json(versionView(rows[0]));
     },
@@ -129,6 +130,7 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
         [auth.tenantId, params.name, params.alias, body.version],
       );
       if (!rows[0]) throw new HttpError('model_not_found', `There is no version ${body.version} of model "${params.name}".`);
+      deps.lookups.forgetModels(auth.tenantId); // a job submitted here next pins the new version; elsewhere on NOTIFY
       res.json({ name: params.name, alias: params.alias, version: body.version });
     },
   );

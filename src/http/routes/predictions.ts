@@ -8,7 +8,6 @@ import { createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineSubmis
 import { jobForIdempotencyKey } from '../../jobs/intake.js';
 import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
 import { FINAL_STATUSES, jobView, type JobRow } from '../../jobs/view.js';
-import { resolveModel } from '../../models/resolve.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
@@ -67,7 +66,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
       if (!body.idempotency_key) {
         // The common case: group commit (concurrent submissions share one INSERT and one commit;
         // each request is answered only after its own job is durable), then a grouped enqueue.
-        const version = await resolveModel(pool, auth.tenantId, body.model);
+        const version = await deps.lookups.resolveModel(auth.tenantId, body.model);
         const jobId = await stored.submit({ tenantId: auth.tenantId, version, records: body.inputs, callbackUrl: body.callback_url ?? null });
         // Waiting starts before the chunk is enqueued, so the job cannot finish unseen: no need to
         // ask Postgres first. (A lost wake-up still ends at the timeout, then reads the job.)
@@ -83,7 +82,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         throw new HttpError('idempotency_conflict', `The idempotency key "${body.idempotency_key}" belongs to a batch job (${job.id}); use another key, or read that job's results at /v1/jobs/${job.id}/results.`);
       }
       if (!job) {
-        const version = await resolveModel(pool, auth.tenantId, body.model);
+        const version = await deps.lookups.resolveModel(auth.tenantId, body.model);
         const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: body.idempotency_key, callbackUrl: body.callback_url ?? null });
         job = id ? await getJobRow(pool, id) : await jobForIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
         if (id) await enqueueChunks(deps.queues.interactive, [{ jobId: id, seq: 0 }], req.log, config.worker.chunkAttempts);
