@@ -88,9 +88,10 @@ ${fl ? `| floor: model in an Express handler | ${fl.openLoop.rate}/s open loop |
 
 | | clients | predictions/s | errors | p50 ms | p99 ms |
 | --- | --- | --- | --- | --- | --- |
+${o ? `| Sluice (api + 1 worker), one client, back to back | 1 | ${f(o.sequential.perSecond)} | ${o.sequential.errors} | **${f(o.sequential.p50, 1)}** | ${f(o.sequential.p99, 1)} |` : ''}
 ${o ? `| Sluice (api + 1 worker) | ${o.saturation.clients} | **${f(o.saturation.perSecond)}** | ${o.saturation.errors} | ${f(o.saturation.p50, 1)} | ${f(o.saturation.p99, 1)} |` : ''}
 ${fl ? `| floor: model in an Express handler | ${fl.saturation.clients} | ${f(fl.saturation.perSecond)} | ${fl.saturation.errors} | ${f(fl.saturation.p50, 1)} | ${f(fl.saturation.p99, 1)} |` : ''}
-`);
+${o ? cpuTable(o.cpuMsPerPrediction, r.machine.cores) : ''}`);
   }
 
   if (r.memory) {
@@ -105,6 +106,20 @@ ${r.e2e?.map((e) => `| worker (${e.workers} process${e.workers > 1 ? 'es' : ''})
 
   out.push(analysis(r));
   return out.join('\n');
+}
+
+/** Where the machine's CPU went during the saturation run, per prediction (from /proc, scripts/bench/cpu.ts). */
+function cpuTable(cpu: Record<string, number>, cores: number): string {
+  const roles: [string, string][] = [['api', 'api process'], ['worker', 'worker process (main thread and inference threads)'], ['postgres', 'Postgres (all backends)'], ['redis', 'Redis'], ['bench', 'load generator (this benchmark)'], ['other', 'everything else on the machine']];
+  const total = roles.reduce((a, [k]) => a + (cpu[k] ?? 0), 0);
+  return `
+CPU time per prediction during the saturation run, by process (utime + stime from /proc; ${f(total, 2)} ms in all,
+so ${f((cores * 1000) / Math.max(total, 1e-9))} predictions/s is what ${cores} cores could carry at that cost):
+
+| process | CPU ms per prediction |
+| --- | --- |
+${roles.map(([k, label]) => `| ${label} | ${f(cpu[k], 2)} |`).join('\n')}
+`;
 }
 
 // What bounds each figure. The reasoning was checked against the runs recorded in
