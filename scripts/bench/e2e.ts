@@ -2,6 +2,7 @@
 // job completed. And the 2 GB upload for the api's memory (generated on the fly, never on disk).
 import { Readable } from 'node:stream';
 import { csvStreamOfSize, now, request, startApi, startWorker, waitForJob, type Proc, type Tenant } from './common.js';
+import { cpuPerUnit, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 
 export interface E2eRun {
   workers: number;
@@ -11,6 +12,8 @@ export interface E2eRun {
   uploadSeconds: number;
   workerPeakRssMb: number[];
   apiPeakRssMb: number;
+  /** CPU seconds per 1,000,000 rows by process during the measured job (scripts/bench/cpu.ts). */
+  cpuSecondsPerMillionRows: CpuSnapshot;
 }
 
 export async function runJob(api: string, t: Tenant, buffers: Buffer[], model: string) {
@@ -36,10 +39,15 @@ export async function e2e(env: Record<string, string>, t: Tenant, buffers: Buffe
     for (let i = 0; i < workers; i++) procs.push(await startWorker({ ...env, ...workerEnv }));
     // Warm the model cache on every worker (first use downloads the model and opens sessions).
     await runJob(api.url, t, buffers.slice(0, 5), 'bench');
+    const roles = { api: api.pid, bench: process.pid, ...Object.fromEntries(procs.map((p, i) => [`worker${procs.length > 1 ? i + 1 : ''}`, p.pid])) };
+    const before = cpuSnapshot(roles);
     const r = await runJob(api.url, t, buffers, 'bench');
+    const cpu = cpuPerUnit(before, cpuSnapshot(roles), r.rows / 1e6);
     return {
       workers, rows: r.rows, seconds: r.seconds, rowsPerSecond: r.rows / r.seconds, uploadSeconds: r.uploadSeconds,
       workerPeakRssMb: procs.map((p) => p.peakRssMb()), apiPeakRssMb: api.peakRssMb(),
+      // cpuPerUnit gives ms per unit; per million rows in seconds is the same number ÷ 1000.
+      cpuSecondsPerMillionRows: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / 1000])),
     };
   } finally {
     for (const p of procs) await p.stop();

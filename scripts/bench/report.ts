@@ -1,5 +1,6 @@
 // Renders docs/benchmarks.md from one run's figures. The tables are this run's numbers; the prose
 // under them says what bounds each figure and is written against the figures it cites.
+import type { E2eRun } from './e2e.js';
 import type { Results } from './run.js';
 
 const f = (x: number | null | undefined, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
@@ -73,7 +74,7 @@ ${s.storage.map((x) => `| ${x.layout} | ${f(x.rowsPerSecond)} | ${f(x.bytesPerRo
 | worker processes | rows/s | seconds | upload alone (s) | of P | × naive | worker peak RSS (MB, each) | api peak RSS (MB) |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${r.e2e.map((e) => `| ${e.workers} | **${f(e.rowsPerSecond)}** | ${f(e.runs.map((x) => x.seconds).sort((a, b) => a - b)[e.runs.length >> 1], 1)} | ${f(e.runs[0].uploadSeconds, 1)} | ${pct(e.fractionOfP)} | ${f(e.timesNaive, 0)}× | ${e.runs.flatMap((x) => x.workerPeakRssMb).map((x) => f(x)).join(', ')} | ${f(e.apiPeakRssMb)} |`).join('\n')}
-`);
+${e2eCpuTable(r.e2e.flatMap((e) => e.runs), r.machine.cores)}`);
   }
   if (r.naive) out.push(`**The naive way** (the same kind of rows, ${f(r.naive.rows)} of them, as ONE BullMQ job: csv-parse with cast, one onnxruntime \`run()\` and one autocommit INSERT per row): **${f(r.naive.rowsPerSecond)} rows/s** (${f(r.naive.seconds, 1)} s).
 `);
@@ -106,6 +107,21 @@ ${r.e2e?.map((e) => `| worker (${e.workers} process${e.workers > 1 ? 'es' : ''})
 
   out.push(analysis(r));
   return out.join('\n');
+}
+
+/** Where the machine's CPU went during each end-to-end job, per million rows. */
+function e2eCpuTable(runs: E2eRun[], cores: number): string {
+  const withCpu = runs.filter((x) => x.cpuSecondsPerMillionRows);
+  if (!withCpu.length) return '';
+  const roles = [...new Set(withCpu.flatMap((x) => Object.keys(x.cpuSecondsPerMillionRows)))].sort();
+  return `
+CPU seconds per 1,000,000 rows during the measured job, by process (utime + stime from /proc; the job's
+wall time × ${cores} cores is what was available):
+
+| worker processes | wall × cores (s) | ${roles.join(' | ')} | total |
+| --- | --- | ${roles.map(() => '---').join(' | ')} | --- |
+${withCpu.map((x) => `| ${x.workers} | ${f((x.seconds * cores * 1e6) / x.rows, 1)} | ${roles.map((k) => f(x.cpuSecondsPerMillionRows[k], 2)).join(' | ')} | ${f(Object.values(x.cpuSecondsPerMillionRows).reduce((a, b) => a + b, 0), 1)} |`).join('\n')}
+`;
 }
 
 /** Where the machine's CPU went during the saturation run, per prediction (from /proc, scripts/bench/cpu.ts). */

@@ -142,7 +142,7 @@ try {
         log(`end to end: ${ROWS} rows, ${workers} worker process(es), run ${i + 1}/${E2E_REPEATS}…`);
         const r = await e2e(env, tenant, buffers, workers);
         runs.push(r);
-        log(`${round(r.rowsPerSecond)} rows/s (${round(r.seconds, 1)} s; upload ${round(r.uploadSeconds, 1)} s); worker peak RSS ${r.workerPeakRssMb.map((x) => round(x)).join(', ')} MB`);
+        log(`${round(r.rowsPerSecond)} rows/s (${round(r.seconds, 1)} s; upload ${round(r.uploadSeconds, 1)} s); worker peak RSS ${r.workerPeakRssMb.map((x) => round(x)).join(', ')} MB; CPU s per 1M rows ${JSON.stringify(Object.fromEntries(Object.entries(r.cpuSecondsPerMillionRows).map(([k, v]) => [k, round(v, 2)])))}`);
         await db.pool.query('DELETE FROM predictions');
         await db.pool.query(`DELETE FROM jobs WHERE kind = 'batch'`);
       }
