@@ -124,10 +124,12 @@ ${withCpu.map((x) => `| ${x.workers} | ${f((x.seconds * cores * 1e6) / x.rows, 1
 `;
 }
 
+const cpuTotal = (cpu: Record<string, number> | undefined) => (cpu ? ['api', 'worker', 'postgres', 'redis', 'bench', 'other'].reduce((a, k) => a + (cpu[k] ?? 0), 0) : NaN);
+
 /** Where the machine's CPU went during the saturation run, per prediction (from /proc, scripts/bench/cpu.ts). */
 function cpuTable(cpu: Record<string, number>, cores: number): string {
   const roles: [string, string][] = [['api', 'api process'], ['worker', 'worker process (main thread and inference threads)'], ['postgres', 'Postgres (all backends)'], ['redis', 'Redis'], ['bench', 'load generator (this benchmark)'], ['other', 'everything else on the machine']];
-  const total = roles.reduce((a, [k]) => a + (cpu[k] ?? 0), 0);
+  const total = cpuTotal(cpu);
   return `
 CPU time per prediction during the saturation run, by process (utime + stime from /proc; ${f(total, 2)} ms in all,
 so ${f((cores * 1000) / Math.max(total, 1e-9))} predictions/s is what ${cores} cores could carry at that cost):
@@ -179,27 +181,27 @@ function analysis(r: Results): string {
 - **the naive way (${f(r.naive?.rowsPerSecond)} rows/s)** — one autocommit INSERT per row: each row waits for a
   round trip and a WAL flush (fsync) in series, plus a ${f(s?.ortCallUs)} µs \`run()\` per row. Nothing is
   parallel and nothing is batched.
-- **single items (${r.config.rate}/s: p50 ${f(o?.openLoop.p50, 1)} ms, p99 ${f(o?.openLoop.p99, 1)} ms; saturation ${f(o?.saturation.perSecond)}/s)** — bound
-  by the number of round trips per prediction: a request crosses about 18 hops — auth, rate
-  limit, quota and model lookups; the job INSERT (group-committed: concurrent submissions share one
-  statement and one commit); the enqueue (grouped into one \`addBulk\`); the BullMQ hand-off; the
-  worker's load (one statement, start counted), dynamic batch (no wait when idle), thread hop, and a
-  finishing transaction per job (6 statements and a COPY); the Redis wake-up; one read of the job
-  with its predictions. CPU profiles of api and worker at saturation (64 clients; the test helper's
-  \`SLUICE_TEST_NODE_ARGS="--cpu-prof"\`) put about 1.7 s of every 8 s in each process in
-  \`writev\`, the socket-write system call, and another second of the worker's in
-  \`writeBuffer\`: on this VM a loopback write costs on the order of 100 µs, so hops, not
-  computation, are the price. The worker already finishes the small jobs of one batch in one
-  transaction (group commit); what remains is mostly the api's own Postgres work, about 2 s of
-  every 8 s of its CPU under saturation inside the pg client: six queries per prediction (key,
-  quota, model resolution, the insert, the result read, the check that the job is not already
-  done). The next steps: cache key and model lookups for a second with invalidation over Redis
-  pub/sub (revocation must stay immediate), load the chunks of a batch with one query, and keep
-  the load generator off the two cores the system under test uses. The floor (model inside an Express handler, nothing stored:
-  p50 ${f(fl?.openLoop.p50, 2)} ms, ${f(fl?.saturation.perSecond)}/s) is the same model with none of those hops.${overloaded ? `
+- **single items (${r.config.rate}/s: p50 ${f(o?.openLoop.p50, 1)} ms, p99 ${f(o?.openLoop.p99, 1)} ms; one client: p50 ${f(o?.sequential.p50, 1)} ms; saturation ${f(o?.saturation.perSecond)}/s)** —
+  bound by CPU spent per hop, not by arithmetic. A prediction crosses the api (Express, helmet,
+  pino-http, zod, the Redis rate limiter; key, model and quota come from the per-process lookup
+  caches), a grouped INSERT and commit, a grouped enqueue (one BullMQ job per group), the worker's
+  grouped load, one onnxruntime batch on an inference thread, a grouped finishing transaction
+  (mark, COPY, counters, status, webhook events), one Redis wake-up message per group and one
+  grouped result read. Each step takes whatever arrived while the previous one of its kind was in
+  flight, so no request waits for company, and groups grow with load. At saturation the CPU per
+  prediction (table above: ${f(cpuTotal(o?.cpuMsPerPrediction), 2)} ms over all processes) is what the two cores can carry:
+  ${f(o ? (r.machine.cores * 1000) / cpuTotal(o.cpuMsPerPrediction) : NaN)} predictions/s at that cost, against ${f(o?.saturation.perSecond)}/s measured. CPU profiles
+  (\`BENCH_NODE_ARGS="--cpu-prof"\`) put the largest single share in socket writes (\`writev\`,
+  \`writeBuffer\`): on this VM a loopback TCP write runs the receiver's network stack too and costs
+  on the order of 100 µs, so every hop is paid in CPU on the same two cores. The one-client figure
+  (${f(o?.sequential.p50, 1)} ms) is the sum of about 20 such hops in series, with no queueing; the ${r.config.rate}/s
+  figures add queueing behind other requests. The floor (the model inside an Express handler,
+  nothing stored, no queue: p50 ${f(fl?.openLoop.p50, 2)} ms, ${f(fl?.saturation.perSecond)}/s) is what is left without the
+  durability and the hand-off to workers that the service exists for; reaching the issue's
+  ${r.config.rate}/s p50 of 4 ms and 3,000/s would need fewer hops than the fixed shape (api → Postgres →
+  BullMQ → worker → Postgres → api) allows on two shared cores, or more cores.${overloaded ? `
   At ${o!.openLoop.rate}/s the offered load is above the capacity measured at saturation (${f(o!.saturation.perSecond)}/s): the open
-  loop's backlog grows for the whole run, so its percentiles are queueing time, not service time
-  (the unloaded service time is the saturation run's latency at low concurrency, tens of ms here).` : ''}
+  loop's backlog grows for the whole run, so its percentiles are queueing time, not service time.` : ''}
 - **api memory (${f(r.memory?.peakRssMb)} MB over ${f((r.memory?.bytes ?? 0) / 1e9, 2)} GB)** — one chunk in hand (≤ 8 MB, CHUNK_ROWS rows) plus the
   socket's buffers, the pg/Redis clients and Node's baseline (${f(r.memory?.idleRssMb)} MB idle): flat in the
   upload size, because intake stores a chunk before it reads more bytes.
