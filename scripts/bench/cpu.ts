@@ -19,8 +19,23 @@ function cpuSecondsOf(pid: string): { comm: string; seconds: number } | null {
 
 export type CpuSnapshot = Record<string, number>;
 
-/** CPU seconds so far, by role: the named pids, then postgres, redis-server, and "other". */
-export function cpuSnapshot(roles: Record<string, number>): CpuSnapshot {
+/** A Postgres backend serving another database (another run's): its title names the database. */
+function otherDatabaseBackend(pid: string, database: string | undefined): boolean {
+  if (!database) return false;
+  try {
+    const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    const m = /^postgres: [^:]+: \S+ (\S+) /.exec(title);
+    return !!m && m[1] !== database;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CPU seconds so far, by role: the named pids, then postgres (background processes and the
+ * backends of `database`), redis-server, and "other" (including other databases' backends).
+ */
+export function cpuSnapshot(roles: Record<string, number>, database?: string): CpuSnapshot {
   const byPid = new Map(Object.entries(roles).map(([role, pid]) => [String(pid), role]));
   const out: CpuSnapshot = { postgres: 0, redis: 0, other: 0 };
   for (const role of Object.keys(roles)) out[role] = 0;
@@ -28,7 +43,7 @@ export function cpuSnapshot(roles: Record<string, number>): CpuSnapshot {
     if (!/^\d+$/.test(pid)) continue;
     const s = cpuSecondsOf(pid);
     if (!s) continue;
-    const role = byPid.get(pid) ?? (s.comm === 'postgres' ? 'postgres' : s.comm === 'redis-server' ? 'redis' : 'other');
+    const role = byPid.get(pid) ?? (s.comm === 'postgres' && !otherDatabaseBackend(pid, database) ? 'postgres' : s.comm === 'redis-server' ? 'redis' : 'other');
     out[role] += s.seconds;
   }
   return out;

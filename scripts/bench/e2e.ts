@@ -40,9 +40,10 @@ export async function e2e(env: Record<string, string>, t: Tenant, buffers: Buffe
     // Warm the model cache on every worker (first use downloads the model and opens sessions).
     await runJob(api.url, t, buffers.slice(0, 5), 'bench');
     const roles = { api: api.pid, bench: process.pid, ...Object.fromEntries(procs.map((p, i) => [`worker${procs.length > 1 ? i + 1 : ''}`, p.pid])) };
-    const before = cpuSnapshot(roles);
+    const database = new URL(env.DATABASE_URL).pathname.slice(1);
+    const before = cpuSnapshot(roles, database);
     const r = await runJob(api.url, t, buffers, 'bench');
-    const cpu = cpuPerUnit(before, cpuSnapshot(roles), r.rows / 1e6);
+    const cpu = cpuPerUnit(before, cpuSnapshot(roles, database), r.rows / 1e6);
     return {
       workers, rows: r.rows, seconds: r.seconds, rowsPerSecond: r.rows / r.seconds, uploadSeconds: r.uploadSeconds,
       workerPeakRssMb: procs.map((p) => p.peakRssMb()), apiPeakRssMb: api.peakRssMb(),

@@ -41,7 +41,7 @@ export interface Results {
   e2e?: { workers: number; runs: E2eRun[]; rowsPerSecond: number; fractionOfP: number | null; timesNaive: number | null; workerPeakRssMb: number; apiPeakRssMb: number }[];
   online?: {
     sequential: Awaited<ReturnType<typeof saturation>>; openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>;
-    cpuMsPerPrediction: CpuSnapshot; workerPeakRssMb: number; apiPeakRssMb: number;
+    cpuMsPerPrediction: CpuSnapshot; cpuMsPerPredictionOneClient: CpuSnapshot; workerPeakRssMb: number; apiPeakRssMb: number;
   };
   floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>> };
   memory?: Awaited<ReturnType<typeof apiMemory>>;
@@ -93,16 +93,18 @@ try {
     const worker = await startWorker(env);
     try {
       await openLoop(api.url, tenant.auth, 50, 1, 0); // warm: model cache, sessions, connections
-      const sequential = await saturation(api.url, tenant.auth, 1, Math.min(3, ONLINE_SECONDS));
-      log(`one client: p50 ${round(sequential.p50, 2)} ms, p99 ${round(sequential.p99, 2)} ms`);
+      const roles = { api: api.pid, worker: worker.pid, bench: process.pid };
+      const beforeOne = cpuSnapshot(roles, db.name);
+      const sequential = await saturation(api.url, tenant.auth, 1, Math.min(3, ONLINE_SECONDS), 0);
+      const cpuMsPerPredictionOneClient = cpuPerUnit(beforeOne, cpuSnapshot(roles, db.name), sequential.ok + sequential.errors);
+      log(`one client: p50 ${round(sequential.p50, 2)} ms, p99 ${round(sequential.p99, 2)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPredictionOneClient)}`);
       const ol = await openLoop(api.url, tenant.auth, RATE, ONLINE_SECONDS);
       log(`open loop: p50 ${round(ol.p50, 1)} ms p95 ${round(ol.p95, 1)} p99 ${round(ol.p99, 1)} (${ol.ok} ok, ${ol.errors} errors)`);
-      const roles = { api: api.pid, worker: worker.pid, bench: process.pid };
-      const before = cpuSnapshot(roles);
+      const before = cpuSnapshot(roles, db.name);
       const sat = await saturation(api.url, tenant.auth, CLIENTS, ONLINE_SECONDS, 0);
-      const cpuMsPerPrediction = cpuPerUnit(before, cpuSnapshot(roles), sat.ok + sat.errors);
+      const cpuMsPerPrediction = cpuPerUnit(before, cpuSnapshot(roles, db.name), sat.ok + sat.errors);
       log(`saturation: ${round(sat.perSecond)} predictions/s (${sat.errors} errors), p50 ${round(sat.p50, 1)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPrediction)}`);
-      results.online = { sequential, openLoop: ol, saturation: sat, cpuMsPerPrediction, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
+      results.online = { sequential, openLoop: ol, saturation: sat, cpuMsPerPrediction, cpuMsPerPredictionOneClient, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
     } finally {
       await worker.stop();
       await api.stop();
