@@ -44,6 +44,8 @@ const EnvSchema = z.object({
   INFERENCE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  // Rows per onnxruntime run(). Inference threads also parse and encode CSV chunks this many rows
+  // at a time (at least 256), so it bounds a thread's working set too.
   INFERENCE_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   // Dynamic batching of small jobs: gather up to BATCH_MAX_ROWS rows, waiting at most BATCH_MAX_DELAY_MS.
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(256),

@@ -205,10 +205,12 @@ function analysis(r: Results): string {
 - **api memory (${f(r.memory?.peakRssMb)} MB over ${f((r.memory?.bytes ?? 0) / 1e9, 2)} GB)** — one chunk in hand (≤ 8 MB, CHUNK_ROWS rows) plus the
   socket's buffers, the pg/Redis clients and Node's baseline (${f(r.memory?.idleRssMb)} MB idle): flat in the
   upload size, because intake stores a chunk before it reads more bytes.
-- **worker memory (${f(e1?.workerPeakRssMb)} MB)** — onnxruntime's native runtime and a session per
-  inference thread (each with its own arena), Node's baseline per thread (V8 isolate, loaded modules
-  through tsx), and in flight: WORKER_CONCURRENCY chunk payloads, their parsed cells (strings, the
-  largest transient) and their COPY buffers.
+- **worker memory (${f(e1?.workerPeakRssMb)} MB)** — Node and onnxruntime's code (about 70 MB), the main
+  thread's heap (about 65 MB: its young generation, and chunk payloads, pg buffers and COPY text
+  waiting for collection), and per inference thread a V8 isolate whose young generation is capped
+  at 24 MB and an onnxruntime session with its arena. A thread parses, scores and encodes
+  INFERENCE_BATCH_SIZE rows at a time, so a 5000-row chunk never sits in a thread's heap as
+  100,000 cell strings, and threads run a bundle of plain JavaScript (no tsx loader per thread).
 
 ## One more worker machine
 

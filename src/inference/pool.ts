@@ -1,4 +1,5 @@
 // The worker-thread pool that runs inference off the main thread (see thread.ts for why).
+import * as esbuild from 'esbuild';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -17,16 +18,79 @@ export interface InferencePool {
 }
 
 const ENTRY = fileURLToPath(new URL('./thread-entry.mjs', import.meta.url));
+const THREAD = fileURLToPath(new URL('./thread.ts', import.meta.url));
+
+let threadCode: string | undefined;
+
+/**
+ * thread.ts and the modules of src/ it imports as one CommonJS source, built once per process and
+ * run by every thread (thread-entry.mjs). Packages stay outside (`require`d by the thread);
+ * `import('onnxruntime-node')` becomes a require, since the code runs as a function, not a module.
+ */
+export function threadSource(): string {
+  if (threadCode !== undefined) return threadCode;
+  try {
+    const out = esbuild.buildSync({
+      entryPoints: [THREAD],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'cjs',
+      target: `node${process.versions.node}`,
+      packages: 'external',
+      supported: { 'dynamic-import': false },
+      keepNames: true,
+      logLevel: 'silent',
+    });
+    threadCode = out.outputFiles[0].text;
+  } finally {
+    // The sync API ran esbuild's service on a thread of its own: end it (and its process) now.
+    void esbuild.stop();
+  }
+  return threadCode;
+}
+
+// Node options a thread may take from the process (profiling, source maps, warnings); the others
+// stay behind: loaders such as `--import tsx` (each would start a loader thread per inference
+// thread, and the threads run plain JavaScript), V8 flags (process-wide: they apply to the
+// threads anyway) and per-process options (Worker rejects both).
+const THREAD_FLAGS = /^(--cpu-prof|--heap-prof|--enable-source-maps|--conditions|-C$|--no-warnings|--trace-warnings|--no-deprecation|--trace-deprecation|--unhandled-rejections|--trace-uncaught)/;
+const TAKES_VALUE = new Set(['--cpu-prof-dir', '--cpu-prof-name', '--cpu-prof-interval', '--heap-prof-dir', '--heap-prof-name', '--heap-prof-interval', '--conditions', '-C', '--unhandled-rejections']);
+
+/** The process's execArgv as the inference threads get it (see THREAD_FLAGS). */
+export function threadExecArgv(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i];
+    // An option left behind leaves its value (`--import tsx`) behind too: that matches no pattern.
+    if (!THREAD_FLAGS.test(arg)) continue;
+    out.push(arg);
+    if (TAKES_VALUE.has(arg) && i + 1 < execArgv.length) out.push(execArgv[++i]);
+  }
+  return out;
+}
+
+/**
+ * Each thread's V8 young generation, in MB (two semi-spaces and room for young large objects,
+ * a third each). V8's default grows a busy thread's new space to 32 MB, nearly all of it resident;
+ * a thread now holds about one batch of rows at a time (thread.ts), so 16 MB of new space (8 MB
+ * semi-spaces) is enough: about 16 MB less per thread for a few percent more GC time. Smaller
+ * spaces cost more: survivors get promoted and old-space collections multiply.
+ */
+export const THREAD_YOUNG_GENERATION_MB = 24;
 
 export function createInferencePool(opts: InferencePoolOptions = {}): InferencePool {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   const piscina = new Piscina<InferenceTask, ThreadReply>({
     filename: ENTRY,
+    workerData: { code: threadSource(), filename: `${THREAD}.bundle.cjs`, resolveFrom: THREAD },
+    execArgv: threadExecArgv(process.execArgv),
     minThreads: threads,
     maxThreads: threads,
     // Threads hold the session caches; one that exits when idle throws its loaded models away.
     idleTimeout: Infinity,
     concurrentTasksPerWorker: 1,
+    resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
   });
   return {
     threads,

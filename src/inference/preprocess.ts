@@ -30,6 +30,7 @@ export interface ColumnMap {
 }
 
 const MISSING_TOKENS = new Set(['', 'nan', 'na', 'null']);
+const MISSING_TOKEN_MAX = Math.max(...[...MISSING_TOKENS].map((t) => t.length));
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const MISSING = Symbol('missing');
 
@@ -149,7 +150,8 @@ export function createPreprocessor(
 function parseCell(raw: string | undefined, col: string): number | typeof MISSING | string {
   if (raw === undefined) return MISSING;
   const s = raw.trim();
-  if (MISSING_TOKENS.has(s.toLowerCase())) return MISSING;
+  // Only a short cell can be a missing token: numbers skip the lower-cased copy and the lookup.
+  if (s.length <= MISSING_TOKEN_MAX && MISSING_TOKENS.has(s.toLowerCase())) return MISSING;
   const x = DECIMAL.test(s) ? Number(s) : NaN;
   return Number.isFinite(x) ? x : `column ${JSON.stringify(col)}: ${JSON.stringify(truncate(raw))} is not a number`;
 }

@@ -5,12 +5,16 @@
 // and InferenceError) without loading the native runtime.
 import type * as Ort from 'onnxruntime-node';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { parseChunk } from '../csv/parse.js';
+import { Buffer, isUtf8 } from 'node:buffer';
+import { csvParseOptions, parseChunk } from '../csv/parse.js';
+import { splitRecords } from '../csv/records.js';
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
 import { encodeCopyRows, type PredictionRow } from './copy-encode.js';
 import { postprocess, type RowPrediction } from './postprocess.js';
-import { columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type InputArray, type Preprocessed } from './preprocess.js';
+import {
+  columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type ColumnMap, type InputArray, type Preprocessed, type Preprocessor,
+} from './preprocess.js';
 
 export type Part = { jobId: string; firstRow: number; rowCount: number; header: string[]; delimiter: string } & (
   | { format: 'csv'; payload: Uint8Array }
@@ -116,25 +120,88 @@ async function sessionFor(task: InferenceTask): Promise<Loaded> {
   return entry;
 }
 
-interface PreparedPart {
+/**
+ * Rows prepared together: a whole part, or a slice of a large CSV part. The thread holds about one
+ * inference batch of rows at a time, not whole chunks: a 5000-row chunk parsed at once is 100,000
+ * cell strings plus its predictions and COPY lines, a working set that needs V8's young generation
+ * at its largest (pool.ts caps it) or is promoted and collected as old garbage.
+ */
+interface Segment {
+  part: number;
   pre: Preprocessed;
   passthrough: ((string | null)[] | null)[];
+  /** The part's first row number plus this segment's offset in the part. */
+  firstRow: number;
 }
 
-function preparePart(part: Part, task: InferenceTask, preprocessor: ReturnType<typeof createPreprocessor>): PreparedPart {
-  const n = part.rowCount;
-  const pt = task.signature.passthrough ?? [];
-  if (part.format === 'json') {
-    const records = fit(part.records, n, null);
-    const missing = records.map((r) => (r === null ? 'record missing from chunk' : null));
-    return { pre: preprocessor.json(records, missing), passthrough: records.map((r) => passthroughJson(r, pt)) };
+const LF = 10;
+const CR = 13;
+const QUOTE = 34;
+/** CSV parts are prepared in slices of the batch size, but at least this many rows (parse calls have a fixed cost). */
+const MIN_SLICE_ROWS = 256;
+
+/**
+ * Slices of `rowsPer` rows each, or null when the part is best parsed whole (no more rows than
+ * one slice, or records that do not add up to the stored row count: the whole part reports that).
+ * Each slice parses to exactly the rows the whole part would give, in order:
+ *  - no quote anywhere and clean UTF-8: every non-blank line is a row (parseChunk's line-by-line
+ *    path, parseChunkFast, takes the whole part and each slice alike), so cut after newlines;
+ *  - otherwise cut between the records splitRecords finds: parseChunk's answer for any payload is,
+ *    record by record, its reference path's (parseChunkByRecord), which reads each record alone.
+ */
+export function csvSlices(payload: Uint8Array, rowCount: number, rowsPer: number): { bytes: Uint8Array; rows: number }[] | null {
+  if (rowCount <= rowsPer) return null;
+  const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return buf.indexOf(QUOTE) === -1 && buf.indexOf(0) === -1 && isUtf8(buf) ? lineSlices(buf, rowCount, rowsPer) : recordSlices(buf, rowCount, rowsPer);
+}
+
+function lineSlices(buf: Buffer, rowCount: number, rowsPer: number): { bytes: Uint8Array; rows: number }[] | null {
+  const slices: { bytes: Uint8Array; rows: number }[] = [];
+  let start = 0;
+  let rows = 0;
+  let total = 0;
+  for (let at = 0; at < buf.length; ) {
+    let nl = buf.indexOf(LF, at);
+    if (nl === -1) nl = buf.length;
+    let end = nl;
+    while (end > at && buf[end - 1] === CR) end--;
+    // A line of nothing but CRs is blank: parseChunkFast skips it, so it counts for no row.
+    if (end > at) {
+      rows++;
+      total++;
+    }
+    at = nl + 1;
+    if (rows === rowsPer) {
+      slices.push({ bytes: buf.subarray(start, Math.min(at, buf.length)), rows });
+      start = at;
+      rows = 0;
+    }
   }
-  const parsed = parseChunk(part.payload, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n });
-  const rows = fit(parsed.rows, n, null);
-  const errors = fit(parsed.errors, n, 'row missing from chunk');
-  rows.forEach((r, i) => r === null && errors[i] === null && (errors[i] = 'row missing from chunk'));
-  const map = columnIndex(part.header, task.signature);
-  return { pre: preprocessor.csv(rows, map, errors), passthrough: rows.map((r) => passthroughCsv(r, map)) };
+  if (rows > 0) slices.push({ bytes: buf.subarray(start), rows });
+  return total === rowCount ? slices : null;
+}
+
+function recordSlices(buf: Buffer, rowCount: number, rowsPer: number): { bytes: Uint8Array; rows: number }[] | null {
+  const records = splitRecords(buf);
+  if (records.length !== rowCount) return null;
+  const slices: { bytes: Uint8Array; rows: number }[] = [];
+  let start = 0;
+  for (let a = 0; a < records.length; a += rowsPer) {
+    const rows = Math.min(rowsPer, records.length - a);
+    if (a + rows === records.length) {
+      slices.push({ bytes: buf.subarray(start), rows });
+      break;
+    }
+    // Cut right after the slice's last record: its line ending (and any blank lines) open the next
+    // slice, where they are blank. Records are views of buf, all but the very last one (which
+    // never ends a slice but the last); a copy would leave no place to cut: parse whole then.
+    const last = records[a + rows - 1];
+    const end = last.byteOffset - buf.byteOffset + last.byteLength;
+    if (last.buffer !== buf.buffer || end <= start || end > buf.length) return null;
+    slices.push({ bytes: buf.subarray(start, end), rows });
+    start = end;
+  }
+  return slices;
 }
 
 /** Exactly n entries: the chunk says how many rows it holds, and every one gets a result row. */
@@ -142,6 +209,37 @@ function fit<T, F>(xs: readonly T[], n: number, filler: F): (T | F)[] {
   const out: (T | F)[] = xs.slice(0, n);
   while (out.length < n) out.push(filler);
   return out;
+}
+
+function prepareCsv(bytes: Uint8Array, n: number, part: Part, map: ColumnMap, preprocessor: Preprocessor): Pick<Segment, 'pre' | 'passthrough'> {
+  const parsed = parseChunk(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n });
+  const rows = fit(parsed.rows, n, null);
+  const errors = fit(parsed.errors, n, 'row missing from chunk');
+  rows.forEach((r, i) => r === null && errors[i] === null && (errors[i] = 'row missing from chunk'));
+  return { pre: preprocessor.csv(rows, map, errors), passthrough: rows.map((r) => passthroughCsv(r, map)) };
+}
+
+/** The task's rows in order, prepared a part or a slice at a time, as the caller asks for them. */
+function* segments(task: InferenceTask, preprocessor: Preprocessor, maps: (ColumnMap | null)[]): Generator<Segment> {
+  const sliceRows = Math.max(MIN_SLICE_ROWS, task.batchSize);
+  const pt = task.signature.passthrough ?? [];
+  for (let pi = 0; pi < task.parts.length; pi++) {
+    const part = task.parts[pi];
+    const n = part.rowCount;
+    if (part.format === 'json') {
+      const records = fit(part.records, n, null);
+      const missing = records.map((r) => (r === null ? 'record missing from chunk' : null));
+      yield { part: pi, firstRow: part.firstRow, pre: preprocessor.json(records, missing), passthrough: records.map((r) => passthroughJson(r, pt)) };
+      continue;
+    }
+    const map = maps[pi]!;
+    const slices = csvSlices(part.payload, n, sliceRows) ?? [{ bytes: part.payload, rows: n }];
+    let offset = 0;
+    for (const slice of slices) {
+      yield { part: pi, firstRow: part.firstRow + offset, ...prepareCsv(slice.bytes, slice.rows, part, map, preprocessor) };
+      offset += slice.rows;
+    }
+  }
 }
 
 function concat(arrays: InputArray[], total: number): InputArray {
@@ -156,36 +254,44 @@ function concat(arrays: InputArray[], total: number): InputArray {
   return out;
 }
 
-/** Runs one task; throws InferenceError when the task as a whole cannot run. */
+/**
+ * Runs one task; throws InferenceError when the task as a whole cannot run. Rows go through in
+ * slices: prepare (parse, preprocess) until about one batch is gathered, run it, encode those
+ * rows' COPY text, let them go. Small parts (the batcher's) gather into shared runs, as before.
+ */
 export async function runInference(task: InferenceTask): Promise<InferenceResult> {
   const { plan, signature } = task;
-  let prepared: PreparedPart[];
+  let preprocessor: Preprocessor;
   let shape: number[];
+  let maps: (ColumnMap | null)[];
   try {
-    const preprocessor = createPreprocessor(signature, plan);
+    preprocessor = createPreprocessor(signature, plan);
     shape = rowShape(plan, signature.columns.length);
-    prepared = task.parts.map((p) => preparePart(p, task, preprocessor));
+    // What can fail a whole task's preparation is checked before any row is scored: the header
+    // against the signature, and the delimiter (csvParseOptions throws on one parseChunk cannot use).
+    maps = task.parts.map((p) => {
+      if (p.format !== 'csv') return null;
+      csvParseOptions(p.delimiter);
+      return columnIndex(p.header, signature);
+    });
   } catch (err) {
     throw new InferenceError(`cannot prepare input: ${(err as Error).message}`, 'prepare', { cause: err });
   }
   const rowSize = shape.reduce((a, b) => a * b, 1);
-  const total = prepared.reduce((a, p) => a + p.pre.valid.length, 0);
-  const data = concat(
-    prepared.map((p) => p.pre.data),
-    total * rowSize,
-  );
+  const step = Math.max(1, Math.min(task.batchSize, plan.maxBatch ?? Infinity));
+  const fetches = [signature.task === 'classification' ? (plan.probabilities ?? plan.label) : plan.value].filter((x): x is string => !!x);
 
   let loaded: Loaded | undefined;
-  const predictions: RowPrediction[] = [];
-  if (total > 0) {
-    try {
-      loaded = await sessionFor(task);
-    } catch (err) {
-      throw new InferenceError(`model failed to load: ${(err as Error).message}`, 'load', { cause: err });
+  async function score(data: InputArray, total: number): Promise<RowPrediction[]> {
+    if (!loaded) {
+      try {
+        loaded = await sessionFor(task);
+      } catch (err) {
+        throw new InferenceError(`model failed to load: ${(err as Error).message}`, 'load', { cause: err });
+      }
     }
     const { Tensor } = await ort();
-    const step = Math.max(1, Math.min(task.batchSize, plan.maxBatch ?? Infinity));
-    const fetches = [signature.task === 'classification' ? (plan.probabilities ?? plan.label) : plan.value].filter((x): x is string => !!x);
+    const predictions: RowPrediction[] = [];
     for (let at = 0; at < total; at += step) {
       const n = Math.min(step, total - at);
       try {
@@ -196,22 +302,54 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
         throw new InferenceError(`inference failed on a batch of ${n} rows: ${(err as Error).message}`, 'run', { cause: err });
       }
     }
+    return predictions;
   }
 
-  let g = 0;
-  const parts = task.parts.map((part, pi): PartResult => {
-    const { pre, passthrough } = prepared[pi];
-    const byRow = new Map<number, RowPrediction>();
-    for (const i of pre.valid) byRow.set(i, predictions[g++]);
-    let succeeded = 0;
-    const rows: PredictionRow[] = [];
-    for (let i = 0; i < part.rowCount; i++) {
-      const p = byRow.get(i);
-      const error = pre.errors[i] ?? p?.error ?? (p ? null : 'row was not scored');
-      if (error === null) succeeded++;
-      rows.push({ rowNo: part.firstRow + i, value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error });
+  const copies: Buffer[][] = task.parts.map(() => []);
+  const succeeded: number[] = task.parts.map(() => 0);
+  let pending: Segment[] = [];
+  let pendingRows = 0;
+  async function flush() {
+    const segs = pending;
+    pending = [];
+    pendingRows = 0;
+    const total = segs.reduce((a, s) => a + s.pre.valid.length, 0);
+    const predictions = total > 0 ? await score(concat(segs.map((s) => s.pre.data), total * rowSize), total) : [];
+    let g = 0;
+    for (const { part, pre, passthrough, firstRow } of segs) {
+      const rows: PredictionRow[] = new Array(pre.errors.length);
+      let v = 0;
+      for (let i = 0; i < rows.length; i++) {
+        // pre.valid lists the rows in `data`, ascending: the next valid row takes the next prediction.
+        const p = v < pre.valid.length && pre.valid[v] === i ? predictions[g + v++] : undefined;
+        const error = pre.errors[i] ?? p?.error ?? (p ? null : 'row was not scored');
+        if (error === null) succeeded[part]++;
+        rows[i] = { rowNo: firstRow + i, value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error };
+      }
+      g += pre.valid.length;
+      copies[part].push(encodeCopyRows(task.parts[part].jobId, rows));
     }
-    return { copy: ownBuffer(encodeCopyRows(part.jobId, rows)), succeeded, failed: part.rowCount - succeeded };
+  }
+
+  const it = segments(task, preprocessor, maps);
+  for (;;) {
+    let next: IteratorResult<Segment>;
+    try {
+      next = it.next();
+    } catch (err) {
+      throw new InferenceError(`cannot prepare input: ${(err as Error).message}`, 'prepare', { cause: err });
+    }
+    if (next.done) break;
+    pending.push(next.value);
+    // Rows that failed preparation count too: they are encoded at the flush, so they wait as well.
+    pendingRows += next.value.pre.errors.length;
+    if (pendingRows >= step) await flush();
+  }
+  await flush();
+
+  const parts = task.parts.map((part, pi): PartResult => {
+    const pieces = copies[pi];
+    return { copy: ownBuffer(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces)), succeeded: succeeded[pi], failed: part.rowCount - succeeded[pi] };
   });
   // With no row to score no session was touched; report what this thread would have used.
   const fellBack = loaded?.fellBack ?? (task.executionProvider === 'cuda' && cudaUnavailable);

@@ -1,5 +1,5 @@
-// Real worker threads: the pool loads thread.ts (TypeScript) through its .mjs bootstrap, here under
-// vitest and, in a child process, under tsx as `npm start` runs the app.
+// Real worker threads: the pool bundles thread.ts (TypeScript) once and its .mjs bootstrap runs the
+// bundle in each thread, here under vitest and, in a child process, under tsx as `npm start` runs the app.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createInferencePool } from '../../src/inference/pool.js';
+import { createInferencePool, threadExecArgv, threadSource } from '../../src/inference/pool.js';
 import { InferenceError } from '../../src/inference/thread.js';
 import { argmax } from '../../src/inference/postprocess.js';
 import { decodeCopy } from './copy-text.js';
@@ -67,6 +67,21 @@ describe('inference pool', () => {
     const p = createInferencePool();
     expect(p.threads).toBe(availableParallelism());
     await p.close();
+  });
+
+  it('threads run one plain-JavaScript bundle of thread.ts and its src/ imports, packages left to require', () => {
+    const code = threadSource();
+    expect(code).toBe(threadSource()); // built once per process
+    expect(code).toContain('runInference');
+    expect(code).not.toMatch(/\bimport\(/); // run as a function, not a module
+    const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    expect(new Set(required)).toEqual(new Set(['piscina', 'node:buffer', 'csv-parse/sync', 'onnxruntime-node']));
+  });
+
+  it('threads take profiling and diagnostics options from the process, not loaders or V8 flags', () => {
+    const argv = ['--import', 'tsx', '--require=./x.cjs', '--cpu-prof', '--cpu-prof-dir', '/tmp/p', '--heap-prof-interval=4096', '--max-semi-space-size=4', '--title', 'w', '--enable-source-maps', '-r', 'y'];
+    expect(threadExecArgv(argv)).toEqual(['--cpu-prof', '--cpu-prof-dir', '/tmp/p', '--heap-prof-interval=4096', '--enable-source-maps']);
+    expect(threadExecArgv([])).toEqual([]);
   });
 
   it('works when the app runs under tsx', async () => {
