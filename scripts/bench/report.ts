@@ -92,7 +92,7 @@ ${fl ? `| floor: model in an Express handler | ${fl.openLoop.rate}/s open loop |
 ${o ? `| Sluice (api + 1 worker), one client, back to back | 1 | ${f(o.sequential.perSecond)} | ${o.sequential.errors} | **${f(o.sequential.p50, 1)}** | ${f(o.sequential.p99, 1)} |` : ''}
 ${o ? `| Sluice (api + 1 worker) | ${o.saturation.clients} | **${f(o.saturation.perSecond)}** | ${o.saturation.errors} | ${f(o.saturation.p50, 1)} | ${f(o.saturation.p99, 1)} |` : ''}
 ${fl ? `| floor: model in an Express handler | ${fl.saturation.clients} | ${f(fl.saturation.perSecond)} | ${fl.saturation.errors} | ${f(fl.saturation.p50, 1)} | ${f(fl.saturation.p99, 1)} |` : ''}
-${o ? cpuTable(o.cpuMsPerPrediction, r.machine.cores) : ''}`);
+${o ? cpuTable(o.cpuMsPerPredictionOneClient, o.cpuMsPerPrediction, o.saturation.clients, r.machine.cores) : ''}`);
   }
 
   if (r.memory) {
@@ -124,19 +124,20 @@ ${withCpu.map((x) => `| ${x.workers} | ${f((x.seconds * cores * 1e6) / x.rows, 1
 `;
 }
 
-const cpuTotal = (cpu: Record<string, number> | undefined) => (cpu ? ['api', 'worker', 'postgres', 'redis', 'bench', 'other'].reduce((a, k) => a + (cpu[k] ?? 0), 0) : NaN);
+const cpuTotal = (cpu: Record<string, number> | undefined): number => (cpu ? ['api', 'worker', 'postgres', 'redis', 'bench', 'other'].reduce((a, k) => a + (cpu[k] ?? 0), 0) : NaN);
 
-/** Where the machine's CPU went during the saturation run, per prediction (from /proc, scripts/bench/cpu.ts). */
-function cpuTable(cpu: Record<string, number>, cores: number): string {
-  const roles: [string, string][] = [['api', 'api process'], ['worker', 'worker process (main thread and inference threads)'], ['postgres', 'Postgres (all backends)'], ['redis', 'Redis'], ['bench', 'load generator (this benchmark)'], ['other', 'everything else on the machine']];
-  const total = cpuTotal(cpu);
+/** Where the machine's CPU went per prediction, at one client and at saturation (from /proc, scripts/bench/cpu.ts). */
+function cpuTable(one: Record<string, number> | undefined, sat: Record<string, number>, clients: number, cores: number): string {
+  const roles: [string, string][] = [['api', 'api process'], ['worker', 'worker process (main thread and inference threads)'], ['postgres', 'Postgres (this run\'s backends and background processes)'], ['redis', 'Redis'], ['bench', 'load generator (this benchmark)'], ['other', 'everything else on the machine']];
   return `
-CPU time per prediction during the saturation run, by process (utime + stime from /proc; ${f(total, 2)} ms in all,
-so ${f((cores * 1000) / Math.max(total, 1e-9))} predictions/s is what ${cores} cores could carry at that cost):
+CPU time per prediction by process (utime + stime from /proc). At saturation ${f(cpuTotal(sat), 2)} ms in all, so
+${f((cores * 1000) / Math.max(cpuTotal(sat), 1e-9))} predictions/s is what ${cores} cores could carry at that cost. A lone request costs far
+more: every hop wakes an idle process, and nothing is shared with other requests.
 
-| process | CPU ms per prediction |
-| --- | --- |
-${roles.map(([k, label]) => `| ${label} | ${f(cpu[k], 2)} |`).join('\n')}
+| process | one client (ms) | ${clients} clients (ms) |
+| --- | --- | --- |
+${roles.map(([k, label]) => `| ${label} | ${f(one?.[k], 2)} | ${f(sat[k], 2)} |`).join('\n')}
+| all | ${f(cpuTotal(one), 2)} | ${f(cpuTotal(sat), 2)} |
 `;
 }
 
@@ -175,7 +176,13 @@ function analysis(r: Results): string {
   the api (the upload alone ran at ${f(upload1)} rows/s while workers competed with it), Postgres (chunk
   INSERTs, COPY, index) and the worker's two inference threads. The
   upload and the scoring overlap (workers start on the first chunk), so the job ends shortly after
-  the last chunk is stored: the api's intake is on the critical path.
+  the last chunk is stored: the api's intake is on the critical path. The CPU table above shows
+  where the two cores went. Two costs that P leaves out are visible in profiles: a chunk's payload
+  travels from Postgres to the worker as hex text (bytea's text format, twice its size), which
+  Postgres encodes and the worker's main thread decodes and then collects as garbage; and the
+  job's row is updated once per chunk by the api and again by the worker, so its dead versions
+  pile up during the job (the per-row cost of a 1,000,000-row job was measured above that of a
+  500,000-row one on the same code).
 - **end to end, 2 worker processes (${f(e2?.rowsPerSecond)} rows/s)** — a second process on the same two
   cores adds threads, not cores: ${e2 && e1 ? (e2.rowsPerSecond > e1.rowsPerSecond * 1.05 ? 'it helped a little by overlapping round trips' : 'no gain, only more contention and a second copy of the model and runtime in memory') : ''}.
 - **the naive way (${f(r.naive?.rowsPerSecond)} rows/s)** — one autocommit INSERT per row: each row waits for a
@@ -194,8 +201,10 @@ function analysis(r: Results): string {
   (\`BENCH_NODE_ARGS="--cpu-prof"\`) put the largest single share in socket writes (\`writev\`,
   \`writeBuffer\`): on this VM a loopback TCP write runs the receiver's network stack too and costs
   on the order of 100 µs, so every hop is paid in CPU on the same two cores. The one-client figure
-  (${f(o?.sequential.p50, 1)} ms) is the sum of about 20 such hops in series, with no queueing; the ${r.config.rate}/s
-  figures add queueing behind other requests. The floor (the model inside an Express handler,
+  (${f(o?.sequential.p50, 1)} ms) is the sum of about 20 such hops in series, with no queueing. At ${r.config.rate}/s the
+  groups are small, so a prediction costs nearly what a lone one does (${f(cpuTotal(o?.cpuMsPerPredictionOneClient), 1)} ms of CPU at one
+  client): the two cores are close to full, requests queue, and the groups grow until the cost per
+  prediction falls to what the load needs; the percentiles are that queueing. The floor (the model inside an Express handler,
   nothing stored, no queue: p50 ${f(fl?.openLoop.p50, 2)} ms, ${f(fl?.saturation.perSecond)}/s) is what is left without the
   durability and the hand-off to workers that the service exists for; reaching the issue's
   ${r.config.rate}/s p50 of 4 ms and 3,000/s would need fewer hops than the fixed shape (api → Postgres →

@@ -2,7 +2,7 @@
 // run, on this machine; prints the figures and writes docs/benchmarks.md and docs/benchmarks.json.
 // It uses its own database (sluice_bench_<random>, dropped at the end), its own Redis key prefix,
 // and its own api/worker processes on free ports. Knobs (environment):
-//   BENCH_ROWS=1000000  BENCH_REPEATS=3  BENCH_E2E_REPEATS=1  BENCH_NAIVE_ROWS=20000
+//   BENCH_ROWS=1000000  BENCH_REPEATS=3  BENCH_E2E_REPEATS=3  BENCH_NAIVE_ROWS=20000
 //   BENCH_MEMORY_BYTES=2000000000  BENCH_RATE=200  BENCH_CLIENTS=64  BENCH_ONLINE_SECONDS=8
 //   BENCH_SKIP=stages,naive,online,floor,e2e,memory   BENCH_VERBOSE=1 (child logs to stderr)
 import { randomBytes } from 'node:crypto';
@@ -22,7 +22,7 @@ import { renderMarkdown } from './report.js';
 const num = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
 const ROWS = num('BENCH_ROWS', 1_000_000);
 const REPEATS = num('BENCH_REPEATS', 3);
-const E2E_REPEATS = num('BENCH_E2E_REPEATS', 1);
+const E2E_REPEATS = num('BENCH_E2E_REPEATS', 3);
 const NAIVE_ROWS = num('BENCH_NAIVE_ROWS', 20_000);
 const MEMORY_BYTES = num('BENCH_MEMORY_BYTES', 2_000_000_000);
 const RATE = num('BENCH_RATE', 200);
