@@ -10,15 +10,27 @@ import { recordJobEvents } from '../webhooks/outbox.js';
  * A job fails only when nothing could be scored for a job-level reason (error_code set, no row
  * succeeded); rows that were merely bad leave it completed with a failed-row count.
  */
-const ADVANCE = `
-UPDATE jobs j SET
-  status = CASE
-    WHEN j.upload_complete AND j.chunks_done >= j.chunks_total THEN
-      CASE WHEN j.rows_succeeded = 0 AND j.error_code IS NOT NULL THEN 'failed' ELSE 'completed' END
+/**
+ * The status (and finished_at) a job's counters imply, as SQL over the job row `j`. The counters
+ * are expressions, so an UPDATE that changes them can settle the status in the same statement
+ * (finishChunks does: one write of the job row per chunk instead of two).
+ */
+export function impliedStatusSql(c = { chunksDone: 'j.chunks_done', rowsSucceeded: 'j.rows_succeeded', errorCode: 'j.error_code' }) {
+  const done = `j.upload_complete AND ${c.chunksDone} >= j.chunks_total`;
+  return {
+    status: `CASE
+    WHEN ${done} THEN
+      CASE WHEN ${c.rowsSucceeded} = 0 AND ${c.errorCode} IS NOT NULL THEN 'failed' ELSE 'completed' END
     WHEN j.upload_complete AND j.started_at IS NOT NULL THEN 'running'
     WHEN j.upload_complete THEN 'queued'
-    ELSE 'receiving' END,
-  finished_at = CASE WHEN j.upload_complete AND j.chunks_done >= j.chunks_total THEN now() END
+    ELSE 'receiving' END`,
+    finishedAt: `CASE WHEN ${done} THEN now() END`,
+  };
+}
+
+const implied = impliedStatusSql();
+const ADVANCE = `
+UPDATE jobs j SET status = ${implied.status}, finished_at = ${implied.finishedAt}
 FROM model_versions mv JOIN models m ON m.id = mv.model_id
 WHERE j.id = ANY($1::uuid[]) AND mv.id = j.model_version_id AND j.status IN ('receiving', 'queued', 'running')
 RETURNING ${JOB_ROW_SQL}`;
@@ -31,12 +43,12 @@ export interface Advanced {
 }
 
 export async function advanceJob(client: pg.ClientBase, jobId: string, baseUrl: string): Promise<Advanced> {
-  return (await advanceJobs(client, [jobId], baseUrl)).get(jobId) ?? { job: null, finished: false, deliveries: [] };
+  const { rows } = await client.query<JobRow>({ name: 'sluice_advance_job', text: ADVANCE, values: [[jobId]] });
+  return (await withEndEvents(client, rows, baseUrl)).get(jobId) ?? { job: null, finished: false, deliveries: [] };
 }
 
-/** advanceJob for several jobs in one statement, plus one statement for the events of those that finished. */
-export async function advanceJobs(client: pg.ClientBase, jobIds: string[], baseUrl: string): Promise<Map<string, Advanced>> {
-  const { rows } = await client.query<JobRow>({ name: 'sluice_advance_jobs', text: ADVANCE, values: [jobIds] });
+/** Jobs whose status an UPDATE has just settled (same transaction): those that ended get their webhook events, in one insert. */
+export async function withEndEvents(client: pg.ClientBase, rows: JobRow[], baseUrl: string): Promise<Map<string, Advanced>> {
   const ended = rows.filter((job) => job.status === 'completed' || job.status === 'failed');
   const deliveries = await recordJobEvents(client, ended.map((job) => ({ job, type: job.status === 'completed' ? 'job.completed' : 'job.failed' })), baseUrl);
   return new Map(rows.map((job) => [job.id, { job, finished: deliveries.has(job.id), deliveries: deliveries.get(job.id) ?? [] }]));

@@ -5,7 +5,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { PREDICTION_COPY_COLUMNS } from '../inference/copy-encode.js';
 import type { ChunkRef } from '../queue/payloads.js';
 import { recordProgress } from '../webhooks/outbox.js';
-import { advanceJobs, type Advanced } from './advanceJob.js';
+import { JOB_ROW_SQL, type JobRow } from '../jobs/view.js';
+import { impliedStatusSql, withEndEvents, type Advanced } from './advanceJob.js';
 
 export interface ChunkOutcome {
   ref: ChunkRef;
@@ -31,16 +32,22 @@ UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now()
    AND j.status IN ('receiving', 'queued', 'running')
 RETURNING c.job_id, c.seq`;
 
+// The counters and the status they imply in one write of each job row (see impliedStatusSql).
+const settled = impliedStatusSql({
+  chunksDone: 'j.chunks_done + u.chunks', rowsSucceeded: 'j.rows_succeeded + u.succeeded', errorCode: 'coalesce(j.error_code, u.errs[1][1])',
+});
 const BUMP = `
 UPDATE jobs j SET chunks_done = j.chunks_done + u.chunks, rows_succeeded = j.rows_succeeded + u.succeeded,
        rows_failed = j.rows_failed + u.failed, error_code = coalesce(j.error_code, u.errs[1][1]),
-       error_message = coalesce(j.error_message, u.errs[1][2]), progressed_at = now()
+       error_message = coalesce(j.error_message, u.errs[1][2]), progressed_at = now(),
+       status = ${settled.status}, finished_at = ${settled.finishedAt}
   FROM (SELECT job_id, count(*)::int AS chunks, sum(succeeded)::bigint AS succeeded, sum(failed)::bigint AS failed,
                array_agg(ARRAY[code, message]) FILTER (WHERE code IS NOT NULL) AS errs
           FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[]) AS x(job_id, succeeded, failed, code, message)
-         GROUP BY job_id) u
- WHERE j.id = u.job_id AND j.status IN ('receiving', 'queued', 'running')
-RETURNING j.id`;
+         GROUP BY job_id) u,
+       model_versions mv JOIN models m ON m.id = mv.model_id
+ WHERE j.id = u.job_id AND mv.id = j.model_version_id AND j.status IN ('receiving', 'queued', 'running')
+RETURNING ${JOB_ROW_SQL}`;
 
 /**
  * The chunks' predictions, their done-marks and their jobs' counters commit together, or not at
@@ -67,7 +74,7 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
     }
     const copy = Buffer.concat(kept.map((o) => Buffer.from(o.copy.buffer, o.copy.byteOffset, o.copy.byteLength)));
     await pipeline(Readable.from([copy]), client.query(copyFrom(COPY_PREDICTIONS)));
-    const bumped = await client.query<{ id: string }>({
+    const bumped = await client.query<JobRow>({
       name: 'sluice_bump_jobs', text: BUMP,
       values: [kept.map((o) => o.ref.jobId), kept.map((o) => o.succeeded), kept.map((o) => o.failed), kept.map((o) => o.jobError?.code ?? null), kept.map((o) => o.jobError?.message ?? null)],
     });
@@ -77,7 +84,7 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
       if (outcomes.length === 1) return [{ applied: false }];
       throw new JobEndedMidGroupError('a job ended while its chunks were being finished');
     }
-    const advanced = await advanceJobs(client, jobIds, baseUrl);
+    const advanced = await withEndEvents(client, bumped.rows, baseUrl);
     for (const adv of advanced.values()) {
       if (!adv.finished && adv.job) adv.deliveries.push(...(await recordProgress(client, adv.job, baseUrl, { intervalMs: progressIntervalMs })));
     }
