@@ -6,8 +6,12 @@ import * as ort from 'onnxruntime-node';
 const { bytes } = workerData as { bytes: Uint8Array };
 try {
   const session = await ort.InferenceSession.create(bytes);
-  parentPort!.postMessage({ ok: true, inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+  const names = { inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+  // Released before answering: the thread then ends by itself with nothing native in flight.
+  // (Terminated from outside mid-release, onnxruntime can throw where nothing catches it, and
+  // that aborts the whole process.)
   await session.release();
+  parentPort!.postMessage({ ok: true, ...names });
 } catch (err) {
   parentPort!.postMessage({ ok: false, message: err instanceof Error ? err.message : String(err) });
 }

@@ -31,15 +31,16 @@ export function loadCheck(bytes: Uint8Array, opts: { timeoutMs: number }): Promi
     // bytes.slice(): on a Buffer that is a view of the same memory.
     const worker = startThread(new Uint8Array(bytes));
     let settled = false;
-    const finish = (fn: () => void) => {
+    // Only a thread past its deadline is terminated: one that answered ends by itself (see the thread).
+    const finish = (fn: () => void, terminate = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       fn();
-      void worker.terminate();
+      if (terminate) void worker.terminate();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new InvalidModelError(`loading took longer than ${opts.timeoutMs} ms`))),
+      () => finish(() => reject(new InvalidModelError(`loading took longer than ${opts.timeoutMs} ms`)), true),
       opts.timeoutMs,
     );
     worker.once('message', (m: ThreadReply) =>
