@@ -101,6 +101,11 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
       if (!reply.ok) throw new InferenceError(reply.error.message, reply.error.stage);
       return reply.result;
     },
-    close: () => piscina.close(),
+    async close() {
+      // Each thread frees its sessions before piscina ends it (see releaseSessions in thread.ts):
+      // one task per thread, since a thread takes one task at a time.
+      await Promise.allSettled(Array.from({ length: threads }, () => piscina.run(null as never, { name: 'releaseSessions' }) /* the handler takes no task */));
+      await piscina.close();
+    },
   };
 }

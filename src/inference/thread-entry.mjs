@@ -22,3 +22,4 @@ compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'
 );
 
 export default module.exports.default;
+export const releaseSessions = module.exports.releaseSessions;

@@ -361,6 +361,16 @@ function ownBuffer(b: Buffer): Uint8Array {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
 }
 
+/**
+ * piscina handler `releaseSessions`, run on every thread when the pool closes: a thread ended with
+ * live onnxruntime sessions can throw from a native finalizer, which aborts the whole process.
+ */
+export async function releaseSessions() {
+  const loaded = [...sessions.values()];
+  sessions.clear();
+  await Promise.allSettled(loaded.map(async (l) => (await l).session.release()));
+}
+
 /** piscina handler: COPY buffers are transferred, not cloned; failures come back as values (see ThreadReply). */
 export default async function handle(task: InferenceTask) {
   let reply: ThreadReply;
