@@ -84,6 +84,7 @@ ${e2eCpuTable(r.e2e.flatMap((e) => e.runs), r.machine.cores)}`);
 
 | | offered load | ok / errors | p50 ms | p95 ms | p99 ms | max ms |
 | --- | --- | --- | --- | --- | --- | --- |
+${(o?.lighter ?? []).map((l) => `| Sluice (api + 1 worker) | ${f(l.rate)}/s open loop, ${f(l.seconds)} s | ${l.ok} / ${l.errors} | ${f(l.p50, 1)} | ${f(l.p95, 1)} | ${f(l.p99, 1)} | ${f(l.max, 1)} |`).join('\n')}
 ${o ? `| Sluice (api + 1 worker) | ${o.openLoop.rate}/s open loop, ${o.openLoop.seconds} s | ${o.openLoop.ok} / ${o.openLoop.errors} | **${f(o.openLoop.p50, 1)}** | ${f(o.openLoop.p95, 1)} | **${f(o.openLoop.p99, 1)}** | ${f(o.openLoop.max, 1)} |` : ''}
 ${fl ? `| floor: model in an Express handler | ${fl.openLoop.rate}/s open loop | ${fl.openLoop.ok} / ${fl.openLoop.errors} | ${f(fl.openLoop.p50, 2)} | ${f(fl.openLoop.p95, 2)} | ${f(fl.openLoop.p99, 2)} | ${f(fl.openLoop.max, 2)} |` : ''}
 

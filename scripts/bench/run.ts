@@ -15,7 +15,7 @@ import {
 import { cpuPerUnit, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { apiMemory, e2e, type E2eRun } from './e2e.js';
 import { naive } from './naive.js';
-import { openLoop, saturation } from './online.js';
+import { openLoop, saturation, type OpenLoop } from './online.js';
 import { measureStages, type StageFigures } from './stages.js';
 import { renderMarkdown } from './report.js';
 
@@ -40,7 +40,7 @@ export interface Results {
   naive?: { rows: number; seconds: number; rowsPerSecond: number };
   e2e?: { workers: number; runs: E2eRun[]; rowsPerSecond: number; fractionOfP: number | null; timesNaive: number | null; workerPeakRssMb: number; apiPeakRssMb: number }[];
   online?: {
-    sequential: Awaited<ReturnType<typeof saturation>>; openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>;
+    sequential: Awaited<ReturnType<typeof saturation>>; lighter: OpenLoop[]; openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>;
     cpuMsPerPrediction: CpuSnapshot; cpuMsPerPredictionOneClient: CpuSnapshot; workerPeakRssMb: number; apiPeakRssMb: number;
   };
   floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>> };
@@ -98,13 +98,19 @@ try {
       const sequential = await saturation(api.url, tenant.auth, 1, Math.min(3, ONLINE_SECONDS), 0);
       const cpuMsPerPredictionOneClient = cpuPerUnit(beforeOne, cpuSnapshot(roles, db.name), sequential.ok + sequential.errors);
       log(`one client: p50 ${round(sequential.p50, 2)} ms, p99 ${round(sequential.p99, 2)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPredictionOneClient)}`);
+      // Lighter loads first, to show where latency bends (the knee), then the issue's rate.
+      const lighter: OpenLoop[] = [];
+      for (const rate of [RATE / 8, RATE / 4, RATE / 2]) {
+        lighter.push(await openLoop(api.url, tenant.auth, rate, Math.max(2, ONLINE_SECONDS / 2)));
+        log(`open loop ${rate}/s: p50 ${round(lighter.at(-1)!.p50, 1)} ms p99 ${round(lighter.at(-1)!.p99, 1)}`);
+      }
       const ol = await openLoop(api.url, tenant.auth, RATE, ONLINE_SECONDS);
       log(`open loop: p50 ${round(ol.p50, 1)} ms p95 ${round(ol.p95, 1)} p99 ${round(ol.p99, 1)} (${ol.ok} ok, ${ol.errors} errors)`);
       const before = cpuSnapshot(roles, db.name);
       const sat = await saturation(api.url, tenant.auth, CLIENTS, ONLINE_SECONDS, 0);
       const cpuMsPerPrediction = cpuPerUnit(before, cpuSnapshot(roles, db.name), sat.ok + sat.errors);
       log(`saturation: ${round(sat.perSecond)} predictions/s (${sat.errors} errors), p50 ${round(sat.p50, 1)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPrediction)}`);
-      results.online = { sequential, openLoop: ol, saturation: sat, cpuMsPerPrediction, cpuMsPerPredictionOneClient, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
+      results.online = { sequential, lighter, openLoop: ol, saturation: sat, cpuMsPerPrediction, cpuMsPerPredictionOneClient, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
     } finally {
       await worker.stop();
       await api.stop();
