@@ -19,13 +19,15 @@ export async function reconcile(opts: { pool: pg.Pool; predict: Queue; interacti
   const queueOf = (c: PendingChunk) => (c.kind === 'online' ? opts.interactive : opts.predict);
   let chunks = 0;
   let after: PendingChunk | null = null;
+  let grouped: Set<string> | null = null;
   for (;;) {
     const page = await pendingChunks(pool, after, PAGE);
-    // Read after the page, so a group enqueued before its chunks were read is seen (one enqueued
-    // later may be doubled by a single chunk job: harmless, the second finds the chunk done).
-    const grouped = page.some((c) => c.kind === 'online') ? await chunksInLiveGroups(opts.interactive) : new Set<string>();
+    // Listed once a pass, after the first page with an online chunk, so a group enqueued before its
+    // chunks were read is seen (one enqueued later may be doubled by a single chunk job: harmless,
+    // the second finds the chunk done).
+    if (!grouped && page.some((c) => c.kind === 'online')) grouped = await chunksInLiveGroups(opts.interactive);
     // One page's states are asked together (pipelined by ioredis), not one round trip each.
-    const states = await Promise.all(page.map((c) => (grouped.has(chunkJobId(c)) ? 'grouped' : queueOf(c).getJobState(chunkJobId(c)))));
+    const states = await Promise.all(page.map((c) => (grouped?.has(chunkJobId(c)) ? 'grouped' : queueOf(c).getJobState(chunkJobId(c)))));
     const lost = page.filter((_, i) => states[i] === 'unknown' || states[i] === 'failed' || states[i] === 'completed');
     // Finished in BullMQ but pending in Postgres (e.g. every attempt met a database outage): start it again.
     await Promise.all(page.map((c, i) => (states[i] === 'failed' || states[i] === 'completed' ? queueOf(c).remove(chunkJobId(c)) : null)));

@@ -1,45 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobView } from '../../src/jobs/view.js';
 import { enqueueDeliveries } from '../../src/webhooks/outbox.js';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import type { TestEnv } from '../helpers/env.js';
 import {
   BASE_URL,
   attempts,
   completeJob,
   createRunningJob,
-  createTenant,
   delivery,
+  deliveryTestKit,
   freePort,
-  runtime,
-  startReceiver,
   tenantSecret,
   waitFor,
-  type Receiver,
-  type Runtime,
 } from './harness.js';
 
 // Deliveries to a job's callback_url, end to end: a job ended in Postgres, the delivery enqueued,
 // the webhook worker in-process, a receiver process on loopback verifying with standardwebhooks.
 
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.reverse()) await f();
-  cleanup = [];
-});
-
-async function setup(env: Record<string, string> = {}) {
-  const t: TestEnv = await createTestEnv({ WEBHOOK_RETRY_SCHEDULE: '0,1,1', ...env });
-  const rt: Runtime = runtime(t.config, t.pool);
-  cleanup.push(() => t.close(), () => rt.close());
-  const { tenantId } = await createTenant(t.pool, 'acme');
-  return { t, rt, tenantId };
-}
-
-async function receiver(opts: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
-  const r = await startReceiver(opts);
-  cleanup.push(() => r.stop());
-  return r;
-}
+const { setup, receiver } = deliveryTestKit();
 
 /** A job with a callback URL, ended; the tenant's default secret exists from then on. */
 async function endedJob(t: TestEnv, tenantId: string, url: string) {

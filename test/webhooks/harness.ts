@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
 import type { Config } from '../../src/config.js';
 // Registers the bigint parser the real processes use (row counts as numbers, as jobView expects).
@@ -19,6 +19,7 @@ import { errorHandler } from '../../src/http/problems.js';
 import { registerWebhookRoutes } from '../../src/http/routes/webhooks.js';
 import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../../src/jobs/view.js';
 import { QUEUES } from '../../src/queue/payloads.js';
+import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { enqueueDeliveries, recordJobEvent } from '../../src/webhooks/outbox.js';
 import { startWebhookWorker, type WebhookWorkerOptions } from '../../src/webhooks/worker.js';
@@ -115,15 +116,8 @@ export async function startReceiver(opts: { secrets: string[]; script?: Step[]; 
   };
 }
 
-/** A port nothing listens on (for "receiver down"): bound by us, then released. */
-export async function freePort(): Promise<number> {
-  const s = http.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+/** A port nothing listens on (for "receiver down"). */
+export { freePort } from '../helpers/processes.js';
 
 // ---- Postgres fixtures: a tenant with a model and a job, ended the way the job-ending code ends it
 
@@ -204,6 +198,32 @@ export function runtime(config: Config, pool: pg.Pool): Runtime {
       for (const w of workers) await w.close();
       await queue.close();
       connection.disconnect();
+    },
+  };
+}
+
+/**
+ * What the delivery tests set up per test: a database and Redis prefix of their own, the webhook
+ * runtime and a tenant (`setup`), and receiver processes (`receiver`), all torn down after each test.
+ */
+export function deliveryTestKit(defaults: Record<string, string> = { WEBHOOK_RETRY_SCHEDULE: '0,1,1' }) {
+  let cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.reverse()) await f();
+    cleanup = [];
+  });
+  return {
+    async setup(env: Record<string, string> = {}) {
+      const t: TestEnv = await createTestEnv({ ...defaults, ...env });
+      const rt: Runtime = runtime(t.config, t.pool);
+      cleanup.push(() => t.close(), () => rt.close());
+      const { tenantId } = await createTenant(t.pool, 'acme');
+      return { t, rt, tenantId };
+    },
+    async receiver(opts: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
+      const r = await startReceiver(opts);
+      cleanup.push(() => r.stop());
+      return r;
     },
   };
 }

@@ -1,31 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { enqueueDeliveries } from '../../src/webhooks/outbox.js';
 import { reconcileDeliveries } from '../../src/webhooks/reconcile.js';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
-import { completeJob, createRunningJob, createTenant, delivery, flushPrefix, runtime, startReceiver, tenantSecret, waitFor, type Receiver, type Runtime } from './harness.js';
+import { completeJob, createRunningJob, delivery, deliveryTestKit, flushPrefix, tenantSecret, waitFor } from './harness.js';
 
 // Postgres is the source of truth for deliveries owed: Redis can lose everything between the
 // commit that ended a job and the send, and the reconciler puts it back.
 
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.reverse()) await f();
-  cleanup = [];
-});
-
-async function setup() {
-  const t: TestEnv = await createTestEnv({ WEBHOOK_RETRY_SCHEDULE: '0,1,1' });
-  const rt: Runtime = runtime(t.config, t.pool);
-  cleanup.push(() => t.close(), () => rt.close());
-  const { tenantId } = await createTenant(t.pool, 'acme');
-  return { t, rt, tenantId };
-}
-
-async function receiver(opts: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
-  const r = await startReceiver(opts);
-  cleanup.push(() => r.stop());
-  return r;
-}
+const { setup, receiver } = deliveryTestKit();
 
 describe('reconciler', () => {
   it('delivers a job end whose queue entry was lost in a Redis flush', async () => {
