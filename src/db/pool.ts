@@ -9,8 +9,12 @@ export type PoolClient = pg.PoolClient;
 
 export function createPool(config: Pick<Config, 'databaseUrl'>, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max, connectionTimeoutMillis: 5000 });
-  // An idle client losing its connection (Postgres restart) must not crash the process.
+  // A client losing its connection (Postgres restart, admin shutdown) emits 'error'; with no
+  // listener that would crash the process. pg-pool listens only while a client is idle, so each
+  // client gets a listener of its own for the time it is checked out: the failure still reaches
+  // the query in flight (it rejects), and pg-pool discards the broken client on release.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
