@@ -147,4 +147,12 @@ async function shutdown(signal: string) {
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// A bug that escapes every handler still ends the process (its state is unknown), but as a logged
+// fatal error and exit 1: the inference threads first release their onnxruntime sessions (for at
+// most 2 s), since a thread torn down holding one aborts the process natively instead.
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught error; exiting (chunks in hand will be redelivered)');
+  setTimeout(() => process.exit(1), 2000);
+  void inference.close().finally(() => process.exit(1));
+});
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -17,9 +17,9 @@ export interface Proc {
   logs: Record<string, unknown>[];
   /** Resolves with the first log line (pino JSON) whose msg matches, seen before or after the call. */
   waitForLog(match: RegExp, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** Sends the signal and resolves with the exit code (null when killed by a signal). */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-  exited: Promise<number | null>;
+  /** Sends the signal and resolves with the exit code, or the name of the signal that ended the process. */
+  stop(signal?: NodeJS.Signals): Promise<number | NodeJS.Signals>;
+  exited: Promise<number | NodeJS.Signals>;
 }
 
 export function startProcess(script: string, env: Record<string, string>): Proc {
@@ -49,7 +49,12 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
   };
   readline.createInterface({ input: child.stdout! }).on('line', onLine);
   readline.createInterface({ input: child.stderr! }).on('line', onLine);
-  const exited = once(child, 'exit').then(([code]) => (all.delete(child), code as number | null));
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    all.delete(child);
+    // A process that ends by a signal nobody sent it (an abort, a segfault) says why on stderr.
+    if (code === null && !child.killed) process.stderr.write(`${script} ${child.pid} ended by ${signal}; last lines:\n${tail()}\n`);
+    return (code ?? signal) as number | NodeJS.Signals;
+  });
   const tail = () => logs.slice(-12).map((l) => JSON.stringify(l)).join('\n');
   return {
     child,
@@ -69,7 +74,7 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
       });
     },
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode!;
       child.kill(signal);
       return exited;
     },
