@@ -1,7 +1,7 @@
 // Stage limits, each on one core in this process: what the worker's stages could do flat out.
 //  - parse: a chunk's bytes → cells → Float32Array (src/csv/parse.ts + src/inference/preprocess.ts);
 //  - infer: raw onnxruntime-node on the benchmark model at the worker's batch size, one thread;
-//  - store: ORT output → predictions → COPY text → COPY into `predictions` in a transaction, the
+//  - store: ORT output → predictions → binary COPY → COPY into `predictions` in a transaction, the
 //    way the worker stores them (postprocess.ts + copy-encode.ts + finishChunk's COPY).
 // Plus the storage options the issue asks about (real[] / jsonb / one row per chunk), in the same run.
 import { Readable } from 'node:stream';
@@ -12,7 +12,7 @@ import type pg from 'pg';
 import { withTransaction } from '../../src/db/pool.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { parseChunk, parseChunkWhole } from '../../src/csv/parse.js';
-import { encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
+import { copyStream, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
 import { postprocess } from '../../src/inference/postprocess.js';
 import { columnIndex, createPreprocessor } from '../../src/inference/preprocess.js';
 import type { RunPlan } from '../../src/models/types.js';
@@ -91,7 +91,7 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
   const encodeOnce = (firstRow: number) => {
     const preds = postprocess(outputs as never, plan, 'classification', CHUNK);
     const rows: PredictionRow[] = preds.map((p, i) => ({ rowNo: firstRow + i, value: p.value, scores: p.scores, passthrough: null, error: null }));
-    return encodeCopyRows(jobId, rows);
+    return copyStream([encodeCopyRows(jobId, rows)]);
   };
   const encode = await rate(CHUNK, ms, () => encodeOnce(1));
 
@@ -99,13 +99,13 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
   const storeOnce = async () => {
     const copy = encodeOnce(nextRow);
     nextRow += CHUNK;
-    await copyInTx(pool, 'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN', copy);
+    await copyInTx(pool, 'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN (FORMAT binary)', copy);
   };
   const store = await medianOf(repeats, () => rate(CHUNK, ms, storeOnce));
   const fixed = encodeOnce(1);
   // The same bytes again would collide on the primary key: a table without one isolates COPY's own cost.
   await pool.query('CREATE TABLE IF NOT EXISTS bench_copy_only (LIKE predictions)');
-  const copyOnly = await rate(CHUNK, ms, () => copyInTx(pool, 'COPY bench_copy_only (job_id, row_no, value, scores, passthrough, error) FROM STDIN', fixed));
+  const copyOnly = await rate(CHUNK, ms, () => copyInTx(pool, 'COPY bench_copy_only (job_id, row_no, value, scores, passthrough, error) FROM STDIN (FORMAT binary)', fixed));
   await pool.query('TRUNCATE bench_copy_only');
   await session.release();
 
@@ -147,7 +147,7 @@ async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>
     const rows = preds.map((p, i) => ({ rowNo: next + i, value: p.value, scores: p.scores, passthrough: null, error: null }));
     next += CHUNK;
     realRows += CHUNK;
-    await copyInTx(pool, 'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN', encodeCopyRows(realJob, rows));
+    await copyInTx(pool, 'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN (FORMAT binary)', copyStream([encodeCopyRows(realJob, rows)]));
   });
   const realSize = await pool.query(`SELECT pg_total_relation_size('predictions')::float8 AS b, (SELECT count(*) FROM predictions)::float8 AS n`);
   results.push({ layout: 'one row per prediction, scores real[] (today)', rowsPerSecond: realRate, bytesPerRow: realSize.rows[0].b / realSize.rows[0].n });

@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { PREDICTION_COPY_COLUMNS } from '../inference/copy-encode.js';
+import { copyStream, PREDICTION_COPY_COLUMNS } from '../inference/copy-encode.js';
 import type { ChunkRef } from '../queue/payloads.js';
 import { recordProgress } from '../webhooks/outbox.js';
 import { JOB_ROW_SQL, type JobRow } from '../jobs/view.js';
@@ -10,7 +10,7 @@ import { impliedStatusSql, withEndEvents, type Advanced } from './advanceJob.js'
 
 export interface ChunkOutcome {
   ref: ChunkRef;
-  /** COPY text of every row of the chunk: predictions and row errors alike. */
+  /** Every row of the chunk as binary COPY tuples (copy-encode.ts): predictions and row errors alike. */
   copy: Uint8Array;
   succeeded: number;
   failed: number;
@@ -23,7 +23,7 @@ export type Finished = (Advanced & { applied: true }) | { applied: false };
 /** A job ended (cancel, watchdog) while a group of its chunks was being finished: finish them one by one. */
 export class JobEndedMidGroupError extends Error {}
 
-const COPY_PREDICTIONS = `COPY predictions (${PREDICTION_COPY_COLUMNS.join(', ')}) FROM STDIN`;
+const COPY_PREDICTIONS = `COPY predictions (${PREDICTION_COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
 const MARK = `
 UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now()
@@ -72,7 +72,7 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
       await client.query('ROLLBACK');
       return outcomes.map(() => ({ applied: false }));
     }
-    const copy = Buffer.concat(kept.map((o) => Buffer.from(o.copy.buffer, o.copy.byteOffset, o.copy.byteLength)));
+    const copy = copyStream(kept.map((o) => o.copy));
     await pipeline(Readable.from([copy]), client.query(copyFrom(COPY_PREDICTIONS)));
     const bumped = await client.query<JobRow>({
       name: 'sluice_bump_jobs', text: BUMP,

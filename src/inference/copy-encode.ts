@@ -1,9 +1,10 @@
-// Prediction rows in PostgreSQL COPY text format, for
-//   COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN
-// Two layers of quoting apply to array columns: the array literal (elements double-quoted, `"` and
-// `\` backslash-escaped inside), then COPY's own field escaping (backslash, tab, newline, CR) over
-// the whole field. Every text element is quoted, so empty strings, whitespace, commas, braces and
-// the word NULL never need special cases.
+// Prediction rows in PostgreSQL's binary COPY format, for
+//   COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN (FORMAT binary)
+// Binary, not text: numbers go as their IEEE bytes, so neither side turns floats into digits and
+// back (the thread's shortest-text search for each float4 and Postgres's float4in/array_in were
+// most of the cost of storing a row), and no string needs escaping.
+// A piece of rows (encodeCopyRows) carries tuples only: copyStream frames any number of pieces,
+// the chunks of one commit, into the single stream one COPY reads.
 // Postgres text cannot hold U+0000: a NUL in a passthrough cell or error becomes U+FFFD (the only
 // change any string undergoes; lone UTF-16 surrogates likewise become U+FFFD when encoded to UTF-8).
 
@@ -18,93 +19,125 @@ export interface PredictionRow {
   error: string | null;
 }
 
-const NULL = '\\N';
+// Element type OIDs that array_recv checks against the column's: float4 and text.
+const FLOAT4_OID = 700;
+const TEXT_OID = 25;
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+// Signature, then a 32-bit flags field and a 32-bit header-extension length, both 0.
+const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// A field count of -1 ends the data.
+const TRAILER = Buffer.from([0xff, 0xff]);
 
+/** One COPY stream holding every piece of rows given, in order. */
+export function copyStream(pieces: readonly Uint8Array[]): Buffer {
+  return Buffer.concat([HEADER, ...pieces, TRAILER]);
+}
+
+/** The rows as binary COPY tuples (no header or trailer: see copyStream). */
 export function encodeCopyRows(jobId: string, rows: Iterable<PredictionRow>): Buffer {
-  const job = copyEscape(jobId);
-  const lines: string[] = [];
+  if (!UUID.test(jobId)) throw new TypeError(`not a UUID: ${jobId}`);
+  const uuid = Buffer.from(jobId.replaceAll('-', ''), 'hex');
+  const w = new TupleWriter();
   for (const r of rows) {
-    lines.push(
-      `${job}\t${r.rowNo}\t${r.value === null ? NULL : float8Text(r.value)}\t${r.scores === null ? NULL : float4ArrayText(r.scores)}\t${
-        r.passthrough === null ? NULL : copyEscape(textArrayLiteral(r.passthrough))
-      }\t${r.error === null ? NULL : copyEscape(r.error)}\n`,
-    );
-  }
-  return Buffer.from(lines.join(''), 'utf8');
-}
-
-/** COPY text escaping of one field's content. */
-export function copyEscape(s: string): string {
-  return s.replace(/[\\\t\n\r\0]/g, (c) => COPY_ESCAPES[c]!);
-}
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\uFFFD' };
-
-/** A text[] literal, every element quoted (before COPY escaping). */
-export function textArrayLiteral(items: readonly (string | null)[]): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    if (i) out += ',';
-    const s = items[i];
-    out += s === null ? 'NULL' : `"${s.replace(/["\\]/g, '\\$&')}"`;
-  }
-  return `${out}}`;
-}
-
-function float4ArrayText(xs: ArrayLike<number>): string {
-  let out = '{';
-  for (let i = 0; i < xs.length; i++) out += (i ? ',' : '') + float4Text(xs[i]);
-  return `${out}}`;
-}
-
-/** Shortest text that Postgres reads back as the same double (JS number→string is shortest round-trip). */
-export function float8Text(x: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (x === Infinity) return 'Infinity';
-  if (x === -Infinity) return '-Infinity';
-  if (x === 0 && 1 / x < 0) return '-0';
-  return String(x);
-}
-
-/** Shortest text that Postgres (strtof) reads back as the same float4 as Math.fround(x). */
-export function float4Text(x: number): string {
-  const f = Math.fround(x);
-  if (!Number.isFinite(f) || f === 0) return float8Text(f);
-  // Postgres rounds the text straight to float4; JS only parses it to a double. Comparing that double
-  // with the exact midpoints to f's float4 neighbours, strictly, decides what strtof would do even
-  // when the text lies next to a rounding boundary.
-  f32[0] = f;
-  const b = u32[0];
-  u32[0] = b + 1;
-  const away = (f + f32[0]) / 2;
-  u32[0] = b - 1;
-  const toward = (f + f32[0]) / 2;
-  const lo = Math.min(away, toward);
-  const hi = Math.max(away, toward);
-  // More significant digits never move the text further from f, so fitting is monotonic in p. Most
-  // float4 values need 7 to 9 digits: start at 7, search downwards only for the short ones. The
-  // shortest text never ends in a zero digit (dropping it would fit too), so it needs no trimming.
-  let s = f.toPrecision(7);
-  if (!fitsIn(s, lo, hi)) {
-    s = f.toPrecision(8);
-    return fitsIn(s, lo, hi) ? s : f.toPrecision(9);
-  }
-  let good = 7;
-  let bad = 0;
-  for (let p = 6; good - bad > 1; p = (good + bad) >> 1) {
-    const t = f.toPrecision(p);
-    if (!fitsIn(t, lo, hi)) bad = p;
+    w.ensure(2 + 20 + 12 + 12);
+    w.int16(PREDICTION_COPY_COLUMNS.length);
+    w.int32(16);
+    w.bytes(uuid);
+    w.int32(8);
+    // Row numbers are positive and below 2^53: the high and low halves of the int8.
+    w.int32(Math.floor(r.rowNo / 2 ** 32));
+    w.int32(r.rowNo >>> 0);
+    if (r.value === null) w.int32(-1);
     else {
-      s = t;
-      good = p;
+      w.int32(8);
+      w.float64(r.value);
+    }
+    if (r.scores === null) w.int32(-1);
+    else w.float4Array(r.scores);
+    if (r.passthrough === null) w.int32(-1);
+    else w.textArray(r.passthrough);
+    if (r.error === null) w.int32(-1);
+    else w.text(r.error);
+  }
+  return w.done();
+}
+
+/** An append-only big-endian buffer that grows as needed. */
+class TupleWriter {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  private at = 0;
+
+  ensure(n: number) {
+    if (this.at + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+  int16(v: number) {
+    this.view.setInt16(this.at, v);
+    this.at += 2;
+  }
+  int32(v: number) {
+    this.view.setInt32(this.at, v);
+    this.at += 4;
+  }
+  float64(v: number) {
+    this.view.setFloat64(this.at, v);
+    this.at += 8;
+  }
+  bytes(b: Uint8Array) {
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
+  /** A length-prefixed UTF-8 string. */
+  text(s: string) {
+    const clean = s.includes('\0') ? s.replaceAll('\0', '\uFFFD') : s;
+    this.ensure(4 + clean.length * 3);
+    const n = this.buf.write(clean, this.at + 4, 'utf8');
+    this.int32(n);
+    this.at += n;
+  }
+  private arrayHeader(length: number, hasNull: boolean, elementOid: number, bytes: number) {
+    // An empty array has no dimensions at all: ndim 0, then nothing.
+    const head = length === 0 ? 12 : 20;
+    this.ensure(4 + head + bytes);
+    this.int32(head + bytes);
+    this.int32(length === 0 ? 0 : 1);
+    this.int32(hasNull ? 1 : 0);
+    this.int32(elementOid);
+    if (length === 0) return;
+    this.int32(length);
+    this.int32(1); // lower bound
+  }
+  float4Array(xs: ArrayLike<number>) {
+    this.arrayHeader(xs.length, false, FLOAT4_OID, xs.length * 8);
+    for (let i = 0; i < xs.length; i++) {
+      this.int32(4);
+      this.view.setFloat32(this.at, xs[i]);
+      this.at += 4;
     }
   }
-  return s;
+  textArray(items: readonly (string | null)[]) {
+    let hasNull = false;
+    let bound = 0;
+    for (const s of items) {
+      if (s === null) hasNull = true;
+      bound += 4 + (s === null ? 0 : s.length * 3);
+    }
+    // The array's byte length is known only once its elements are written: write them, then it.
+    this.arrayHeader(items.length, hasNull, TEXT_OID, bound);
+    const lengthAt = this.at - (items.length === 0 ? 16 : 24);
+    const start = this.at;
+    for (const s of items) {
+      if (s === null) this.int32(-1);
+      else this.text(s);
+    }
+    this.view.setInt32(lengthAt, (items.length === 0 ? 12 : 20) + this.at - start);
+  }
+  done(): Buffer {
+    return this.buf.subarray(0, this.at);
+  }
 }
-
-function fitsIn(s: string, lo: number, hi: number): boolean {
-  const d = +s;
-  return lo < d && d < hi;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createInferencePool, threadExecArgv, threadSource } from '../../src/inference/pool.js';
 import { InferenceError } from '../../src/inference/thread.js';
 import { argmax } from '../../src/inference/postprocess.js';
-import { decodeCopy } from './copy-text.js';
+import { decodeCopy } from './copy-decode.js';
 import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, removeModels, task } from './model-fixtures.js';
 
 const JOB = '00000000-0000-4000-8000-000000000001';

@@ -7,7 +7,7 @@ import { parseChunk } from '../../src/csv/parse.js';
 import { splitRecords } from '../../src/csv/records.js';
 import handle, { InferenceError, SESSIONS_PER_THREAD, csvSlices, runInference, type ThreadReply } from '../../src/inference/thread.js';
 import { argmax } from '../../src/inference/postprocess.js';
-import { decodeCopy } from './copy-text.js';
+import { decodeCopy } from './copy-decode.js';
 import {
   batchOnePath,
   classifierPath,
