@@ -10,7 +10,7 @@ export const QUEUES = {
   webhooks: 'webhooks',
 } as const;
 
-export const ChunkRef = z.object({ jobId: z.string().uuid(), seq: z.number().int().min(0) });
+export const ChunkRef = z.object({ jobId: z.string().uuid(), seq: z.number().int().min(0).max(2 ** 31 - 1) });
 export type ChunkRef = z.infer<typeof ChunkRef>;
 
 /** Deterministic BullMQ id: enqueuing the same chunk twice (api and reconciler) adds it once. */
