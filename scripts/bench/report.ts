@@ -43,7 +43,8 @@ data is generated: 20 numeric columns, 4 decimals, about 150 bytes a row.
 
 | stage | what is measured | rows/s |
 | --- | --- | --- |
-| parse | a ${f(r.config.chunkRows)}-row chunk's bytes → Float32Array (\`parseChunk\` fast path + \`preprocess\`) | **${f(s.parse)}** |
+| parse | a ${f(r.config.chunkRows)}-row chunk's bytes → Float32Array (numeric fast path \`parseNumericSlice\` + \`preprocess\`) | **${f(s.parse)}** |
+| ↳ general road | the same through cells as strings (\`parseChunk\`) and the preprocessor's cell rules: what the fast path stands in for | ${f(s.parseGeneral)} |
 | ↳ reference | csv-parse over the same chunk, strings only (the dialect's reference, \`parseChunkWhole\`) | ${f(s.csvParseReference)} |
 | ↳ reference | csv-parse with \`cast: true\` | ${f(s.csvParseCast)} |
 | ↳ reference | plain split-and-\`Number()\` loop into a Float32Array | ${f(s.splitNumber)} |

@@ -1,5 +1,5 @@
 // Stage limits, each on one core in this process: what the worker's stages could do flat out.
-//  - parse: a chunk's bytes → cells → Float32Array (src/csv/parse.ts + src/inference/preprocess.ts);
+//  - parse: a chunk's bytes → Float32Array (src/csv/numeric.ts + src/inference/preprocess.ts);
 //  - infer: raw onnxruntime-node on the benchmark model at the worker's batch size, one thread;
 //  - store: ORT output → predictions → binary COPY → COPY into `predictions` in a transaction, the
 //    way the worker stores them (postprocess.ts + copy-encode.ts + finishChunk's COPY).
@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import type pg from 'pg';
 import { withTransaction } from '../../src/db/pool.js';
 import { from as copyFrom } from 'pg-copy-streams';
+import { parseNumericSlice } from '../../src/csv/numeric.js';
 import { parseChunk, parseChunkWhole } from '../../src/csv/parse.js';
 import { copyStream, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
 import { postprocess } from '../../src/inference/postprocess.js';
@@ -40,6 +41,8 @@ async function rate(rowsPerCall: number, ms: number, fn: () => unknown): Promise
 export interface StageFigures {
   parse: number;
   parseRuns: number[];
+  /** The general road over the same chunk: cells as strings (parseChunk), then the preprocessor's cell rules. */
+  parseGeneral: number;
   csvParseReference: number;
   csvParseCast: number;
   splitNumber: number;
@@ -63,11 +66,19 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
   const pre = createPreprocessor(signature as never, plan);
   const map = columnIndex(COLUMNS, { columns: COLUMNS, passthrough: [] });
 
-  const parseOnce = () => {
+  // The worker's road for this data: the numeric fast path (src/csv/numeric.ts); the general one
+  // (cells as strings, then the preprocessor's cell rules) is what it stands in for.
+  const parseGeneralOnce = () => {
     const p = parseChunk(payload, opts);
     return pre.csv(p.rows, map, p.errors);
   };
+  const parseOnce = () => {
+    const fast = parseNumericSlice(payload, { ...opts, ...map });
+    return fast ? pre.numbers(fast.values, CHUNK) : parseGeneralOnce();
+  };
+  if (!parseNumericSlice(payload, { ...opts, ...map })) throw new Error('the benchmark data should take the numeric fast path');
   const parse = await medianOf(repeats, () => rate(CHUNK, ms, parseOnce));
+  const parseGeneral = await rate(CHUNK, ms, parseGeneralOnce);
   // References: csv-parse over the chunk (the dialect's reference), with cast, and a split-and-Number loop.
   const csvParseReference = await rate(CHUNK, ms, () => parseChunkWhole(payload, opts));
   const csvParseCast = await rate(CHUNK, ms, () => csvParse(payload, { cast: true }));
@@ -113,7 +124,7 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
   const intake = await intakeStore(pool, payload, ms);
   return {
     intake,
-    parse: parse.median, parseRuns: parse.runs, csvParseReference, csvParseCast, splitNumber,
+    parse: parse.median, parseRuns: parse.runs, parseGeneral, csvParseReference, csvParseCast, splitNumber,
     infer: infer.median, inferRuns: infer.runs, inferChunk, ortCallUs,
     store: store.median, storeRuns: store.runs, encode, copyOnly, storage,
   };

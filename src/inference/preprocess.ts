@@ -68,6 +68,8 @@ export interface Preprocessor {
   csv(rows: readonly (readonly string[] | null)[], map: ColumnMap, rowErrors?: readonly (string | null)[]): Preprocessed;
   /** JSON records keyed by column name; a non-null rowErrors[i] rejects record i as is. */
   json(records: readonly unknown[], rowErrors?: readonly (string | null)[]): Preprocessed;
+  /** Cell values already read as numbers (src/csv/numeric.ts): `count` rows of the signature's columns, row-major. */
+  numbers(values: Float64Array, count: number): Preprocessed;
 }
 
 /** One per model version: uploads of that version differ only in header order, handled by the ColumnMap. */
@@ -143,6 +145,9 @@ export function createPreprocessor(
           return rowErrors?.[i] ?? (r !== null && typeof r === 'object' && !Array.isArray(r) ? null : 'record is not an object');
         },
       );
+    },
+    numbers(values, count) {
+      return run(count, (i, j) => values[i * n + j], () => null);
     },
   };
 }

@@ -6,6 +6,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { Buffer, isUtf8 } from 'node:buffer';
+import { parseNumericSlice } from '../csv/numeric.js';
 import { csvParseOptions, parseChunk } from '../csv/parse.js';
 import { splitRecords } from '../csv/records.js';
 import type { Signature } from '../models/signature.js';
@@ -212,6 +213,8 @@ function fit<T, F>(xs: readonly T[], n: number, filler: F): (T | F)[] {
 }
 
 function prepareCsv(bytes: Uint8Array, n: number, part: Part, map: ColumnMap, preprocessor: Preprocessor): Pick<Segment, 'pre' | 'passthrough'> {
+  const fast = parseNumericSlice(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n, ...map });
+  if (fast) return { pre: preprocessor.numbers(fast.values, n), passthrough: fast.passthrough };
   const parsed = parseChunk(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n });
   const rows = fit(parsed.rows, n, null);
   const errors = fit(parsed.errors, n, 'row missing from chunk');
