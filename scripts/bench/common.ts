@@ -120,6 +120,12 @@ export interface BenchDb {
   name: string;
   url: string;
   pool: pg.Pool;
+  /**
+   * Vacuums the bench database and checkpoints the cluster, so that a section does not pay for the
+   * one before it: the stage tables' and the previous run's dead rows, and the WAL they left
+   * (a checkpoint due, full-page images after it). Needs a superuser (BENCH_ADMIN_DATABASE_URL).
+   */
+  settle(): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -140,6 +146,10 @@ export async function createBenchDb(): Promise<BenchDb> {
     name,
     url,
     pool,
+    async settle() {
+      await pool.query('VACUUM (ANALYZE)');
+      await pool.query('CHECKPOINT');
+    },
     async drop() {
       await pool.end().catch(() => {});
       const a = new pg.Client({ connectionString: ADMIN_URL });

@@ -1,6 +1,7 @@
 // End to end: a CSV uploaded through the api, scored by real worker processes, upload start →
 // job completed. And the 2 GB upload for the api's memory (generated on the fly, never on disk).
 import { Readable } from 'node:stream';
+import pg from 'pg';
 import { csvStreamOfSize, now, request, startApi, startWorker, waitForJob, type Proc, type Tenant } from './common.js';
 import { cpuPerUnit, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 
@@ -14,6 +15,21 @@ export interface E2eRun {
   apiPeakRssMb: number;
   /** CPU seconds per 1,000,000 rows by process during the measured job (scripts/bench/cpu.ts). */
   cpuSecondsPerMillionRows: CpuSnapshot;
+  /** Postgres WAL written during the job (pg_stat_wal, the whole cluster: the bench is meant to run alone). */
+  wal: { mbPerMillionRows: number; fullPageImagesPerMillionRows: number; checkpoints: number };
+}
+
+/** The cluster's WAL and checkpoint counters so far. */
+async function walCounters(databaseUrl: string) {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query(`SELECT w.wal_bytes::float8 AS bytes, w.wal_fpi::float8 AS fpi, (b.checkpoints_timed + b.checkpoints_req)::float8 AS checkpoints
+                                      FROM pg_stat_wal w, pg_stat_bgwriter b`);
+    return rows[0] as { bytes: number; fpi: number; checkpoints: number };
+  } finally {
+    await c.end();
+  }
 }
 
 export async function runJob(api: string, t: Tenant, buffers: Buffer[], model: string) {
@@ -41,14 +57,21 @@ export async function e2e(env: Record<string, string>, t: Tenant, buffers: Buffe
     await runJob(api.url, t, buffers.slice(0, 5), 'bench');
     const roles = { api: api.pid, bench: process.pid, ...Object.fromEntries(procs.map((p, i) => [`worker${procs.length > 1 ? i + 1 : ''}`, p.pid])) };
     const database = new URL(env.DATABASE_URL).pathname.slice(1);
+    const walBefore = await walCounters(env.DATABASE_URL);
     const before = cpuSnapshot(roles, database);
     const r = await runJob(api.url, t, buffers, 'bench');
     const cpu = cpuPerUnit(before, cpuSnapshot(roles, database), r.rows / 1e6);
+    const walAfter = await walCounters(env.DATABASE_URL);
     return {
       workers, rows: r.rows, seconds: r.seconds, rowsPerSecond: r.rows / r.seconds, uploadSeconds: r.uploadSeconds,
       workerPeakRssMb: procs.map((p) => p.peakRssMb()), apiPeakRssMb: api.peakRssMb(),
       // cpuPerUnit gives ms per unit; per million rows in seconds is the same number ÷ 1000.
       cpuSecondsPerMillionRows: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / 1000])),
+      wal: {
+        mbPerMillionRows: (walAfter.bytes - walBefore.bytes) / 1e6 / (r.rows / 1e6),
+        fullPageImagesPerMillionRows: (walAfter.fpi - walBefore.fpi) / (r.rows / 1e6),
+        checkpoints: walAfter.checkpoints - walBefore.checkpoints,
+      },
     };
   } finally {
     for (const p of procs) await p.stop();

@@ -5,6 +5,7 @@ import type { Results } from './run.js';
 
 const f = (x: number | null | undefined, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${f(x * 100)} %`);
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : NaN);
 const mark = (ok: boolean | null) => (ok === null ? '' : ok ? ' ✅' : ' ❌');
 
 export function renderMarkdown(r: Results): string {
@@ -120,9 +121,12 @@ function e2eCpuTable(runs: E2eRun[], cores: number): string {
 CPU seconds per 1,000,000 rows during the measured job, by process (utime + stime from /proc; the job's
 wall time × ${cores} cores is what was available):
 
-| worker processes | wall × cores (s) | ${roles.join(' | ')} | total |
-| --- | --- | ${roles.map(() => '---').join(' | ')} | --- |
-${withCpu.map((x) => `| ${x.workers} | ${f((x.seconds * cores * 1e6) / x.rows, 1)} | ${roles.map((k) => f(x.cpuSecondsPerMillionRows[k], 2)).join(' | ')} | ${f(Object.values(x.cpuSecondsPerMillionRows).reduce((a, b) => a + b, 0), 1)} |`).join('\n')}
+| worker processes | wall × cores (s) | ${roles.join(' | ')} | total | WAL MB | full-page images | checkpoints |
+| --- | --- | ${roles.map(() => '---').join(' | ')} | --- | --- | --- | --- |
+${withCpu.map((x) => `| ${x.workers} | ${f((x.seconds * cores * 1e6) / x.rows, 1)} | ${roles.map((k) => f(x.cpuSecondsPerMillionRows[k], 2)).join(' | ')} | ${f(Object.values(x.cpuSecondsPerMillionRows).reduce((a, b) => a + b, 0), 1)} | ${f(x.wal?.mbPerMillionRows)} | ${f(x.wal?.fullPageImagesPerMillionRows)} | ${f(x.wal?.checkpoints)} |`).join('\n')}
+
+WAL MB and full-page images are per 1,000,000 rows, from \`pg_stat_wal\` (the whole cluster); checkpoints
+are those that started during the job (\`pg_stat_bgwriter\`).
 `;
 }
 
@@ -153,38 +157,46 @@ function analysis(r: Results): string {
   const o = r.online;
   const fl = r.floor;
   const perWorkerCore = s ? 1 / (1 / s.parse + 1 / s.infer + 1 / s.encode) : NaN;
-  const pgPerCore = s ? 1 / (1 / s.copyOnly + 1 / s.intake.compressed) : NaN;
-  const pgPerCoreExternal = s ? 1 / (1 / s.copyOnly + 1 / s.intake.external) : NaN;
+  const cpuOf = (keys: (k: string) => boolean) => median((e1?.runs ?? []).map((x) => Object.entries(x.cpuSecondsPerMillionRows).reduce((a, [k, v]) => a + (keys(k) ? v : 0), 0)));
+  const workerCpu = cpuOf((k) => k.startsWith('worker'));
+  const pgCpu = cpuOf((k) => k === 'postgres');
+  const apiCpu = cpuOf((k) => k === 'api');
   const upload1 = e1 ? e1.runs[0].rows / e1.runs[0].uploadSeconds : NaN;
   const overloaded = o && o.saturation.perSecond < o.openLoop.rate;
   return `## What bounds each figure
 
-- **parse (${f(s?.parse)} rows/s, one core)** — JavaScript string work on one core: UTF-8 decode, split
-  on newlines and commas, one \`Number()\` per cell, normalisation into a Float32Array. The quote-free
-  fast path (\`parseChunkFast\`) is already in \`src/csv/parse.ts\` and proven equal to csv-parse by
-  the differential tests in \`test/csv/parse.test.ts\`; csv-parse itself, the dialect's reference, does
-  ${f(s?.csvParseReference)} rows/s (strings only) and ${f(s?.csvParseCast)} with \`cast\`. Chunks with a quote go to csv-parse.
+- **parse (${f(s?.parse)} rows/s, one core)** — a byte loop: the numeric fast path
+  (\`src/csv/numeric.ts\`) reads plain decimals straight from the chunk's bytes (digits into an
+  integer, one division by a power of ten, exactly what \`Number()\` gives), then normalises into a
+  Float32Array. It applies to ASCII slices without quotes whose signature columns hold plain
+  decimals, and steps aside for anything else; \`test/csv/numeric.test.ts\` proves it equal to the
+  general road, which builds a string per cell (${f(s?.parseGeneral)} rows/s here; csv-parse alone, the dialect's
+  reference, ${f(s?.csvParseReference)} rows/s for strings only and ${f(s?.csvParseCast)} with \`cast\`).
 - **infer (${f(s?.infer)} rows/s, one core)** — the 20→64→3 MLP is about 1.5 kFLOP a row: onnxruntime runs it
   at memory/FLOP speed, with a fixed ${f(s?.ortCallUs)} µs per \`run()\`. At batch 1024 that overhead is
   under 1 %: inference is not where the time goes for this model (it would be for a 784→128→10 MLP).
-- **store (${f(s?.store)} rows/s)** — two costs in series: postprocess + COPY text on the worker thread
-  (${f(s?.encode)} rows/s: the float4 shortest-text search per score dominates) and the COPY itself in one
+- **store (${f(s?.store)} rows/s)** — postprocess + binary COPY tuples on the worker thread (${f(s?.encode)} rows/s:
+  scores go as their float4 bytes, nothing is turned into digits), then the COPY itself in one
   Postgres backend (${f(s?.copyOnly)} rows/s without the primary key; the PK's B-tree insert is the rest).
-- **P (${f(s?.pipelineLimit)} rows/s)** — assumes every core runs only those three stages. The real run also
-  spends CPU on the api (record splitting, ${f(s?.intake.external)} rows/s of chunk storing in Postgres), on
-  Redis and BullMQ bookkeeping, and on Postgres round trips per chunk (the load, which also counts
-  the start, and the finishing transaction's statements).
-- **end to end, 1 worker (${f(e1?.rowsPerSecond)} rows/s, ${pct(e1?.fractionOfP)} of P)** — CPU-bound on the two cores, shared by
-  the api (the upload alone ran at ${f(upload1)} rows/s while workers competed with it), Postgres (chunk
-  INSERTs, COPY, index) and the worker's two inference threads. The
-  upload and the scoring overlap (workers start on the first chunk), so the job ends shortly after
-  the last chunk is stored: the api's intake is on the critical path. The CPU table above shows
-  where the two cores went. Two costs that P leaves out are visible in profiles: a chunk's payload
-  travels from Postgres to the worker as hex text (bytea's text format, twice its size), which
-  Postgres encodes and the worker's main thread decodes and then collects as garbage; and the
-  job's row is updated once per chunk by the api and again by the worker, so its dead versions
-  pile up during the job (the per-row cost of a 1,000,000-row job was measured above that of a
-  500,000-row one on the same code).
+- **P (${f(s?.pipelineLimit)} rows/s)** — assumes every core runs only those three stages, and they are now cheap: about
+  ${f(s ? 1e6 * (1 / s.parse + 1 / s.infer + 1 / s.store) : NaN, 1)} CPU-s per 1,000,000 rows. Everything else the service does for a row is outside P: the
+  api's intake (reading the upload, cutting it into chunks), Postgres storing each chunk's payload
+  durably (TOAST, ${f(s?.intake.external)} rows/s on one core) and reading it back for the worker, the
+  finishing transaction's bookkeeping, WAL writing and checkpoints, Redis and BullMQ. The CPU
+  table above puts that outside part at most of the total, with Postgres the largest share, so the
+  fraction of P is low because P is small, not because the stages wait on each other. Raising
+  it means taking work off Postgres, not off the worker: see the last section.
+- **end to end, 1 worker (${f(e1?.rowsPerSecond)} rows/s, ${pct(e1?.fractionOfP)} of P)** — CPU-bound on the two cores
+  (compare "wall × cores" with "total" in the CPU table). The upload and the scoring overlap:
+  workers start on the first chunk and keep up, so the job ends just after the last chunk is
+  stored (upload alone ${f(upload1)} rows/s while competing with the workers). Postgres is the largest
+  consumer: per row it stores the payload (TOAST), reads it back (binary COPY out), COPYs the
+  prediction and inserts its primary-key entry, and writes all of it to the WAL (about
+  ${f(e1?.runs[0]?.wal?.mbPerMillionRows)} MB per 1,000,000 rows in the first run). The bench checkpoints before each run, so
+  the runs above saw ${f(r.e2e?.flatMap((e) => e.runs).reduce((a, x) => a + (x.wal?.checkpoints ?? 0), 0))} checkpoints during them; in steady operation, with Postgres's default
+  \`max_wal_size\` (1 GB), one starts every few hundred MB of WAL (every one to two million rows
+  here), and each page changed after it is logged whole once more: raise \`max_wal_size\` for
+  bulk loads.
 - **end to end, 2 worker processes (${f(e2?.rowsPerSecond)} rows/s)** — a second process on the same two
   cores adds threads, not cores: ${e2 && e1 ? (e2.rowsPerSecond > e1.rowsPerSecond * 1.05 ? 'it helped a little by overlapping round trips' : 'no gain, only more contention and a second copy of the model and runtime in memory') : ''}.
 - **the naive way (${f(r.naive?.rowsPerSecond)} rows/s)** — one autocommit INSERT per row: each row waits for a
@@ -217,7 +229,7 @@ function analysis(r: Results): string {
   socket's buffers, the pg/Redis clients and Node's baseline (${f(r.memory?.idleRssMb)} MB idle): flat in the
   upload size, because intake stores a chunk before it reads more bytes.
 - **worker memory (${f(e1?.workerPeakRssMb)} MB)** — Node and onnxruntime's code (about 70 MB), the main
-  thread's heap (about 65 MB: its young generation, and chunk payloads, pg buffers and COPY text
+  thread's heap (about 65 MB: its young generation, and chunk payloads, pg buffers and COPY data
   waiting for collection), and per inference thread a V8 isolate whose young generation is capped
   at 24 MB and an onnxruntime session with its arena. A thread parses, scores and encodes
   INFERENCE_BATCH_SIZE rows at a time, so a 5000-row chunk never sits in a thread's heap as
@@ -225,13 +237,16 @@ function analysis(r: Results): string {
 
 ## One more worker machine
 
-Per worker core the thread's work (parse + infer + encode) runs at about **${f(perWorkerCore)} rows/s**;
-a worker machine with c cores adds about c × that, as long as Postgres keeps up. Postgres pays
-per row for the chunk's INSERT at intake and the COPY of the predictions: about **${f(pgPerCoreExternal)} rows/s
-per Postgres core** with chunk payloads stored uncompressed as they are now (${f(pgPerCore)} with the old compressed storage), plus a
-fixed ~10 round trips per 5000-row chunk. So a single Postgres with k cores becomes the ceiling at
-roughly k × ${f(pgPerCoreExternal)} rows/s — with a 4-core Postgres, about ${f(4 * pgPerCoreExternal)} rows/s, i.e. after
-${f(perWorkerCore ? (4 * pgPerCoreExternal) / perWorkerCore : NaN, 1)} worker cores. Beyond that: fewer bytes per row stored (see the layouts above) or
-partitioned/sharded predictions.
+Measured in the 1-worker end-to-end runs above (median of the runs' CPU per 1,000,000 rows): a worker
+process spent **${f(workerCpu, 2)} CPU-s** per 1,000,000 rows, so one worker core scores about **${f(1e6 / workerCpu)} rows/s**
+(the thread's stages alone would allow ${f(perWorkerCore)}); a worker machine with c cores adds about c × that,
+as long as Postgres keeps up. Postgres spent **${f(pgCpu, 2)} CPU-s** per 1,000,000 rows (storing the upload's
+chunks, reading them back, the predictions' COPY and index, the bookkeeping, WAL and checkpoints), so one
+Postgres core carries about **${f(1e6 / pgCpu)} rows/s**, and the api ${f(apiCpu, 2)} CPU-s (about ${f(1e6 / apiCpu)} rows/s per api core).
+The single Postgres is the ceiling: with k cores, roughly k × ${f(1e6 / pgCpu)} rows/s; one Postgres core keeps
+up with about ${f(workerCpu / pgCpu, 1)} worker cores. On this machine it already is: Postgres used more CPU per row
+than the worker. Beyond it: fewer bytes per row through Postgres — predictions stored one row per
+chunk (the layouts above: about a tenth of the bytes and far fewer index entries) and upload chunks
+kept where they cost less than TOAST — or predictions partitioned across databases.
 `;
 }

@@ -1,7 +1,9 @@
 // npm run bench — measures Sluice against the limits of its own stages and the naive way, in one
 // run, on this machine; prints the figures and writes docs/benchmarks.md and docs/benchmarks.json.
 // It uses its own database (sluice_bench_<random>, dropped at the end), its own Redis key prefix,
-// and its own api/worker processes on free ports. Knobs (environment):
+// and its own api/worker processes on free ports. Between sections and end-to-end runs it vacuums
+// its database and checkpoints the cluster (db.settle), so no section pays for the last one's
+// leftovers. Knobs (environment):
 //   BENCH_ROWS=1000000  BENCH_REPEATS=3  BENCH_E2E_REPEATS=3  BENCH_NAIVE_ROWS=20000
 //   BENCH_MEMORY_BYTES=2000000000  BENCH_RATE=200  BENCH_CLIENTS=64  BENCH_ONLINE_SECONDS=8
 //   BENCH_SKIP=stages,naive,online,floor,e2e,memory   BENCH_VERBOSE=1 (child logs to stderr)
@@ -69,12 +71,14 @@ try {
     results.stages = { ...s, pipelineLimit };
     log(`intake store: ${round(s.intake.compressed)} rows/s (default pglz TOAST) vs ${round(s.intake.external)} rows/s (STORAGE EXTERNAL)`);
     log(`parse ${round(s.parse)} rows/s, infer ${round(s.infer)} rows/s, store ${round(s.store)} rows/s → P = ${round(pipelineLimit)} rows/s`);
+    await db.settle();
   }
 
   if (!skip.has('naive')) {
     log(`naive way on ${NAIVE_ROWS} rows…`);
     results.naive = await naive(db.pool, `${prefix}-naive`, NAIVE_ROWS);
     log(`naive ${round(results.naive.rowsPerSecond)} rows/s`);
+    await db.settle();
   }
 
   // Register the model through the api (validation included), then single items on api + 1 worker.
@@ -144,6 +148,7 @@ try {
     const buffers = csvBuffers(ROWS, 11);
     log(`${round(buffers.reduce((a, b) => a + b.length, 0) / 1e6)} MB generated`);
     results.e2e = [];
+    await db.settle();
     for (const workers of [1, 2]) {
       const runs: E2eRun[] = [];
       for (let i = 0; i < E2E_REPEATS; i++) {
@@ -153,6 +158,7 @@ try {
         log(`${round(r.rowsPerSecond)} rows/s (${round(r.seconds, 1)} s; upload ${round(r.uploadSeconds, 1)} s); worker peak RSS ${r.workerPeakRssMb.map((x) => round(x)).join(', ')} MB; CPU s per 1M rows ${JSON.stringify(Object.fromEntries(Object.entries(r.cpuSecondsPerMillionRows).map(([k, v]) => [k, round(v, 2)])))}`);
         await db.pool.query('DELETE FROM predictions');
         await db.pool.query(`DELETE FROM jobs WHERE kind = 'batch'`);
+        await db.settle();
       }
       const rps = median(runs.map((r) => r.rowsPerSecond));
       results.e2e.push({
