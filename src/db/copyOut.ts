@@ -1,13 +1,12 @@
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { parseCopyRows } from './copyFormat.js';
 
 // Reading large bytea values (upload chunks, ~750 kB) through a normal query costs both sides
 // dearly: Postgres renders the bytes as text, node-postgres decodes the whole message as a UTF-8
 // string and the caller decodes that again. Measured on a 750 kB payload: ~14 ms of backend CPU and
 // ~10 ms of worker CPU per chunk, against ~1 ms each through `COPY ... TO STDOUT (FORMAT binary)`,
 // which hands the bytes over as they are stored.
-
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
 /**
  * Runs `COPY (query) TO STDOUT (FORMAT binary)` and returns each row's fields as raw bytes (null
@@ -18,28 +17,4 @@ export async function copyOutRows(client: pg.ClientBase, query: string): Promise
   const pieces: Buffer[] = [];
   for await (const piece of client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`))) pieces.push(piece as Buffer);
   return parseCopyRows(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces));
-}
-
-/** The rows of a binary COPY stream (header, tuples, trailer). */
-export function parseCopyRows(buf: Buffer): (Buffer | null)[][] {
-  if (buf.length < SIGNATURE.length + 8 || !buf.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
-  let at = SIGNATURE.length + 4;
-  at += 4 + buf.readUInt32BE(at); // header extension, skipped
-  const rows: (Buffer | null)[][] = [];
-  for (;;) {
-    const fields = buf.readInt16BE(at);
-    at += 2;
-    if (fields === -1) return rows;
-    const row: (Buffer | null)[] = new Array(fields);
-    for (let f = 0; f < fields; f++) {
-      const len = buf.readInt32BE(at);
-      at += 4;
-      if (len === -1) row[f] = null;
-      else {
-        if (at + len > buf.length) throw new Error('binary COPY stream cut short');
-        row[f] = buf.subarray(at, (at += len));
-      }
-    }
-    rows.push(row);
-  }
 }

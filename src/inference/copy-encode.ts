@@ -3,8 +3,8 @@
 // Binary, not text: numbers go as their IEEE bytes, so neither side turns floats into digits and
 // back (the thread's shortest-text search for each float4 and Postgres's float4in/array_in were
 // most of the cost of storing a row), and no string needs escaping.
-// A piece of rows (encodeCopyRows) carries tuples only: copyStream frames any number of pieces,
-// the chunks of one commit, into the single stream one COPY reads.
+// A piece of rows (encodeCopyRows) carries tuples only: copyStream (src/db/copyFormat.ts) frames
+// any number of pieces, the chunks of one commit, into the single stream one COPY reads.
 // Postgres text cannot hold U+0000: a NUL in a passthrough cell or error becomes U+FFFD (the only
 // change any string undergoes; lone UTF-16 surrogates likewise become U+FFFD when encoded to UTF-8).
 
@@ -22,19 +22,8 @@ export interface PredictionRow {
 // Element type OIDs that array_recv checks against the column's: float4 and text.
 const FLOAT4_OID = 700;
 const TEXT_OID = 25;
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-// Signature, then a 32-bit flags field and a 32-bit header-extension length, both 0.
-const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// A field count of -1 ends the data.
-const TRAILER = Buffer.from([0xff, 0xff]);
-
-/** One COPY stream holding every piece of rows given, in order. */
-export function copyStream(pieces: readonly Uint8Array[]): Buffer {
-  return Buffer.concat([HEADER, ...pieces, TRAILER]);
-}
-
-/** The rows as binary COPY tuples (no header or trailer: see copyStream). */
+/** The rows as binary COPY tuples (no header or trailer: see copyStream in src/db/copyFormat.ts). */
 export function encodeCopyRows(jobId: string, rows: Iterable<PredictionRow>): Buffer {
   if (!UUID.test(jobId)) throw new TypeError(`not a UUID: ${jobId}`);
   const uuid = Buffer.from(jobId.replaceAll('-', ''), 'hex');

@@ -5,7 +5,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { PREDICTION_COPY_COLUMNS, copyStream, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
+import { copyStream } from '../../src/db/copyFormat.js';
+import { PREDICTION_COPY_COLUMNS, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
 import { decodeCopy } from './copy-decode.js';
 import { withDb } from '../global-setup.js';
 

@@ -1,0 +1,39 @@
+// PostgreSQL's binary COPY format, both ways: the framing around tuples that COPY ... FROM STDIN
+// (FORMAT binary) reads (predictions, upload chunks), and the reading of what COPY ... TO STDOUT
+// (FORMAT binary) writes (chunk payloads). A tuple is a 16-bit field count, then per field a 32-bit
+// length (-1 for NULL) and that many bytes, all big-endian.
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+// Signature, then a 32-bit flags field and a 32-bit header-extension length, both 0.
+const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
+// A field count of -1 ends the data.
+const TRAILER = Buffer.from([0xff, 0xff]);
+
+/** One COPY stream holding every piece of tuples given, in order. */
+export function copyStream(pieces: readonly Uint8Array[]): Buffer {
+  return Buffer.concat([HEADER, ...pieces, TRAILER]);
+}
+
+/** The rows of a binary COPY stream (header, tuples, trailer): each field's raw bytes, null for NULL. */
+export function parseCopyRows(buf: Buffer): (Buffer | null)[][] {
+  if (buf.length < SIGNATURE.length + 8 || !buf.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
+  let at = SIGNATURE.length + 4;
+  at += 4 + buf.readUInt32BE(at); // header extension, skipped
+  const rows: (Buffer | null)[][] = [];
+  for (;;) {
+    const fields = buf.readInt16BE(at);
+    at += 2;
+    if (fields === -1) return rows;
+    const row: (Buffer | null)[] = new Array(fields);
+    for (let f = 0; f < fields; f++) {
+      const len = buf.readInt32BE(at);
+      at += 4;
+      if (len === -1) row[f] = null;
+      else {
+        if (at + len > buf.length) throw new Error('binary COPY stream cut short');
+        row[f] = buf.subarray(at, (at += len));
+      }
+    }
+    rows.push(row);
+  }
+}
