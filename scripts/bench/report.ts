@@ -168,8 +168,9 @@ function analysis(r: Results): string {
 - **parse (${f(s?.parse)} rows/s, one core)** — a byte loop: the numeric fast path
   (\`src/csv/numeric.ts\`) reads plain decimals straight from the chunk's bytes (digits into an
   integer, one division by a power of ten, exactly what \`Number()\` gives), then normalises into a
-  Float32Array. It applies to ASCII slices without quotes whose signature columns hold plain
-  decimals, and steps aside for anything else; \`test/csv/numeric.test.ts\` proves it equal to the
+  Float32Array. It applies to ASCII slices without quotes; a cell that is not a plain decimal goes
+  through the usual cell rules as text, and a slice it cannot cut the same way goes the general
+  road whole. \`test/csv/numeric.test.ts\` proves it equal to the
   general road, which builds a string per cell (${f(s?.parseGeneral)} rows/s here; csv-parse alone, the dialect's
   reference, ${f(s?.csvParseReference)} rows/s for strings only and ${f(s?.csvParseCast)} with \`cast\`).
 - **infer (${f(s?.infer)} rows/s, one core)** — the 20→64→3 MLP is about 1.5 kFLOP a row: onnxruntime runs it

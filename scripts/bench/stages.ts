@@ -75,7 +75,7 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
   };
   const parseOnce = () => {
     const fast = parseNumericSlice(payload, { ...opts, ...map });
-    return fast ? pre.numbers(fast.values, CHUNK) : parseGeneralOnce();
+    return fast ? pre.numbers(fast.values, CHUNK, fast.texts) : parseGeneralOnce();
   };
   if (!parseNumericSlice(payload, { ...opts, ...map })) throw new Error('the benchmark data should take the numeric fast path');
   const parse = await medianOf(repeats, () => rate(CHUNK, ms, parseOnce));

@@ -3,13 +3,15 @@
 // preprocessor's cell rules) builds a string per line and per cell and runs a regex and Number()
 // over each: most of a worker's CPU for a numeric CSV. Here no string is made for a number.
 //
-// This path gives exactly what the general road gives, or nothing: it returns null the moment a
-// slice holds anything outside its narrow case (a quote, a byte above 0x7F, a row with the wrong
-// number of fields, a feature cell that is empty, padded, a missing-value token, has an exponent or
-// more than 15 digits), and the caller takes the general road for the whole slice. Within the case
-// the two agree by construction: with at most 15 digits the digits form an integer below 2^53 and
-// 10^k (k ≤ 15) is exact too, so one IEEE division gives the correctly rounded value, which is
-// what Number() returns for the same text. test/csv/numeric.test.ts checks both claims.
+// This path gives exactly what the general road gives, or nothing. A feature cell that is not a
+// plain decimal of at most 15 digits (empty, padded, a missing-value token, an exponent, text) is
+// handed over as its text, for the preprocessor's own cell rules, exactly the string the general
+// road would have cut. Anything that could change where cells begin and end (a quote, a byte above
+// 0x7F, a row with the wrong number of fields, more or fewer rows than stored) returns null, and
+// the caller takes the general road for the whole slice. Within the case the two agree by
+// construction: with at most 15 digits the digits form an integer below 2^53 and 10^k (k ≤ 15) is
+// exact too, so one IEEE division gives the correctly rounded value, which is what Number()
+// returns for the same text. test/csv/numeric.test.ts checks both claims.
 
 const LF = 10;
 const CR = 13;
@@ -33,8 +35,10 @@ export interface NumericSliceOptions {
 }
 
 export interface NumericSlice {
-  /** expectedRows × features.length values, row-major, in signature order. */
+  /** expectedRows × features.length values, row-major, in signature order; NaN where `texts` has the cell. */
   values: Float64Array;
+  /** The feature cells that are not plain decimals, by their index in `values`, as written. */
+  texts: Map<number, string>;
   /** Per row, the passthrough cells as written (null where the upload lacks the column); null when there are none. */
   passthrough: ((string | null)[] | null)[];
 }
@@ -57,6 +61,7 @@ export function parseNumericSlice(bytes: Uint8Array, opts: NumericSliceOptions):
   const values = new Float64Array(opts.expectedRows * nf);
   const passthrough: ((string | null)[] | null)[] = new Array(opts.expectedRows);
   const starts = wantText ? new Int32Array(fields + 1) : null;
+  const texts = new Map<number, string>();
   const len = bytes.length;
   let row = 0;
   for (let pos = 0; pos < len; ) {
@@ -79,8 +84,11 @@ export function parseNumericSlice(bytes: Uint8Array, opts: NumericSliceOptions):
         const k = slot[col];
         if (k !== -1) {
           const v = decimal(bytes, cell, p);
-          if (v === null) return null;
-          values[base + k] = v;
+          if (v !== null) values[base + k] = v;
+          else {
+            values[base + k] = NaN;
+            texts.set(base + k, latin1(bytes, cell, p));
+          }
         }
         col++;
         cell = p + 1;
@@ -93,7 +101,7 @@ export function parseNumericSlice(bytes: Uint8Array, opts: NumericSliceOptions):
     } else passthrough[row] = pt.length ? pt.map(() => null) : null;
     row++;
   }
-  return row === opts.expectedRows ? { values, passthrough } : null;
+  return row === opts.expectedRows ? { values, texts, passthrough } : null;
 }
 
 /** The value of bytes[from, to) when it is a plain decimal of at most 15 digits, else null. */

@@ -68,8 +68,11 @@ export interface Preprocessor {
   csv(rows: readonly (readonly string[] | null)[], map: ColumnMap, rowErrors?: readonly (string | null)[]): Preprocessed;
   /** JSON records keyed by column name; a non-null rowErrors[i] rejects record i as is. */
   json(records: readonly unknown[], rowErrors?: readonly (string | null)[]): Preprocessed;
-  /** Cell values already read as numbers (src/csv/numeric.ts): `count` rows of the signature's columns, row-major. */
-  numbers(values: Float64Array, count: number): Preprocessed;
+  /**
+   * Cells already read as numbers (src/csv/numeric.ts): `count` rows of the signature's columns,
+   * row-major; a cell in `texts` (by its index in `values`) goes through the CSV cell rules instead.
+   */
+  numbers(values: Float64Array, count: number, texts?: ReadonlyMap<number, string>): Preprocessed;
 }
 
 /** One per model version: uploads of that version differ only in header order, handled by the ColumnMap. */
@@ -146,8 +149,14 @@ export function createPreprocessor(
         },
       );
     },
-    numbers(values, count) {
-      return run(count, (i, j) => values[i * n + j], () => null);
+    numbers(values, count, texts) {
+      const cell = texts?.size
+        ? (i: number, j: number) => {
+            const t = texts.get(i * n + j);
+            return t === undefined ? values[i * n + j] : parseCell(t, cols[j]);
+          }
+        : (i: number, j: number) => values[i * n + j];
+      return run(count, cell, () => null);
     },
   };
 }

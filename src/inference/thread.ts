@@ -214,7 +214,7 @@ function fit<T, F>(xs: readonly T[], n: number, filler: F): (T | F)[] {
 
 function prepareCsv(bytes: Uint8Array, n: number, part: Part, map: ColumnMap, preprocessor: Preprocessor): Pick<Segment, 'pre' | 'passthrough'> {
   const fast = parseNumericSlice(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n, ...map });
-  if (fast) return { pre: preprocessor.numbers(fast.values, n), passthrough: fast.passthrough };
+  if (fast) return { pre: preprocessor.numbers(fast.values, n, fast.texts), passthrough: fast.passthrough };
   const parsed = parseChunk(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n });
   const rows = fit(parsed.rows, n, null);
   const errors = fit(parsed.errors, n, 'row missing from chunk');
