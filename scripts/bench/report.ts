@@ -54,8 +54,8 @@ data is generated: 20 numeric columns, 4 decimals, about 150 bytes a row.
 | ↳ | fixed cost of one \`run()\` (batch 1) | ${f(s.ortCallUs)} µs |
 | intake (api) | storing one chunk's upload bytes (\`insertChunk\`, ~${f(s.intake.chunkBytes / 1e3)} kB bytea) with Postgres's default storage (pglz-compressed in TOAST), before migration 0005 | ${f(s.intake.compressed)} |
 | ↳ | same with \`STORAGE EXTERNAL\` (uncompressed out-of-line): what migration 0005 set, used by the runs below | ${f(s.intake.external)} |
-| store | ORT output → postprocess → COPY text → COPY into \`predictions\` (PK), one transaction per chunk | **${f(s.store)}** |
-| ↳ | postprocess + COPY text only (worker thread) | ${f(s.encode)} |
+| store | ORT output → postprocess → binary COPY tuples → COPY into \`predictions\` (PK), one transaction per chunk | **${f(s.store)}** |
+| ↳ | postprocess + binary COPY tuples only (worker thread) | ${f(s.encode)} |
 | ↳ | COPY of the same bytes into a table without the primary key | ${f(s.copyOnly)} |
 
 **Pipeline limit** P = cores ÷ (1/parse + 1/infer + 1/store) = ${r.machine.cores} ÷ (1/${f(s.parse)} + 1/${f(s.infer)} + 1/${f(s.store)}) = **${f(s.pipelineLimit)} rows/s**:

@@ -138,8 +138,9 @@ async function copyInTx(pool: pg.Pool, sql: string, data: Uint8Array) {
 }
 
 /**
- * The three layouts for a chunk's predictions, each written the way it would be written (COPY
- * text, one transaction per 5000-row chunk, with the key the results API reads by) and sized on disk.
+ * The three layouts for a chunk's predictions, each written in one COPY per 5000-row chunk with the
+ * key the results API reads by, and sized on disk: today's as the worker writes it (binary), the
+ * other two as COPY text (their rows/s are not comparable with today's, their sizes are).
  */
 async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>, ms: number) {
   await pool.query(`
@@ -162,7 +163,7 @@ async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>
     await copyInTx(pool, 'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN (FORMAT binary)', copyStream([encodeCopyRows(realJob, rows)]));
   });
   const realSize = await pool.query(`SELECT pg_total_relation_size('predictions')::float8 AS b, (SELECT count(*) FROM predictions)::float8 AS n`);
-  results.push({ layout: 'one row per prediction, scores real[] (today)', rowsPerSecond: realRate, bytesPerRow: realSize.rows[0].b / realSize.rows[0].n });
+  results.push({ layout: 'one row per prediction, scores real[] (today; binary COPY)', rowsPerSecond: realRate, bytesPerRow: realSize.rows[0].b / realSize.rows[0].n });
 
   next = 1;
   const jsonbRate = await rate(CHUNK, ms, async () => {
@@ -175,7 +176,7 @@ async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>
     await copyInTx(pool, 'COPY bench_pred_jsonb FROM STDIN', Buffer.from(text));
   });
   const jsonbSize = await pool.query(`SELECT pg_total_relation_size('bench_pred_jsonb')::float8 AS b, (SELECT count(*) FROM bench_pred_jsonb)::float8 AS n`);
-  results.push({ layout: 'one row per prediction, scores jsonb', rowsPerSecond: jsonbRate, bytesPerRow: jsonbSize.rows[0].b / jsonbSize.rows[0].n });
+  results.push({ layout: 'one row per prediction, scores jsonb (COPY text)', rowsPerSecond: jsonbRate, bytesPerRow: jsonbSize.rows[0].b / jsonbSize.rows[0].n });
 
   next = 1;
   let chunkRows = 0;
@@ -192,7 +193,7 @@ async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>
     await copyInTx(pool, 'COPY bench_pred_chunk FROM STDIN', Buffer.from(text));
   });
   const chunkSize = await pool.query(`SELECT pg_total_relation_size('bench_pred_chunk')::float8 AS b`);
-  results.push({ layout: 'one row per chunk, value float8[] + scores real[] (row i at offset)', rowsPerSecond: chunkRate, bytesPerRow: chunkSize.rows[0].b / chunkRows });
+  results.push({ layout: 'one row per chunk, value float8[] + scores real[] (row i at offset; COPY text)', rowsPerSecond: chunkRate, bytesPerRow: chunkSize.rows[0].b / chunkRows });
   void realRows;
   await pool.query(`DELETE FROM predictions WHERE job_id IN ($1, $2)`, [realJob, '00000000-0000-4000-8000-000000000000']);
   return results;
