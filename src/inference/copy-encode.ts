@@ -29,7 +29,6 @@ export function encodeCopyRows(jobId: string, rows: Iterable<PredictionRow>): Bu
   const uuid = Buffer.from(jobId.replaceAll('-', ''), 'hex');
   const w = new TupleWriter();
   for (const r of rows) {
-    w.ensure(2 + 20 + 12 + 12);
     w.int16(PREDICTION_COPY_COLUMNS.length);
     w.int32(16);
     w.bytes(uuid);
@@ -52,13 +51,13 @@ export function encodeCopyRows(jobId: string, rows: Iterable<PredictionRow>): Bu
   return w.done();
 }
 
-/** An append-only big-endian buffer that grows as needed. */
+/** An append-only big-endian buffer that grows as needed: every write makes room for itself. */
 class TupleWriter {
   private buf = Buffer.allocUnsafe(64 * 1024);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private at = 0;
 
-  ensure(n: number) {
+  private ensure(n: number) {
     if (this.at + n <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
     this.buf.copy(next, 0, 0, this.at);
@@ -66,18 +65,22 @@ class TupleWriter {
     this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
   int16(v: number) {
+    this.ensure(2);
     this.view.setInt16(this.at, v);
     this.at += 2;
   }
   int32(v: number) {
+    this.ensure(4);
     this.view.setInt32(this.at, v);
     this.at += 4;
   }
   float64(v: number) {
+    this.ensure(8);
     this.view.setFloat64(this.at, v);
     this.at += 8;
   }
   bytes(b: Uint8Array) {
+    this.ensure(b.length);
     this.buf.set(b, this.at);
     this.at += b.length;
   }

@@ -145,6 +145,27 @@ describe('binary COPY encoding, through a real Postgres', () => {
     expect(back).toEqual(rows.map((r) => ({ jobId: job, ...r })));
   });
 
+  it('rows of every shape end at every offset near the writer\'s buffer boundaries, and all come through', async () => {
+    // A regression row without scores or passthrough is 58 bytes: long runs of such rows, with and
+    // without a short passthrough, cross the 64 kB (and grown) buffer ends at every alignment.
+    const job = randomUUID();
+    const shapes: ((i: number) => PredictionRow)[] = [
+      (i) => ({ rowNo: i + 1, value: i, scores: null, passthrough: null, error: null }),
+      (i) => ({ rowNo: i + 1, value: i, scores: null, passthrough: [i % 2 ? 'Y' : 'N'], error: null }),
+      (i) => ({ rowNo: i + 1, value: null, scores: null, passthrough: null, error: i % 3 ? null : 'e' }),
+      (i) => ({ rowNo: i + 1, value: i / 7, scores: [0.25, 0.75], passthrough: [null], error: null }),
+    ];
+    for (const shape of shapes) {
+      for (const n of [1_129, 1_130, 1_131, 790, 5_000]) {
+        const rows = Array.from({ length: n }, (_, i) => shape(i));
+        expect(decodeCopy(encodeCopyRows(job, rows))).toEqual(rows.map((r) => ({ jobId: job, ...r })));
+      }
+    }
+    const rows = Array.from({ length: 5_000 }, (_, i) => shapes[1](i));
+    await copy(encodeCopyRows(job, rows));
+    expect((await client.query('SELECT count(*)::int AS n FROM predictions')).rows[0].n).toBe(5_000);
+  });
+
   it('refuses a job id that is not a UUID', () => {
     expect(() => encodeCopyRows('job-1', [])).toThrow(/not a UUID/);
   });
