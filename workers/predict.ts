@@ -152,6 +152,9 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 // most 2 s), since a thread torn down holding one aborts the process natively instead.
 process.on('uncaughtException', (err) => {
   log.fatal({ err }, 'uncaught error; exiting (chunks in hand will be redelivered)');
+  stopping = true;
+  // Take no new chunk meanwhile: each start would count against that chunk's bound for nothing.
+  for (const w of running) void w.close().catch(() => {});
   setTimeout(() => process.exit(1), 2000);
   void inference.close().finally(() => process.exit(1));
 });
