@@ -2,10 +2,10 @@
 // under them says what bounds each figure and is written against the figures it cites.
 import type { E2eRun } from './e2e.js';
 import type { Results } from './run.js';
+import { median } from './common.js';
 
 const f = (x: number | null | undefined, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${f(x * 100)} %`);
-const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : NaN);
 const mark = (ok: boolean | null) => (ok === null ? '' : ok ? ' ✅' : ' ❌');
 
 export function renderMarkdown(r: Results): string {

@@ -14,7 +14,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { parseNumericSlice } from '../../src/csv/numeric.js';
 import { parseChunk, parseChunkWhole } from '../../src/csv/parse.js';
 import { copyStream } from '../../src/db/copyFormat.js';
-import { encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
+import { copyPredictionsSql, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
 import { postprocess } from '../../src/inference/postprocess.js';
 import { columnIndex, createPreprocessor } from '../../src/inference/preprocess.js';
 import type { RunPlan } from '../../src/models/types.js';
@@ -111,13 +111,13 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
   const storeOnce = async () => {
     const copy = encodeOnce(nextRow);
     nextRow += CHUNK;
-    await copyInTx(pool, 'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN (FORMAT binary)', copy);
+    await copyInTx(pool, copyPredictionsSql(), copy);
   };
   const store = await medianOf(repeats, () => rate(CHUNK, ms, storeOnce));
   const fixed = encodeOnce(1);
   // The same bytes again would collide on the primary key: a table without one isolates COPY's own cost.
   await pool.query('CREATE TABLE IF NOT EXISTS bench_copy_only (LIKE predictions)');
-  const copyOnly = await rate(CHUNK, ms, () => copyInTx(pool, 'COPY bench_copy_only (job_id, row_no, value, scores, passthrough, error) FROM STDIN (FORMAT binary)', fixed));
+  const copyOnly = await rate(CHUNK, ms, () => copyInTx(pool, copyPredictionsSql('bench_copy_only'), fixed));
   await pool.query('TRUNCATE bench_copy_only');
   await session.release();
 
@@ -160,7 +160,7 @@ async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>
     const rows = preds.map((p, i) => ({ rowNo: next + i, value: p.value, scores: p.scores, passthrough: null, error: null }));
     next += CHUNK;
     realRows += CHUNK;
-    await copyInTx(pool, 'COPY predictions (job_id, row_no, value, scores, passthrough, error) FROM STDIN (FORMAT binary)', copyStream([encodeCopyRows(realJob, rows)]));
+    await copyInTx(pool, copyPredictionsSql(), copyStream([encodeCopyRows(realJob, rows)]));
   });
   const realSize = await pool.query(`SELECT pg_total_relation_size('predictions')::float8 AS b, (SELECT count(*) FROM predictions)::float8 AS n`);
   results.push({ layout: 'one row per prediction, scores real[] (today; binary COPY)', rowsPerSecond: realRate, bytesPerRow: realSize.rows[0].b / realSize.rows[0].n });

@@ -68,8 +68,8 @@ export async function listKeys(db: pg.Pool, tenantId: string): Promise<KeyView[]
 /**
  * Revokes a key of the tenant (any tenant when tenantId is null: the operator's CLI). The commit
  * fires a NOTIFY (migrations/0006_lookup_notify.sql) on which every api process drops the key from
- * its cache, so it stops working within milliseconds everywhere; an api process that revokes
- * through this function also drops it itself before answering (Lookups.forgetKey).
+ * its cache, so it stops working within milliseconds everywhere; the api's revoke route also drops
+ * it from its own process's cache before answering (Lookups.forgetKey).
  * Returns null when there is no such key (for this tenant); revoking twice keeps the first time.
  */
 export async function revokeKey(pool: pg.Pool, keyId: string, opts: { tenantId: string | null; actor: Actor }): Promise<KeyView | null> {

@@ -153,7 +153,8 @@ function hasCrAtLineEnd(buf: Buffer): boolean {
   return false;
 }
 
-function assertDelimiter(d: string): void {
+/** Throws on a delimiter Sluice's CSV dialect cannot use (one character, not a quote or line break). */
+export function assertDelimiter(d: string): void {
   if (d.length !== 1 || d === '"' || d === '\n' || d === '\r') throw new TypeError(`unsupported CSV delimiter ${JSON.stringify(d)}`);
 }
 

@@ -32,7 +32,7 @@ const implied = impliedStatusSql();
 const ADVANCE = `
 UPDATE jobs j SET status = ${implied.status}, finished_at = ${implied.finishedAt}
 FROM model_versions mv JOIN models m ON m.id = mv.model_id
-WHERE j.id = ANY($1::uuid[]) AND mv.id = j.model_version_id AND j.status IN ('receiving', 'queued', 'running')
+WHERE j.id = $1 AND mv.id = j.model_version_id AND j.status IN ('receiving', 'queued', 'running')
 RETURNING ${JOB_ROW_SQL}`;
 
 export interface Advanced {
@@ -43,7 +43,7 @@ export interface Advanced {
 }
 
 export async function advanceJob(client: pg.ClientBase, jobId: string, baseUrl: string): Promise<Advanced> {
-  const { rows } = await client.query<JobRow>({ name: 'sluice_advance_job', text: ADVANCE, values: [[jobId]] });
+  const { rows } = await client.query<JobRow>({ name: 'sluice_advance_job', text: ADVANCE, values: [jobId] });
   return (await withEndEvents(client, rows, baseUrl)).get(jobId) ?? { job: null, finished: false, deliveries: [] };
 }
 

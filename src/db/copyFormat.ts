@@ -9,6 +9,13 @@ const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
 // A field count of -1 ends the data.
 const TRAILER = Buffer.from([0xff, 0xff]);
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID in canonical text form: what may go into a tuple as 16 bytes, or into a COPY statement as a literal. */
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
+}
+
 /** One COPY stream holding every piece of tuples given, in order. */
 export function copyStream(pieces: readonly Uint8Array[]): Buffer {
   return Buffer.concat([HEADER, ...pieces, TRAILER]);

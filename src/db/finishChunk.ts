@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { PREDICTION_COPY_COLUMNS } from '../inference/copy-encode.js';
+import { copyPredictionsSql } from '../inference/copy-encode.js';
 import { copyStream } from './copyFormat.js';
 import type { ChunkRef } from '../queue/payloads.js';
 import { recordProgress } from '../webhooks/outbox.js';
@@ -24,7 +24,7 @@ export type Finished = (Advanced & { applied: true }) | { applied: false };
 /** A job ended (cancel, watchdog) while a group of its chunks was being finished: finish them one by one. */
 export class JobEndedMidGroupError extends Error {}
 
-const COPY_PREDICTIONS = `COPY predictions (${PREDICTION_COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+const COPY_PREDICTIONS = copyPredictionsSql();
 
 const MARK = `
 UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now()
@@ -34,12 +34,11 @@ UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now()
 RETURNING c.job_id, c.seq`;
 
 // The counters and the status they imply in one write of each job row (see impliedStatusSql).
-const settled = impliedStatusSql({
-  chunksDone: 'j.chunks_done + u.chunks', rowsSucceeded: 'j.rows_succeeded + u.succeeded', errorCode: 'coalesce(j.error_code, u.errs[1][1])',
-});
+const after = { chunksDone: 'j.chunks_done + u.chunks', rowsSucceeded: 'j.rows_succeeded + u.succeeded', errorCode: 'coalesce(j.error_code, u.errs[1][1])' };
+const settled = impliedStatusSql(after);
 const BUMP = `
-UPDATE jobs j SET chunks_done = j.chunks_done + u.chunks, rows_succeeded = j.rows_succeeded + u.succeeded,
-       rows_failed = j.rows_failed + u.failed, error_code = coalesce(j.error_code, u.errs[1][1]),
+UPDATE jobs j SET chunks_done = ${after.chunksDone}, rows_succeeded = ${after.rowsSucceeded},
+       rows_failed = j.rows_failed + u.failed, error_code = ${after.errorCode},
        error_message = coalesce(j.error_message, u.errs[1][2]), progressed_at = now(),
        status = ${settled.status}, finished_at = ${settled.finishedAt}
   FROM (SELECT job_id, count(*)::int AS chunks, sum(succeeded)::bigint AS succeeded, sum(failed)::bigint AS failed,

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { JobStatus } from '../jobs/view.js';
 import { chunkJobId, type ChunkRef } from '../queue/payloads.js';
+import { isUuid } from './copyFormat.js';
 import { copyOutRows } from './copyOut.js';
 
 export interface LoadedChunk {
@@ -42,13 +43,11 @@ SELECT c.job_id::text, c.seq::text, coalesce(k.attempts, 0)::text, c.status::tex
   FROM refs r JOIN job_chunks c ON c.job_id = r.job_id AND c.seq = r.seq JOIN jobs j ON j.id = c.job_id
   LEFT JOIN counted k ON k.job_id = c.job_id AND k.seq = c.seq`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function loadChunks(db: pg.Pool, refs: ChunkRef[]): Promise<Map<string, LoadedChunk>> {
   // COPY takes no parameters: the references go in as literals, so each is checked to be exactly a
   // UUID and an int4 here (the queue payload's schema checked them already; this is the last gate).
   for (const r of refs) {
-    if (!UUID.test(r.jobId) || !Number.isInteger(r.seq) || r.seq < 0 || r.seq > 2 ** 31 - 1) throw new TypeError(`malformed chunk reference ${JSON.stringify(r)}`);
+    if (!isUuid(r.jobId) || !Number.isInteger(r.seq) || r.seq < 0 || r.seq > 2 ** 31 - 1) throw new TypeError(`malformed chunk reference ${JSON.stringify(r)}`);
   }
   const client = await db.connect();
   let rows: (Buffer | null)[][];

@@ -57,8 +57,8 @@ export function createApp(deps: AppDeps): Express {
   const v1 = express.Router();
   v1.use(authenticate(deps.pool, lastUsed, lookups));
   v1.use(rateLimit(deps));
-  v1.post('/jobs', declaredSizeLimit(intake.maxUploadBytes + 1024 * 1024, 'a CSV upload (MAX_UPLOAD_BYTES)'), queuedRowsCap(deps.pool, security.maxQueuedRowsPerTenant, { lookups, requestRows: intake.maxRowsPerJob }));
-  v1.post('/predictions', queuedRowsCap(deps.pool, security.maxQueuedRowsPerTenant, { lookups, requestRows: intake.maxPredictionRecords }));
+  v1.post('/jobs', declaredSizeLimit(intake.maxUploadBytes + 1024 * 1024, 'a CSV upload (MAX_UPLOAD_BYTES)'), queuedRowsCap(lookups, security.maxQueuedRowsPerTenant, intake.maxRowsPerJob));
+  v1.post('/predictions', queuedRowsCap(lookups, security.maxQueuedRowsPerTenant, intake.maxPredictionRecords));
   v1.post('/models/:name/versions', declaredSizeLimit(intake.maxModelBytes + 16 * 1024 * 1024, 'a model upload (MAX_MODEL_BYTES)'));
   registerAdminRoutes(v1, deps);
   registerModelRoutes(v1, deps);

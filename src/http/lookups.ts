@@ -51,7 +51,6 @@ export class Lookups {
   private readonly models: BoundedCache<ResolvedVersion>;
   private readonly quota: BoundedCache<QuotaReading>;
   private readonly now: () => number;
-  private readonly quotaReuseMs: number;
   private keysEpoch = 0;
   private modelsEpoch = 0;
 
@@ -64,8 +63,8 @@ export class Lookups {
     this.now = opts.now ?? (() => performance.now());
     this.keys = new BoundedCache(opts.maxKeys ?? 10_000, opts.keyTtlMs ?? 60_000);
     this.models = new BoundedCache(opts.maxModelRefs ?? 2_000, opts.modelTtlMs ?? 60_000);
-    this.quotaReuseMs = opts.quotaReuseMs ?? 1000;
-    this.quota = new BoundedCache(opts.maxQuotaTenants ?? 10_000, this.quotaReuseMs);
+    // The cache's TTL is what bounds a reading's age.
+    this.quota = new BoundedCache(opts.maxQuotaTenants ?? 10_000, opts.quotaReuseMs ?? 1000);
     // The listener lives as long as the pool this reads through (a caller that ends the pool
     // without closing us leaves no reconnect loop behind).
     this.listener = listener instanceof LookupListener ? listener : new LookupListener({ ...listener, shouldStop: () => pool.ending || pool.ended });
@@ -76,11 +75,6 @@ export class Lookups {
 
   /** Starts listening; resolves after the first attempt (true when the caches are in use). */
   start(): Promise<boolean> {
-    return this.listener.start();
-  }
-
-  /** The first attempt to LISTEN, settled (never rejects). */
-  get ready(): Promise<boolean> {
     return this.listener.start();
   }
 
@@ -166,7 +160,7 @@ export class Lookups {
     const now = this.now();
     if (this.listening) {
       const r = this.quota.get(tenantId, now);
-      if (r && now - r.at < this.quotaReuseMs && r.rows + r.admitted + requestRows < cap / 2) {
+      if (r && r.rows + r.admitted + requestRows < cap / 2) {
         r.admitted += requestRows;
         this.stats.quotaReused++;
         return r.rows;

@@ -24,17 +24,16 @@ export async function queuedRows(db: pg.Pool, tenantId: string): Promise<number>
  * tenant over it by at most one job's rows (MAX_ROWS_PER_JOB): the upload is streamed, so its size
  * is not known when it starts.
  *
- * With `lookups`, a reading far below the cap (under half of it, counting at their largest size
+ * Through `lookups`, a reading far below the cap (under half of it, counting at their largest size
  * the requests this process admitted since) and under a second old is reused instead of read
  * again; near the cap every request reads Postgres. `requestRows` is the most rows one request on
  * this route can add. The bound this adds is stated at Lookups.queuedRows (src/http/lookups.ts).
  */
-export function queuedRowsCap(pool: pg.Pool, maxRows: number, opts: { lookups?: Pick<Lookups, 'queuedRows'>; requestRows?: number } = {}) {
-  const { lookups, requestRows = maxRows } = opts;
+export function queuedRowsCap(lookups: Pick<Lookups, 'queuedRows'>, maxRows: number, requestRows: number) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const auth = findAuth(req);
     if (!auth) return next();
-    const queued = lookups ? await lookups.queuedRows(auth.tenantId, maxRows, requestRows) : await queuedRows(pool, auth.tenantId);
+    const queued = await lookups.queuedRows(auth.tenantId, maxRows, requestRows);
     if (queued >= maxRows) {
       throw new HttpError(
         'quota_exceeded',

@@ -8,7 +8,12 @@
 // Postgres text cannot hold U+0000: a NUL in a passthrough cell or error becomes U+FFFD (the only
 // change any string undergoes; lone UTF-16 surrogates likewise become U+FFFD when encoded to UTF-8).
 
+import { isUuid } from '../db/copyFormat.js';
+
 export const PREDICTION_COPY_COLUMNS = ['job_id', 'row_no', 'value', 'scores', 'passthrough', 'error'] as const;
+
+/** The COPY that reads these tuples, into `table` (predictions, or a table like it). */
+export const copyPredictionsSql = (table = 'predictions') => `COPY ${table} (${PREDICTION_COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
 export interface PredictionRow {
   rowNo: number;
@@ -22,10 +27,9 @@ export interface PredictionRow {
 // Element type OIDs that array_recv checks against the column's: float4 and text.
 const FLOAT4_OID = 700;
 const TEXT_OID = 25;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The rows as binary COPY tuples (no header or trailer: see copyStream in src/db/copyFormat.ts). */
 export function encodeCopyRows(jobId: string, rows: Iterable<PredictionRow>): Buffer {
-  if (!UUID.test(jobId)) throw new TypeError(`not a UUID: ${jobId}`);
+  if (!isUuid(jobId)) throw new TypeError(`not a UUID: ${jobId}`);
   const uuid = Buffer.from(jobId.replaceAll('-', ''), 'hex');
   const w = new TupleWriter();
   for (const r of rows) {

@@ -77,7 +77,7 @@ export function threadExecArgv(execArgv: readonly string[]): string[] {
  * semi-spaces) is enough: about 16 MB less per thread for a few percent more GC time. Smaller
  * spaces cost more: survivors get promoted and old-space collections multiply.
  */
-export const THREAD_YOUNG_GENERATION_MB = 24;
+const THREAD_YOUNG_GENERATION_MB = 24;
 
 export function createInferencePool(opts: InferencePoolOptions = {}): InferencePool {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));

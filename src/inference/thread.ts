@@ -7,7 +7,7 @@ import type * as Ort from 'onnxruntime-node';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { Buffer, isUtf8 } from 'node:buffer';
 import { parseNumericSlice } from '../csv/numeric.js';
-import { csvParseOptions, parseChunk } from '../csv/parse.js';
+import { assertDelimiter, parseChunk } from '../csv/parse.js';
 import { splitRecords } from '../csv/records.js';
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
@@ -271,10 +271,10 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
     preprocessor = createPreprocessor(signature, plan);
     shape = rowShape(plan, signature.columns.length);
     // What can fail a whole task's preparation is checked before any row is scored: the header
-    // against the signature, and the delimiter (csvParseOptions throws on one parseChunk cannot use).
+    // against the signature, and the delimiter.
     maps = task.parts.map((p) => {
       if (p.format !== 'csv') return null;
-      csvParseOptions(p.delimiter);
+      assertDelimiter(p.delimiter);
       return columnIndex(p.header, signature);
     });
   } catch (err) {

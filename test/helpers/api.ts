@@ -11,7 +11,7 @@ import type { Lookups } from '../../src/http/lookups.js';
 export async function startInProcessApi(config: Config): Promise<{ url: string; lookups: Lookups; close(): Promise<void> }> {
   const api = await buildApi(config);
   const { lookups } = api;
-  await lookups.ready;
+  await lookups.start();
   const server: Server = await new Promise((resolve) => {
     const s = api.app.listen(0, '127.0.0.1', () => resolve(s));
   });

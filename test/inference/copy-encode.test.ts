@@ -6,7 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { copyStream } from '../../src/db/copyFormat.js';
-import { PREDICTION_COPY_COLUMNS, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
+import { copyPredictionsSql, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
 import { decodeCopy } from './copy-decode.js';
 import { withDb } from '../global-setup.js';
 
@@ -67,7 +67,7 @@ afterAll(async () => {
 
 async function copy(...pieces: Buffer[]): Promise<void> {
   await client.query('TRUNCATE predictions');
-  const stream = client.query(copyFrom(`COPY predictions (${PREDICTION_COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`));
+  const stream = client.query(copyFrom(copyPredictionsSql()));
   await pipeline(Readable.from([copyStream(pieces)]), stream);
 }
 
