@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Advanced } from '../db/advanceJob.js';
 import type { Logger } from '../log.js';
 import { enqueueDeliveries } from '../webhooks/outbox.js';
+import { finishedMessage } from './finishedMessage.js';
 
 /**
  * What happens after a transaction that finished a job (or progressed it) commits: waiting
@@ -21,12 +22,16 @@ export class JobFinishedNotifier {
     await this.afterCommitMany([adv]);
   }
 
-  /** Several jobs' news in one publish and one enqueue (the small jobs of one group commit). */
-  async afterCommitMany(advs: Pick<Advanced, 'job' | 'finished' | 'deliveries'>[]) {
-    const finished = advs.flatMap((a) => (a.finished && a.job ? [a.job.id] : []));
+  /**
+   * Several jobs' news in one publish and one enqueue (the small jobs of one group commit).
+   * `tuples`, given with the commit that finished a one-chunk job, are all its prediction rows:
+   * they go in the message, so a request waiting on the job need not read them back.
+   */
+  async afterCommitMany(advs: (Pick<Advanced, 'job' | 'finished' | 'deliveries'> & { tuples?: Uint8Array })[]) {
+    const finished = advs.flatMap((a) => (a.finished && a.job ? [{ job: a.job, tuples: a.job.chunks_total === 1 ? a.tuples : undefined }] : []));
     const deliveries = advs.flatMap((a) => a.deliveries);
     const tasks: Promise<unknown>[] = [];
-    if (finished.length) tasks.push(this.redis.publish(this.channel, finished.join(' ')));
+    if (finished.length) tasks.push(this.redis.publish(this.channel, finishedMessage(finished)));
     if (deliveries.length) tasks.push(enqueueDeliveries(this.webhooks, deliveries));
     const results = await Promise.allSettled(tasks);
     for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'post-commit notification failed; the reconciler will catch up');

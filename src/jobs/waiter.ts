@@ -1,42 +1,46 @@
 import type { Redis } from 'ioredis';
+import { parseFinishedMessage, type FinishedJob } from './finishedMessage.js';
 
 /**
- * Lets a request wait for a job to finish without polling Postgres: workers publish the ids of
- * jobs that reached a final status on one channel (space-separated, several per message when they
- * finished together); one subscriber connection per api process fans that out to the requests
- * waiting on them.
+ * Lets a request wait for a job to finish without polling Postgres: workers publish the jobs that
+ * reached a final status on one channel (several per message when they finished together, a small
+ * job with its result: finishedMessage.ts); one subscriber connection per api process fans that
+ * out to the requests waiting on them.
  */
 export class JobWaiter {
-  private waiting = new Map<string, Set<() => void>>();
+  private waiting = new Map<string, Set<(f: FinishedJob) => void>>();
 
   constructor(private readonly sub: Redis, private readonly channel: string) {}
 
   async start() {
-    this.sub.on('message', (_ch: string, jobIds: string) => {
-      for (const jobId of jobIds.split(' ')) {
-        const set = this.waiting.get(jobId);
+    this.sub.on('message', (_ch: string, message: string) => {
+      // Most messages name no job waited on here (every api process hears every message).
+      if (this.waiting.size === 0) return;
+      for (const f of parseFinishedMessage(message)) {
+        const set = this.waiting.get(f.id);
         if (!set) continue;
-        this.waiting.delete(jobId);
-        for (const wake of set) wake();
+        this.waiting.delete(f.id);
+        for (const wake of set) wake(f);
       }
     });
     await this.sub.subscribe(this.channel);
   }
 
   /**
-   * Resolves true when the job finishes, false after `ms`. `isDone` is checked after subscribing,
-   * so a job that finished before the wait began is not missed.
+   * Resolves with what the worker said of the job when it finishes (its result, for a small job),
+   * null after `ms`. `isDone` is checked after subscribing, so a job that finished before the wait
+   * began is not missed.
    */
-  async wait(jobId: string, ms: number, isDone: () => Promise<boolean>): Promise<boolean> {
-    let wake!: () => void;
-    const finished = new Promise<boolean>((resolve) => (wake = () => resolve(true)));
+  async wait(jobId: string, ms: number, isDone: () => Promise<boolean>): Promise<FinishedJob | null> {
+    let wake!: (f: FinishedJob) => void;
+    const finished = new Promise<FinishedJob>((resolve) => (wake = resolve));
     const set = this.waiting.get(jobId) ?? new Set();
     set.add(wake);
     this.waiting.set(jobId, set);
     let timer: NodeJS.Timeout | undefined;
     try {
-      if (await isDone()) return true;
-      const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+      if (await isDone()) return { id: jobId };
+      const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
       return await Promise.race([finished, timeout]);
     } finally {
       clearTimeout(timer);

@@ -59,7 +59,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       );
       const outcomes = scored.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       const finished = outcomes.length ? await deps.finish(outcomes) : [];
-      const applied = finished.filter((f) => f.applied);
+      const applied = finished.flatMap((f, i) => (f.applied ? [{ ...f, tuples: outcomes[i].copy }] : []));
       if (applied.length) await deps.notify.afterCommitMany(applied);
       const failure = scored.find((s) => s.status === 'rejected');
       if (failure) throw failure.reason;

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { copyStream } from '../../src/db/copyFormat.js';
 import { copyPredictionsSql, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
-import { decodeCopy } from './copy-decode.js';
+import { decodeCopyRows, readCopyTuples } from '../../src/inference/copy-decode.js';
+import { createPool } from '../../src/db/pool.js';
 import { withDb } from '../global-setup.js';
 
 // Every string here goes through COPY into a real Postgres and must come back unchanged.
@@ -138,10 +139,10 @@ describe('binary COPY encoding, through a real Postgres', () => {
     rows.slice(2).forEach((r, i) => expect(r).toEqual({ job_id: b, row_no: i + 1, value: i, scores: [i, -i], passthrough: [`p${i}`], error: pb[i].error }));
   });
 
-  it('decodes back to what was encoded (the decoder the thread tests use)', () => {
+  it('decodes back to what was encoded (the decoder the thread tests and the wake-up message use)', () => {
     const job = randomUUID();
     const rows: PredictionRow[] = TRICKY.map((s, i) => ({ rowNo: i + 1, value: i / 3, scores: [i, 0.25], passthrough: [s, null], error: i % 2 ? s : null }));
-    const back = decodeCopy(encodeCopyRows(job, rows));
+    const back = readCopyTuples(encodeCopyRows(job, rows));
     expect(back).toEqual(rows.map((r) => ({ jobId: job, ...r })));
   });
 
@@ -158,12 +159,50 @@ describe('binary COPY encoding, through a real Postgres', () => {
     for (const shape of shapes) {
       for (const n of [1_129, 1_130, 1_131, 790, 5_000]) {
         const rows = Array.from({ length: n }, (_, i) => shape(i));
-        expect(decodeCopy(encodeCopyRows(job, rows))).toEqual(rows.map((r) => ({ jobId: job, ...r })));
+        expect(readCopyTuples(encodeCopyRows(job, rows))).toEqual(rows.map((r) => ({ jobId: job, ...r })));
       }
     }
     const rows = Array.from({ length: 5_000 }, (_, i) => shapes[1](i));
     await copy(encodeCopyRows(job, rows));
     expect((await client.query('SELECT count(*)::int AS n FROM predictions')).rows[0].n).toBe(5_000);
+  });
+
+  it('the tuples read without Postgres give the same rows, to the JSON, as the results read from the table', async () => {
+    // A waiting request answers from the wake-up message's tuples (decodeCopyRows) instead of
+    // reading the table: the two must be indistinguishable. Scores cover the float4 range, powers
+    // of two (unevenly spaced neighbours) and values with no short decimal form.
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const scores = [
+      ...Array.from({ length: 3000 }, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 76 - 38)),
+      ...Array.from({ length: 277 }, (_, k) => 2 ** (k - 149)),
+      ...Array.from({ length: 500 }, () => rand()),
+      0, -0, 1e-45, 3.4028234663852886e38, NaN, Infinity, -Infinity, 1 / 3, 0.1, 16777217,
+    ];
+    const job = randomUUID();
+    const rows: PredictionRow[] = [];
+    for (let i = 0; i < scores.length; i += 8) {
+      const n = rows.length;
+      rows.push({
+        rowNo: n + 1, value: n % 5 ? (rand() - 0.5) * 10 ** (n % 40) : null, scores: n % 11 ? scores.slice(i, i + 8) : null,
+        passthrough: n % 3 ? [TRICKY[n % TRICKY.length], null] : n % 2 ? [] : null, error: n % 7 ? null : TRICKY[n % TRICKY.length],
+      });
+    }
+    const tuples = encodeCopyRows(job, rows);
+    await copy(tuples);
+    // Through the product's pool, with its type parsers (bigint as number), as readOnlineResults reads.
+    const pool = createPool({ databaseUrl: withDb(inject('testRun').adminUrl, dbName) }, 1);
+    try {
+      const { rows: stored } = await pool.query('SELECT row_no, value, scores, passthrough, error FROM predictions ORDER BY row_no');
+      const decoded = decodeCopyRows(tuples);
+      const scores = (rs: { scores: number[] | null }[]) => rs.flatMap((r) => r.scores ?? []);
+      const [mine, theirs] = [scores(decoded), scores(stored)];
+      const differ = mine.flatMap((x, i) => (Object.is(x, theirs[i]) ? [] : [`${x} (read ${theirs[i]})`]));
+      expect(differ.slice(0, 10)).toEqual([]);
+      expect(JSON.stringify(decoded)).toBe(JSON.stringify(stored));
+    } finally {
+      await pool.end();
+    }
   });
 
   it('refuses a job id that is not a UUID', () => {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createInferencePool, threadExecArgv, threadSource } from '../../src/inference/pool.js';
 import { InferenceError } from '../../src/inference/thread.js';
 import { argmax } from '../../src/inference/postprocess.js';
-import { decodeCopy } from './copy-decode.js';
+import { readCopyTuples } from '../../src/inference/copy-decode.js';
 import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, removeModels, task } from './model-fixtures.js';
 
 const JOB = '00000000-0000-4000-8000-000000000001';
@@ -31,7 +31,7 @@ describe('inference pool', () => {
     const result = await pool.run(task(parts));
     const expected = await directProbabilities(classifierPath, rows);
     expect(result.parts.every((p) => p.copy instanceof Uint8Array)).toBe(true);
-    const got = result.parts.flatMap((p) => decodeCopy(p.copy));
+    const got = result.parts.flatMap((p) => readCopyTuples(p.copy));
     expect(got.map((r) => [r.rowNo, r.passthrough])).toEqual([
       [1, ['id0']],
       [2, ['id1']],
@@ -46,7 +46,7 @@ describe('inference pool', () => {
   it('spreads concurrent tasks over its threads, each result to its own caller', async () => {
     const runs = Array.from({ length: 6 }, (_, k) => pool.run(task([csvPart(JOB, k * 10 + 1, [`r${k},${k},1,1,1`])])));
     const results = await Promise.all(runs);
-    results.forEach((r, k) => expect(decodeCopy(r.parts[0].copy)[0]).toMatchObject({ rowNo: k * 10 + 1, passthrough: [`r${k}`], error: null }));
+    results.forEach((r, k) => expect(readCopyTuples(r.parts[0].copy)[0]).toMatchObject({ rowNo: k * 10 + 1, passthrough: [`r${k}`], error: null }));
   });
 
   it('rejects with a recognisable InferenceError when the model rejects the batch', async () => {

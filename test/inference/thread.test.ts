@@ -7,7 +7,7 @@ import { parseChunk } from '../../src/csv/parse.js';
 import { splitRecords } from '../../src/csv/records.js';
 import handle, { InferenceError, SESSIONS_PER_THREAD, csvSlices, runInference, type ThreadReply } from '../../src/inference/thread.js';
 import { argmax } from '../../src/inference/postprocess.js';
-import { decodeCopy } from './copy-decode.js';
+import { readCopyTuples } from '../../src/inference/copy-decode.js';
 import {
   batchOnePath,
   classifierPath,
@@ -45,8 +45,8 @@ describe('runInference', () => {
       [3, 2],
       [1, 1],
     ]);
-    const rowsA = decodeCopy(result.parts[0].copy);
-    const rowsB = decodeCopy(result.parts[1].copy);
+    const rowsA = readCopyTuples(result.parts[0].copy);
+    const rowsB = readCopyTuples(result.parts[1].copy);
     expect(rowsA.map((r) => r.rowNo)).toEqual([101, 102, 103, 104, 105]);
     expect(rowsA.every((r) => r.jobId === JOB_A)).toBe(true);
     expect(rowsB.map((r) => [r.jobId, r.rowNo])).toEqual([
@@ -67,8 +67,8 @@ describe('runInference', () => {
 
   it('softmaxes logits when the plan says so, matching the model that has the Softmax', async () => {
     const lines = ['a,1,2,3,4', 'b,-3,0,2,8'];
-    const withSoftmax = decodeCopy((await runInference(task([csvPart(JOB_A, 1, lines)]))).parts[0].copy);
-    const fromLogits = decodeCopy(
+    const withSoftmax = readCopyTuples((await runInference(task([csvPart(JOB_A, 1, lines)]))).parts[0].copy);
+    const fromLogits = readCopyTuples(
       (await runInference(task([csvPart(JOB_A, 1, lines)], { modelPath: logitsPath, modelKey: 'logits@1', plan: { ...plan, probabilities: 'logits', softmax: true } }))).parts[0].copy,
     );
     fromLogits.forEach((r, i) => {
@@ -82,7 +82,7 @@ describe('runInference', () => {
     const result = await runInference(
       task([csvPart(JOB_A, 1, ['a,1,2,3,4'])], { modelPath: regressionPath, modelKey: 'reg@1', signature: sig, plan: { input: 'float_input', inputType: 'float32', inputShape: [-1, 4], maxBatch: null, value: 'variable' } }),
     );
-    const [row] = decodeCopy(result.parts[0].copy);
+    const [row] = readCopyTuples(result.parts[0].copy);
     expect(row.value).toBe(Math.fround(0.5 - 2 + 6 + 1 + 3));
     expect(row.scores).toBeNull();
   });
@@ -114,7 +114,7 @@ describe('runInference', () => {
     expect(result).toMatchObject({ provider: 'cpu', fellBack: true });
     const cpu = await runInference({ ...t, executionProvider: 'cpu' });
     expect(cpu).toMatchObject({ provider: 'cpu', fellBack: false });
-    expect(decodeCopy(result.parts[0].copy)).toEqual(decodeCopy(cpu.parts[0].copy));
+    expect(readCopyTuples(result.parts[0].copy)).toEqual(readCopyTuples(cpu.parts[0].copy));
   });
 
   it('caches sessions per model key and evicts the least recently used', async () => {
@@ -206,7 +206,7 @@ describe('csvSlices', () => {
     const result = await runInference(task([csvPart(JOB_A, 1001, lines)], { batchSize: 1 }));
     const bad = lines.filter((l) => l.includes('oops')).length;
     expect(result.parts[0]).toMatchObject({ succeeded: 700 - bad, failed: bad });
-    const rows = decodeCopy(result.parts[0].copy);
+    const rows = readCopyTuples(result.parts[0].copy);
     expect(rows.map((r) => r.rowNo)).toEqual(lines.map((_, i) => 1001 + i));
     expect(rows.map((r) => r.passthrough![0])).toEqual(lines.map((_, i) => `r${i}`));
     expect(rows.filter((r) => r.error).map((r) => r.error)).toEqual(Array(bad).fill('column "f1": "oops" is not a number'));

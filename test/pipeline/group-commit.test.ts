@@ -128,6 +128,12 @@ describe('single predictions under concurrency', () => {
       expect(b.predictions[0].passthrough).toEqual({ id: recs[i].id });
       expect(b.predictions[0].prediction).toBe(labels[want[i].indexOf(Math.max(...want[i]))]);
     });
+    // The answers came from the workers' wake-up messages: the same, to the JSON, as reading back.
+    for (const b of bodies) {
+      const { predictions, ...job } = b;
+      expect(await (await c.get(`/v1/jobs/${b.id}`)).json()).toEqual(job);
+      expect((await (await c.get(`/v1/jobs/${b.id}/results?format=json`)).json()).data).toEqual(predictions);
+    }
     const { rows } = await env.pool.query(`SELECT p.job_id, p.passthrough FROM predictions p WHERE p.job_id = ANY($1)`, [bodies.map((b) => b.id)]);
     expect(new Map(rows.map((r) => [r.job_id, r.passthrough[0]]))).toEqual(new Map(bodies.map((b, i) => [b.id, recs[i].id])));
   });

@@ -4,6 +4,7 @@ import { getJobRow } from '../../db/advanceJob.js';
 import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
 import { createGroupCommitter } from '../../jobs/groupCommit.js';
+import { inlineResult, type InlineResult } from '../../jobs/finishedMessage.js';
 import { createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineSubmission } from '../../jobs/online.js';
 import { jobForIdempotencyKey } from '../../jobs/intake.js';
 import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
@@ -51,9 +52,10 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
     async (req, res, { body, auth }) => {
       if (body.callback_url) assertCallbackUrlAllowed(body.callback_url, { allowPrivate: config.webhooks.allowPrivate });
       const isFinal = (j: JobRow | null) => !!j && FINAL_STATUSES.includes(j.status);
-      const answer = async (jobId: string, read: boolean, fmt: ResultFormatter | null) => {
-        // After a wait (woken or timed out), one round trip: the job's row and its predictions together.
-        const done = read ? await results.submit(jobId) : null;
+      const answer = async (jobId: string, read: boolean, fmt: ResultFormatter | null, inline: InlineResult | null = null) => {
+        // The worker's wake-up message carried the result (a small job), or after a wait (woken or
+        // timed out) one round trip reads the job's row and its predictions together.
+        const done = inline ?? (read ? await results.submit(jobId) : null);
         if (done && isFinal(done.job)) {
           const f = fmt ?? (await formatterForJob(pool, jobId))!.fmt;
           res.status(200).json({ ...jobView(done.job, baseUrl), predictions: done.predictions.map((r) => f.json(r)) });
@@ -72,8 +74,8 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         // ask Postgres first. (A lost wake-up still ends at the timeout, then reads the job.)
         const finished = body.wait > 0 ? deps.waiter.wait(jobId, body.wait * 1000, async () => false) : null;
         await enqueued.submit(jobId);
-        if (finished) await finished;
-        await answer(jobId, !!finished, new ResultFormatter(version.signature, version.io.plan));
+        const news = finished && (await finished);
+        await answer(jobId, !!finished, new ResultFormatter(version.signature, version.io.plan), news ? inlineResult(news) : null);
         return;
       }
 

@@ -1,0 +1,53 @@
+// The wake-up message a worker publishes after a commit that finished jobs (finished.ts), and its
+// reading in the api (waiter.ts). A small job's message carries its result: the job row as the
+// finishing commit left it and its prediction tuples, so a request waiting on it answers without
+// reading Postgres back. The commit comes first, so what the message says is what is stored.
+import { decodeCopyRows } from '../inference/copy-decode.js';
+import type { PredictionRow } from './results.js';
+import type { JobRow } from './view.js';
+
+/**
+ * Every api process receives every message, so only results this small ride along; a larger job
+ * is read from Postgres by the request that waited for it.
+ */
+export const INLINE_RESULT_MAX_BYTES = 32 * 1024;
+
+export interface FinishedJob {
+  id: string;
+  /** The job row and its prediction tuples (base64), for a small job whose rows all came in this commit. */
+  job?: JobRow;
+  tuples?: string;
+}
+
+export interface InlineResult {
+  job: JobRow;
+  predictions: PredictionRow[];
+}
+
+/** The message for jobs a commit finished; `tuples` given for a job means they are all its rows. */
+export function finishedMessage(jobs: { job: JobRow; tuples?: Uint8Array }[]): string {
+  return JSON.stringify(
+    jobs.map(({ job, tuples }): FinishedJob =>
+      tuples && tuples.length <= INLINE_RESULT_MAX_BYTES ? { id: job.id, job, tuples: Buffer.from(tuples).toString('base64') } : { id: job.id },
+    ),
+  );
+}
+
+/** The jobs a message names. Also reads the plain space-separated ids of earlier workers. */
+export function parseFinishedMessage(message: string): FinishedJob[] {
+  if (!message.startsWith('[')) return message.split(' ').map((id) => ({ id }));
+  try {
+    const parsed: unknown = JSON.parse(message);
+    return Array.isArray(parsed) ? parsed.filter((j): j is FinishedJob => typeof j?.id === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The result a message carried for a job, with the row's timestamps as Dates again; null if none. */
+export function inlineResult(f: FinishedJob): InlineResult | null {
+  if (!f.job || f.tuples === undefined) return null;
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  const job: JobRow = { ...f.job, created_at: date(f.job.created_at)!, started_at: date(f.job.started_at), finished_at: date(f.job.finished_at) };
+  return { job, predictions: decodeCopyRows(Buffer.from(f.tuples, 'base64')) };
+}
