@@ -208,8 +208,8 @@ function analysis(r: Results): string {
   pino-http, zod, the Redis rate limiter; key, model and quota come from the per-process lookup
   caches), a grouped INSERT and commit, a grouped enqueue (one BullMQ job per group), the worker's
   grouped load, one onnxruntime batch on an inference thread, a grouped finishing transaction
-  (mark, COPY, counters, status, webhook events), one Redis wake-up message per group and one
-  grouped result read. Each step takes whatever arrived while the previous one of its kind was in
+  (mark, COPY, counters, status, webhook events), one Redis wake-up message per group that carries
+  the results (so the api does not read them back). Each step takes whatever arrived while the previous one of its kind was in
   flight, so no request waits for company, and groups grow with load. At saturation the CPU per
   prediction (table above: ${f(cpuTotal(o?.cpuMsPerPrediction), 2)} ms over all processes) is what the two cores can carry:
   ${f(o ? (r.machine.cores * 1000) / cpuTotal(o.cpuMsPerPrediction) : NaN)} predictions/s at that cost, against ${f(o?.saturation.perSecond)}/s measured. CPU profiles
