@@ -46,20 +46,38 @@ export function parseChunk(payload: Uint8Array, opts: ChunkParseOptions): Parsed
 /** No quote anywhere: every newline ends a record, so split lines, then cells. Null when it does not apply. */
 export function parseChunkFast(payload: Uint8Array, opts: ChunkParseOptions): ParsedChunk | null {
   const buf = asBuffer(payload);
-  if (buf.indexOf(QUOTE) !== -1 || !isCleanText(buf)) return null;
+  if (!isLineByLine(buf)) return null;
   assertDelimiter(opts.delimiter);
-  const lines = buf.toString('utf8').split('\n');
   const out = emptyResult(opts.expectedRows);
   let row = 0;
-  for (let line of lines) {
-    let end = line.length;
-    while (end > 0 && line.charCodeAt(end - 1) === CR) end--;
-    if (end === 0) continue;
-    if (end !== line.length) line = line.slice(0, end);
-    if (row === opts.expectedRows) return null;
-    setRow(out, row++, line.split(opts.delimiter), opts.fieldCount);
+  let overflow = false;
+  forEachDataLine(buf, (start, end) => {
+    if (row === opts.expectedRows) overflow = true;
+    else setRow(out, row++, buf.toString('utf8', start, end).split(opts.delimiter), opts.fieldCount);
+  });
+  return !overflow && row === opts.expectedRows ? out : null;
+}
+
+/** A payload read line by line: no quote anywhere, and clean UTF-8 text, so every newline ends a record. */
+export function isLineByLine(buf: Buffer): boolean {
+  return buf.indexOf(QUOTE) === -1 && isCleanText(buf);
+}
+
+/**
+ * The data lines of a payload read line by line, in order: each LF ends a line, CRs before it (or
+ * at the very end) are line ending, not data, and a line of nothing else is blank and holds no row.
+ * `fn` gets the line's data as [start, end) and where the next line starts.
+ */
+export function forEachDataLine(buf: Buffer, fn: (start: number, end: number, next: number) => void): void {
+  for (let at = 0; at < buf.length; ) {
+    let nl = buf.indexOf(LF, at);
+    if (nl === -1) nl = buf.length;
+    let end = nl;
+    while (end > at && buf[end - 1] === CR) end--;
+    const next = Math.min(nl + 1, buf.length);
+    if (end > at) fn(at, end, next);
+    at = nl + 1;
   }
-  return row === opts.expectedRows ? out : null;
 }
 
 /** csv-parse over the whole chunk. Null when it throws, miscounts, or the payload is not canonical. */

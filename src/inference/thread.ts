@@ -5,10 +5,10 @@
 // and InferenceError) without loading the native runtime.
 import type * as Ort from 'onnxruntime-node';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { Buffer, isUtf8 } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { parseNumericSlice } from '../csv/numeric.js';
 import { assertDelimiter, parseChunk } from '../csv/parse.js';
-import { splitRecords } from '../csv/records.js';
+import { csvSlices } from '../csv/slices.js';
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
 import { encodeCopyRows, type PredictionRow } from './copy-encode.js';
@@ -121,6 +121,9 @@ async function sessionFor(task: InferenceTask): Promise<Loaded> {
   return entry;
 }
 
+/** CSV parts are prepared in slices of the batch size, but at least this many rows (parse calls have a fixed cost). */
+const MIN_SLICE_ROWS = 256;
+
 /**
  * Rows prepared together: a whole part, or a slice of a large CSV part. The thread holds about one
  * inference batch of rows at a time, not whole chunks: a 5000-row chunk parsed at once is 100,000
@@ -133,76 +136,6 @@ interface Segment {
   passthrough: ((string | null)[] | null)[];
   /** The part's first row number plus this segment's offset in the part. */
   firstRow: number;
-}
-
-const LF = 10;
-const CR = 13;
-const QUOTE = 34;
-/** CSV parts are prepared in slices of the batch size, but at least this many rows (parse calls have a fixed cost). */
-const MIN_SLICE_ROWS = 256;
-
-/**
- * Slices of `rowsPer` rows each, or null when the part is best parsed whole (no more rows than
- * one slice, or records that do not add up to the stored row count: the whole part reports that).
- * Each slice parses to exactly the rows the whole part would give, in order:
- *  - no quote anywhere and clean UTF-8: every non-blank line is a row (parseChunk's line-by-line
- *    path, parseChunkFast, takes the whole part and each slice alike), so cut after newlines;
- *  - otherwise cut between the records splitRecords finds: parseChunk's answer for any payload is,
- *    record by record, its reference path's (parseChunkByRecord), which reads each record alone.
- */
-export function csvSlices(payload: Uint8Array, rowCount: number, rowsPer: number): { bytes: Uint8Array; rows: number }[] | null {
-  if (rowCount <= rowsPer) return null;
-  const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  return buf.indexOf(QUOTE) === -1 && buf.indexOf(0) === -1 && isUtf8(buf) ? lineSlices(buf, rowCount, rowsPer) : recordSlices(buf, rowCount, rowsPer);
-}
-
-function lineSlices(buf: Buffer, rowCount: number, rowsPer: number): { bytes: Uint8Array; rows: number }[] | null {
-  const slices: { bytes: Uint8Array; rows: number }[] = [];
-  let start = 0;
-  let rows = 0;
-  let total = 0;
-  for (let at = 0; at < buf.length; ) {
-    let nl = buf.indexOf(LF, at);
-    if (nl === -1) nl = buf.length;
-    let end = nl;
-    while (end > at && buf[end - 1] === CR) end--;
-    // A line of nothing but CRs is blank: parseChunkFast skips it, so it counts for no row.
-    if (end > at) {
-      rows++;
-      total++;
-    }
-    at = nl + 1;
-    if (rows === rowsPer) {
-      slices.push({ bytes: buf.subarray(start, Math.min(at, buf.length)), rows });
-      start = at;
-      rows = 0;
-    }
-  }
-  if (rows > 0) slices.push({ bytes: buf.subarray(start), rows });
-  return total === rowCount ? slices : null;
-}
-
-function recordSlices(buf: Buffer, rowCount: number, rowsPer: number): { bytes: Uint8Array; rows: number }[] | null {
-  const records = splitRecords(buf);
-  if (records.length !== rowCount) return null;
-  const slices: { bytes: Uint8Array; rows: number }[] = [];
-  let start = 0;
-  for (let a = 0; a < records.length; a += rowsPer) {
-    const rows = Math.min(rowsPer, records.length - a);
-    if (a + rows === records.length) {
-      slices.push({ bytes: buf.subarray(start), rows });
-      break;
-    }
-    // Cut right after the slice's last record: its line ending (and any blank lines) open the next
-    // slice, where they are blank. Records are views of buf, all but the very last one (which
-    // never ends a slice but the last); a copy would leave no place to cut: parse whole then.
-    const last = records[a + rows - 1];
-    const end = last.byteOffset - buf.byteOffset + last.byteLength;
-    if (last.buffer !== buf.buffer || end <= start || end > buf.length) return null;
-    slices.push({ bytes: buf.subarray(start, end), rows });
-    start = end;
-  }
-  return slices;
 }
 
 /** Exactly n entries: the chunk says how many rows it holds, and every one gets a result row. */
