@@ -1,6 +1,7 @@
 // Loads a model in onnxruntime inside a worker thread with a deadline: a malformed or hostile
 // model can hang or throw in native code while loading, and the caller must survive both.
 import { Worker } from 'node:worker_threads';
+import { threadExecArgv } from '../inference/thread-argv.js';
 import { InvalidModelError } from './onnx.js';
 
 export interface LoadCheckResult {
@@ -10,19 +11,11 @@ export interface LoadCheckResult {
 
 type ThreadReply = { ok: true; inputNames: string[]; outputNames: string[] } | { ok: false; message: string };
 
-// Run from TypeScript sources (tsx, vitest) the thread is a .ts file that plain node cannot load,
-// and Node 20 does not apply loader hooks that `--import tsx` registers inside a worker: the
-// thread is imported through tsx's tsImport API by a tiny bootstrap. From compiled JavaScript
-// the thread is the .js sibling, started directly.
-const fromSource = import.meta.url.endsWith('.ts');
-const threadUrl = new URL(fromSource ? './load-check.thread.ts' : './load-check.thread.js', import.meta.url);
-const BOOTSTRAP = `const { workerData: d } = require('node:worker_threads'); import(d.tsxApi).then((m) => m.tsImport(d.entry, d.entry));`;
+const THREAD = new URL('./load-check.thread.mjs', import.meta.url);
 
 function startThread(bytes: Uint8Array): Worker {
-  const common = { transferList: [bytes.buffer as ArrayBuffer] };
-  if (!fromSource) return new Worker(threadUrl, { ...common, workerData: { bytes } });
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  return new Worker(BOOTSTRAP, { ...common, eval: true, workerData: { bytes, tsxApi, entry: threadUrl.href } });
+  // The thread is plain JavaScript: it takes none of the process's loaders (`--import tsx`).
+  return new Worker(THREAD, { workerData: { bytes }, transferList: [bytes.buffer as ArrayBuffer], execArgv: threadExecArgv(process.execArgv) });
 }
 
 export function loadCheck(bytes: Uint8Array, opts: { timeoutMs: number }): Promise<LoadCheckResult> {
