@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { decodeResultRows, type StoredChunk } from '../src/inference/result-rows.js';
 import { createKey } from '../src/auth/tenants.js';
 import { rowsCsv, slowClassifier } from '../test/reliability/data.js';
 import { startPostgres, startRedisServer, waitFor } from '../test/reliability/infra.js';
@@ -142,10 +143,9 @@ async function run(): Promise<number> {
   await Promise.all(pendingRecoveries);
   say('all jobs final; counting');
   const [s] = await q<Record<string, number>>(
-    `WITH p AS (SELECT job_id, row_no, error FROM predictions)
+    `WITH p AS (SELECT pc.job_id, g AS row_no FROM prediction_chunks pc, generate_series(pc.first_row, pc.first_row + pc.row_count - 1) g)
      SELECT (SELECT count(*) FROM p)::int AS stored,
             (SELECT count(*) FROM (SELECT DISTINCT job_id, row_no FROM p) d)::int AS distinct_rows,
-            (SELECT count(*) FROM p WHERE error IS NOT NULL)::int AS error_rows,
             (SELECT coalesce(sum(row_no), 0) FROM p)::float8 AS row_sum,
             (SELECT sum(rows_succeeded + rows_failed) FROM jobs)::int AS counted,
             (SELECT count(*) FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled'))::int AS stuck,
@@ -154,6 +154,9 @@ async function run(): Promise<number> {
             (SELECT count(*) FROM p WHERE row_no < 1 OR row_no > $1)::int AS out_of_range`,
     [perJob],
   );
+  // Row errors are inside each chunk's stored results: decode them to count.
+  const chunks = await q<StoredChunk>('SELECT first_row::float8 AS first_row, row_count, rows, error FROM prediction_chunks');
+  s.error_rows = chunks.reduce((n, c) => n + decodeResultRows(c).filter((r) => r.error !== null).length, 0);
   const expected = JOBS * perJob;
   const expectedSum = (JOBS * perJob * (perJob + 1)) / 2;
   const order = faults;

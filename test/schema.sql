@@ -172,14 +172,15 @@ CREATE SEQUENCE public.models_id_seq
 
 ALTER SEQUENCE public.models_id_seq OWNED BY public.models.id;
 
-CREATE TABLE public.predictions (
+CREATE TABLE public.prediction_chunks (
     job_id uuid NOT NULL,
-    row_no bigint NOT NULL,
-    value double precision,
-    scores real[],
-    passthrough text[],
-    error text
+    first_row bigint NOT NULL,
+    row_count integer NOT NULL,
+    rows bytea,
+    error text,
+    CONSTRAINT prediction_chunks_check CHECK (((row_count > 0) AND ((rows IS NULL) <> (error IS NULL))))
 );
+ALTER TABLE ONLY public.prediction_chunks ALTER COLUMN rows SET STORAGE EXTERNAL;
 
 CREATE TABLE public.schema_migrations (
     version integer NOT NULL,
@@ -310,8 +311,8 @@ ALTER TABLE ONLY public.models
 ALTER TABLE ONLY public.models
     ADD CONSTRAINT models_tenant_id_name_key UNIQUE (tenant_id, name);
 
-ALTER TABLE ONLY public.predictions
-    ADD CONSTRAINT predictions_pkey PRIMARY KEY (job_id, row_no);
+ALTER TABLE ONLY public.prediction_chunks
+    ADD CONSTRAINT prediction_chunks_pkey PRIMARY KEY (job_id, first_row);
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);

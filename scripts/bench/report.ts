@@ -54,9 +54,9 @@ data is generated: 20 numeric columns, 4 decimals, about 150 bytes a row.
 | ↳ | fixed cost of one \`run()\` (batch 1) | ${f(s.ortCallUs)} µs |
 | intake (api) | storing one chunk's upload bytes (\`insertChunk\`, ~${f(s.intake.chunkBytes / 1e3)} kB bytea) with Postgres's default storage (pglz-compressed in TOAST), before migration 0005 | ${f(s.intake.compressed)} |
 | ↳ | same with \`STORAGE EXTERNAL\` (uncompressed out-of-line): what migration 0005 set, used by the runs below | ${f(s.intake.external)} |
-| store | ORT output → postprocess → binary COPY tuples → COPY into \`predictions\` (PK), one transaction per chunk | **${f(s.store)}** |
-| ↳ | postprocess + binary COPY tuples only (worker thread) | ${f(s.encode)} |
-| ↳ | COPY of the same bytes into a table without the primary key | ${f(s.copyOnly)} |
+| store | ORT output → postprocess → the chunk's results as one value (\`encodeResultRows\`) → one INSERT of one row per chunk into \`prediction_chunks\`, one transaction per chunk | **${f(s.store)}** |
+| ↳ | postprocess + \`encodeResultRows\` only (worker thread) | ${f(s.encode)} |
+| ↳ | the INSERT of an already-encoded chunk only (hex-escaped bytea[] parameter, round trip, Postgres) | ${f(s.insertOnly)} |
 
 **Pipeline limit** P = cores ÷ (1/parse + 1/infer + 1/store) = ${r.machine.cores} ÷ (1/${f(s.parse)} + 1/${f(s.infer)} + 1/${f(s.store)}) = **${f(s.pipelineLimit)} rows/s**:
 the best the whole box could do if every core ran the three stages flat out with nothing else
@@ -64,7 +64,7 @@ the best the whole box could do if every core ran the three stages flat out with
 
 ### Storing predictions: the layouts compared
 
-| layout | COPY rows/s (one core, per 5000-row chunk) | bytes on disk per row (heap + index + TOAST) |
+| layout | rows/s written (one core, per 5000-row chunk, one transaction each) | bytes on disk per row (heap + index + TOAST) |
 | --- | --- | --- |
 ${s.storage.map((x) => `| ${x.layout} | ${f(x.rowsPerSecond)} | ${f(x.bytesPerRow, 1)} |`).join('\n')}
 `);
@@ -176,9 +176,11 @@ function analysis(r: Results): string {
 - **infer (${f(s?.infer)} rows/s, one core)** — the 20→64→3 MLP is about 1.5 kFLOP a row: onnxruntime runs it
   at memory/FLOP speed, with a fixed ${f(s?.ortCallUs)} µs per \`run()\`. At batch 1024 that overhead is
   under 1 %: inference is not where the time goes for this model (it would be for a 784→128→10 MLP).
-- **store (${f(s?.store)} rows/s)** — postprocess + binary COPY tuples on the worker thread (${f(s?.encode)} rows/s:
-  scores go as their float4 bytes, nothing is turned into digits), then the COPY itself in one
-  Postgres backend (${f(s?.copyOnly)} rows/s without the primary key; the PK's B-tree insert is the rest).
+- **store (${f(s?.store)} rows/s)** — postprocess + \`encodeResultRows\` on the worker thread (${f(s?.encode)} rows/s:
+  scores go as their float4 bytes, nothing is turned into digits), then one INSERT that stores the
+  chunk as one row, its results as one bytea (${f(s?.insertOnly)} rows/s for the INSERT alone). Per data row
+  Postgres writes only the encoded bytes, about 25 a row for this 3-class model: no tuple header,
+  index entry or row number per row.
 - **P (${f(s?.pipelineLimit)} rows/s)** — assumes every core runs only those three stages, and they are now cheap: about
   ${f(s ? 1e6 * (1 / s.parse + 1 / s.infer + 1 / s.store) : NaN, 1)} CPU-s per 1,000,000 rows. Everything else the service does for a row is outside P: the
   api's intake (reading the upload, cutting it into chunks), Postgres storing each chunk's payload
@@ -191,8 +193,8 @@ function analysis(r: Results): string {
   (compare "wall × cores" with "total" in the CPU table). The upload and the scoring overlap:
   workers start on the first chunk and keep up, so the job ends just after the last chunk is
   stored (upload alone ${f(upload1)} rows/s while competing with the workers). Postgres is the largest
-  consumer: per row it stores the payload (TOAST), reads it back (binary COPY out), COPYs the
-  prediction and inserts its primary-key entry, and writes all of it to the WAL (about
+  consumer: per row it stores the payload (TOAST), reads it back (binary COPY out), stores the
+  prediction's encoded bytes in its chunk's row, and writes all of it to the WAL (about
   ${f(e1?.runs[0]?.wal?.mbPerMillionRows)} MB per 1,000,000 rows in the first run). The bench checkpoints before each run, so
   the runs above saw ${f(r.e2e?.flatMap((e) => e.runs).reduce((a, x) => a + (x.wal?.checkpoints ?? 0), 0))} checkpoints during them; in steady operation, with Postgres's default
   \`max_wal_size\` (1 GB), one starts every few hundred MB of WAL (every one to two million rows
@@ -208,7 +210,7 @@ function analysis(r: Results): string {
   pino-http, zod, the Redis rate limiter; key, model and quota come from the per-process lookup
   caches), a grouped INSERT and commit, a grouped enqueue (one BullMQ job per group), the worker's
   grouped load, one onnxruntime batch on an inference thread, a grouped finishing transaction
-  (mark, COPY, counters, status, webhook events), one Redis wake-up message per group that carries
+  (mark, one INSERT of the results, counters, status, webhook events), one Redis wake-up message per group that carries
   the results (so the api does not read them back). Each step takes whatever arrived while the previous one of its kind was in
   flight, so no request waits for company, and groups grow with load. At saturation the CPU per
   prediction (table above: ${f(cpuTotal(o?.cpuMsPerPrediction), 2)} ms over all processes) is what the two cores can carry:
@@ -242,12 +244,10 @@ Measured in the 1-worker end-to-end runs above (median of the runs' CPU per 1,00
 process spent **${f(workerCpu, 2)} CPU-s** per 1,000,000 rows, so one worker core scores about **${f(1e6 / workerCpu)} rows/s**
 (the thread's stages alone would allow ${f(perWorkerCore)}); a worker machine with c cores adds about c × that,
 as long as Postgres keeps up. Postgres spent **${f(pgCpu, 2)} CPU-s** per 1,000,000 rows (storing the upload's
-chunks, reading them back, the predictions' COPY and index, the bookkeeping, WAL and checkpoints), so one
+chunks, reading them back, writing the predictions' chunk rows, the bookkeeping, WAL and checkpoints), so one
 Postgres core carries about **${f(1e6 / pgCpu)} rows/s**, and the api ${f(apiCpu, 2)} CPU-s (about ${f(1e6 / apiCpu)} rows/s per api core).
 The single Postgres is the ceiling: with k cores, roughly k × ${f(1e6 / pgCpu)} rows/s; one Postgres core keeps
-up with about ${f(workerCpu / pgCpu, 1)} worker cores. On this machine it already is: Postgres used more CPU per row
-than the worker. Beyond it: fewer bytes per row through Postgres — predictions stored one row per
-chunk (the layouts above: about a tenth of the bytes and far fewer index entries) and upload chunks
-kept where they cost less than TOAST — or predictions partitioned across databases.
+up with about ${f(workerCpu / pgCpu, 1)} worker cores. ${!(pgCpu > 0 && workerCpu > 0) ? '' : pgCpu > workerCpu ? 'On this machine it already is: Postgres used more CPU per row than the worker. ' : 'On this machine the worker still used more CPU per row than Postgres. '}Beyond it: upload chunks kept where they cost less than TOAST (fewer bytes per row
+through Postgres), or predictions partitioned across databases.
 `;
 }

@@ -156,7 +156,7 @@ try {
         const r = await e2e(env, tenant, buffers, workers);
         runs.push(r);
         log(`${round(r.rowsPerSecond)} rows/s (${round(r.seconds, 1)} s; upload ${round(r.uploadSeconds, 1)} s); worker peak RSS ${r.workerPeakRssMb.map((x) => round(x)).join(', ')} MB; CPU s per 1M rows ${JSON.stringify(Object.fromEntries(Object.entries(r.cpuSecondsPerMillionRows).map(([k, v]) => [k, round(v, 2)])))}`);
-        await db.pool.query('DELETE FROM predictions');
+        await db.pool.query('DELETE FROM prediction_chunks');
         await db.pool.query(`DELETE FROM jobs WHERE kind = 'batch'`);
         await db.settle();
       }

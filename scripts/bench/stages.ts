@@ -1,9 +1,11 @@
 // Stage limits, each on one core in this process: what the worker's stages could do flat out.
 //  - parse: a chunk's bytes → Float32Array (src/csv/numeric.ts + src/inference/preprocess.ts);
 //  - infer: raw onnxruntime-node on the benchmark model at the worker's batch size, one thread;
-//  - store: ORT output → predictions → binary COPY → COPY into `predictions` in a transaction, the
-//    way the worker stores them (postprocess.ts + copy-encode.ts + finishChunk's COPY).
-// Plus the storage options the issue asks about (real[] / jsonb / one row per chunk), in the same run.
+//  - store: ORT output → predictions → the chunk's results as one value (result-rows.ts) → one
+//    INSERT into `prediction_chunks` in a transaction, the way the worker stores them
+//    (postprocess.ts + encodeResultRows on the thread, finishChunk's INSERT … unnest).
+// Plus the storage layouts the issue asks about (one row per prediction with real[] or jsonb scores,
+// one row per chunk), in the same run.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse as csvParse } from 'csv-parse/sync';
@@ -13,15 +15,20 @@ import { withTransaction } from '../../src/db/pool.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { parseNumericSlice } from '../../src/csv/numeric.js';
 import { parseChunk, parseChunkWhole } from '../../src/csv/parse.js';
-import { copyStream } from '../../src/db/copyFormat.js';
-import { copyPredictionsSql, encodeCopyRows, type PredictionRow } from '../../src/inference/copy-encode.js';
-import { postprocess } from '../../src/inference/postprocess.js';
+import { postprocess, type RowPrediction } from '../../src/inference/postprocess.js';
 import { columnIndex, createPreprocessor } from '../../src/inference/preprocess.js';
+import { encodeResultRows, type ResultRow } from '../../src/inference/result-rows.js';
 import type { RunPlan } from '../../src/models/types.js';
 import { benchModel, COLUMNS, csvRows, medianOf, now } from './common.js';
 
 const CHUNK = 5000; // CHUNK_ROWS default
 const BATCH = 1024; // INFERENCE_BATCH_SIZE default
+
+// finishChunk.ts's statement (src/db/finishChunk.ts, STORE): every chunk of a commit in one INSERT,
+// the values as arrays; node-postgres sends the bytea[] as text, each value hex-escaped.
+const STORE = `
+INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
+SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bytea[])`;
 
 const plan = { input: 'input', inputShape: [-1, 20], inputType: 'float32', probabilities: 'probabilities', labels: ['low', 'mid', 'high'], softmax: false } as unknown as RunPlan;
 
@@ -53,8 +60,10 @@ export interface StageFigures {
   ortCallUs: number;
   store: number;
   storeRuns: number[];
+  /** postprocess + encodeResultRows only (the inference thread's side of storing). */
   encode: number;
-  copyOnly: number;
+  /** The INSERT of an already-encoded chunk only (the worker's main thread and Postgres). */
+  insertOnly: number;
   storage: { layout: string; rowsPerSecond: number; bytesPerRow: number }[];
   /** The api's side: storing a 5000-row chunk payload (bytea) per statement, as insertChunk does. */
   intake: { compressed: number; external: number; chunkBytes: number };
@@ -100,102 +109,129 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
 
   const outputs = await session.run({ input: tensor(CHUNK) });
   const jobId = '00000000-0000-4000-8000-000000000000';
-  const encodeOnce = (firstRow: number) => {
-    const preds = postprocess(outputs as never, plan, 'classification', CHUNK);
-    const rows: PredictionRow[] = preds.map((p, i) => ({ rowNo: firstRow + i, value: p.value, scores: p.scores, passthrough: null, error: null }));
-    return copyStream([encodeCopyRows(jobId, rows)]);
-  };
-  const encode = await rate(CHUNK, ms, () => encodeOnce(1));
+  // The thread's side: every row's result of the chunk, encoded as one value (no row numbers).
+  const encodeOnce = () => encodeResultRows(resultRows(postprocess(outputs as never, plan, 'classification', CHUNK)));
+  const encode = await rate(CHUNK, ms, encodeOnce);
 
+  // Each chunk gets its own first_row, so nothing collides on the primary key.
   let nextRow = 1;
   const storeOnce = async () => {
-    const copy = encodeOnce(nextRow);
+    const rows = encodeOnce();
+    const firstRow = nextRow;
     nextRow += CHUNK;
-    await copyInTx(pool, copyPredictionsSql(), copy);
+    await insertChunkTx(pool, jobId, firstRow, rows);
   };
   const store = await medianOf(repeats, () => rate(CHUNK, ms, storeOnce));
-  const fixed = encodeOnce(1);
-  // The same bytes again would collide on the primary key: a table without one isolates COPY's own cost.
-  await pool.query('CREATE TABLE IF NOT EXISTS bench_copy_only (LIKE predictions)');
-  const copyOnly = await rate(CHUNK, ms, () => copyInTx(pool, copyPredictionsSql('bench_copy_only'), fixed));
-  await pool.query('TRUNCATE bench_copy_only');
+  // The INSERT of bytes encoded once, beforehand: the Postgres side (and node-postgres's hex escaping).
+  const fixed = encodeOnce();
+  const insertOnly = await rate(CHUNK, ms, async () => {
+    const firstRow = nextRow;
+    nextRow += CHUNK;
+    await insertChunkTx(pool, jobId, firstRow, fixed);
+  });
   await session.release();
 
   const storage = await storageOptions(pool, outputs as never, ms);
+  await pool.query('DELETE FROM prediction_chunks WHERE job_id = $1', [jobId]);
   const intake = await intakeStore(pool, payload, ms);
   return {
     intake,
     parse: parse.median, parseRuns: parse.runs, parseGeneral, csvParseReference, csvParseCast, splitNumber,
     infer: infer.median, inferRuns: infer.runs, inferChunk, ortCallUs,
-    store: store.median, storeRuns: store.runs, encode, copyOnly, storage,
+    store: store.median, storeRuns: store.runs, encode, insertOnly, storage,
   };
 }
 
-async function copyInTx(pool: pg.Pool, sql: string, data: Uint8Array) {
+/** A chunk's predictions as the worker's thread stores them: no passthrough columns, no row errors here. */
+function resultRows(preds: RowPrediction[]): ResultRow[] {
+  return preds.map((p) => ({ value: p.value, scores: p.scores, passthrough: null, error: p.error ?? null }));
+}
+
+/** One chunk's encoded results stored in a transaction of its own, by finishChunk's statement. */
+async function insertChunkTx(pool: pg.Pool, jobId: string, firstRow: number, rows: Buffer) {
   await withTransaction(pool, async (client) => {
-    await pipeline(Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]), client.query(copyFrom(sql)));
+    await client.query({ name: 'bench_store_results', text: STORE, values: [[jobId], [firstRow], [CHUNK], [rows]] });
   });
 }
 
+async function copyInTx(pool: pg.Pool, sql: string, data: Buffer) {
+  await withTransaction(pool, async (client) => {
+    await pipeline(Readable.from([data]), client.query(copyFrom(sql)));
+  });
+}
+
+const sizeOf = async (pool: pg.Pool, table: string, rows: number) => {
+  const r = await pool.query<{ b: number }>(`SELECT pg_total_relation_size($1::regclass)::float8 AS b`, [table]);
+  return r.rows[0].b / rows;
+};
+
 /**
- * The three layouts for a chunk's predictions, each written in one COPY per 5000-row chunk with the
- * key the results API reads by, and sized on disk: today's as the worker writes it (binary), the
- * other two as COPY text (their rows/s are not comparable with today's, their sizes are).
+ * The layouts for a chunk's predictions, each written per 5000-row chunk in one transaction with
+ * the key the results API reads by, and sized on disk (heap + index + TOAST): one row per
+ * prediction with real[] scores (the layout before migration 0007, in a table of its own now that
+ * `predictions` is gone) and with jsonb scores, both by COPY text; one row per chunk as the worker
+ * writes it today (encodeResultRows + finishChunk's INSERT into `prediction_chunks`); and one row
+ * per chunk as arrays (COPY text). COPY text turns every score into digits and back, so those
+ * rates are a little below what a binary COPY would do; their sizes are what the layouts cost.
  */
 async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>, ms: number) {
   await pool.query(`
-    DROP TABLE IF EXISTS bench_pred_jsonb, bench_pred_chunk;
+    DROP TABLE IF EXISTS bench_pred_rows, bench_pred_jsonb, bench_pred_chunk;
+    CREATE TABLE bench_pred_rows (job_id uuid NOT NULL, row_no bigint NOT NULL, value double precision, scores real[], passthrough text[], error text, PRIMARY KEY (job_id, row_no));
     CREATE TABLE bench_pred_jsonb (job_id uuid NOT NULL, row_no bigint NOT NULL, value double precision, scores jsonb, passthrough text[], error text, PRIMARY KEY (job_id, row_no));
     CREATE TABLE bench_pred_chunk (job_id uuid NOT NULL, first_row bigint NOT NULL, row_count int NOT NULL, value float8[] NOT NULL, scores real[] NOT NULL, passthrough text[], errors text[], PRIMARY KEY (job_id, first_row));`);
   const probs = outputs.probabilities.data as Float32Array;
   const preds = postprocess(outputs as never, plan, 'classification', CHUNK);
   const jobId = '00000000-0000-4000-8000-00000000000b';
-  let next = 1;
   const results: { layout: string; rowsPerSecond: number; bytesPerRow: number }[] = [];
-
-  // real[]: what the worker writes today.
-  const realJob = '00000000-0000-4000-8000-00000000000a';
-  let realRows = 0;
-  const realRate = await rate(CHUNK, ms, async () => {
-    const rows = preds.map((p, i) => ({ rowNo: next + i, value: p.value, scores: p.scores, passthrough: null, error: null }));
-    next += CHUNK;
-    realRows += CHUNK;
-    await copyInTx(pool, copyPredictionsSql(), copyStream([encodeCopyRows(realJob, rows)]));
-  });
-  const realSize = await pool.query(`SELECT pg_total_relation_size('predictions')::float8 AS b, (SELECT count(*) FROM predictions)::float8 AS n`);
-  results.push({ layout: 'one row per prediction, scores real[] (today; binary COPY)', rowsPerSecond: realRate, bytesPerRow: realSize.rows[0].b / realSize.rows[0].n });
-
-  next = 1;
-  const jsonbRate = await rate(CHUNK, ms, async () => {
+  let next = 1;
+  let written = 0;
+  const perRow = (scores: (p: RowPrediction) => string) => () => {
     let text = '';
-    for (let i = 0; i < CHUNK; i++) {
-      const p = preds[i];
-      text += `${jobId}\t${next + i}\t${p.value}\t[${Array.from(p.scores!, (s) => Math.fround(s)).join(',')}]\t\\N\t\\N\n`;
-    }
+    for (let i = 0; i < CHUNK; i++) text += `${jobId}\t${next + i}\t${preds[i].value}\t${scores(preds[i])}\t\\N\t\\N\n`;
     next += CHUNK;
-    await copyInTx(pool, 'COPY bench_pred_jsonb FROM STDIN', Buffer.from(text));
-  });
-  const jsonbSize = await pool.query(`SELECT pg_total_relation_size('bench_pred_jsonb')::float8 AS b, (SELECT count(*) FROM bench_pred_jsonb)::float8 AS n`);
-  results.push({ layout: 'one row per prediction, scores jsonb (COPY text)', rowsPerSecond: jsonbRate, bytesPerRow: jsonbSize.rows[0].b / jsonbSize.rows[0].n });
+    written += CHUNK;
+    return Buffer.from(text);
+  };
+
+  // real[]: the layout the worker wrote before migration 0007 (then by binary COPY).
+  const realText = perRow((p) => `{${Array.from(p.scores!).join(',')}}`);
+  const realRate = await rate(CHUNK, ms, () => copyInTx(pool, 'COPY bench_pred_rows FROM STDIN', realText()));
+  results.push({ layout: 'one row per prediction, scores real[] (before migration 0007; COPY text)', rowsPerSecond: realRate, bytesPerRow: await sizeOf(pool, 'bench_pred_rows', written) });
 
   next = 1;
-  let chunkRows = 0;
+  written = 0;
+  const jsonbText = perRow((p) => `[${Array.from(p.scores!).join(',')}]`);
+  const jsonbRate = await rate(CHUNK, ms, () => copyInTx(pool, 'COPY bench_pred_jsonb FROM STDIN', jsonbText()));
+  results.push({ layout: 'one row per prediction, scores jsonb (COPY text)', rowsPerSecond: jsonbRate, bytesPerRow: await sizeOf(pool, 'bench_pred_jsonb', written) });
+
+  // Today's: the worker's encoding and statement, into prediction_chunks (the store stage's rows
+  // are there too, the same chunk encoded the same way, so they count in the size alike).
+  const encodedRate = await rate(CHUNK, ms, async () => {
+    const rows = encodeResultRows(resultRows(preds));
+    const firstRow = next;
+    next += CHUNK;
+    await insertChunkTx(pool, jobId, firstRow, rows);
+  });
+  const encoded = await pool.query<{ n: number }>('SELECT sum(row_count)::float8 AS n FROM prediction_chunks');
+  results.push({ layout: 'one row per chunk, rows bytea in the result-rows encoding (today; `encodeResultRows` + one INSERT)', rowsPerSecond: encodedRate, bytesPerRow: await sizeOf(pool, 'prediction_chunks', encoded.rows[0].n) });
+
+  next = 1;
+  written = 0;
   const chunkRate = await rate(CHUNK, ms, async () => {
     let values = '{';
     let scores = '{';
-    for (let i = 0; i < CHUNK; i++) {
-      values += (i ? ',' : '') + preds[i].value;
-    }
+    for (let i = 0; i < CHUNK; i++) values += (i ? ',' : '') + preds[i].value;
     for (let k = 0; k < probs.length; k++) scores += (k ? ',' : '') + probs[k];
     const text = `${jobId}\t${next}\t${CHUNK}\t${values}}\t${scores}}\t\\N\t\\N\n`;
     next += CHUNK;
-    chunkRows += CHUNK;
+    written += CHUNK;
     await copyInTx(pool, 'COPY bench_pred_chunk FROM STDIN', Buffer.from(text));
   });
-  const chunkSize = await pool.query(`SELECT pg_total_relation_size('bench_pred_chunk')::float8 AS b`);
-  results.push({ layout: 'one row per chunk, value float8[] + scores real[] (row i at offset; COPY text)', rowsPerSecond: chunkRate, bytesPerRow: chunkSize.rows[0].b / chunkRows });
-  void realRows;
-  await pool.query(`DELETE FROM predictions WHERE job_id IN ($1, $2)`, [realJob, '00000000-0000-4000-8000-000000000000']);
+  results.push({ layout: 'one row per chunk, value float8[] + scores real[] (row i at offset; COPY text)', rowsPerSecond: chunkRate, bytesPerRow: await sizeOf(pool, 'bench_pred_chunk', written) });
+
+  await pool.query('DROP TABLE bench_pred_rows, bench_pred_jsonb, bench_pred_chunk');
+  await pool.query('DELETE FROM prediction_chunks WHERE job_id = $1', [jobId]);
   return results;
 }
 

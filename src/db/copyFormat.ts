@@ -1,24 +1,15 @@
-// PostgreSQL's binary COPY format, both ways: the framing around tuples that COPY ... FROM STDIN
-// (FORMAT binary) reads (predictions, upload chunks), and the reading of what COPY ... TO STDOUT
-// (FORMAT binary) writes (chunk payloads). A tuple is a 16-bit field count, then per field a 32-bit
-// length (-1 for NULL) and that many bytes, all big-endian.
+// PostgreSQL's binary COPY format, as COPY ... TO STDOUT (FORMAT binary) writes it (chunk payloads
+// for the worker): a signature, a flags field and a header extension, then tuples. A tuple is a
+// 16-bit field count, then per field a 32-bit length (-1 for NULL) and that many bytes, all
+// big-endian; a field count of -1 ends the data.
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-// Signature, then a 32-bit flags field and a 32-bit header-extension length, both 0.
-const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
-// A field count of -1 ends the data.
-const TRAILER = Buffer.from([0xff, 0xff]);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A UUID in canonical text form: what may go into a tuple as 16 bytes, or into a COPY statement as a literal. */
+/** A UUID in canonical text form: what may go into a COPY statement as a literal. */
 export function isUuid(s: string): boolean {
   return UUID.test(s);
-}
-
-/** One COPY stream holding every piece of tuples given, in order. */
-export function copyStream(pieces: readonly Uint8Array[]): Buffer {
-  return Buffer.concat([HEADER, ...pieces, TRAILER]);
 }
 
 /** The rows of a binary COPY stream (header, tuples, trailer): each field's raw bytes, null for NULL. */

@@ -15,14 +15,22 @@ export async function expiredJobs(pool: pg.Pool, ttlHours: number, limit: number
   return rows.map((r) => r.id);
 }
 
-/** Deletes up to `batch` result rows of the job; returns how many went. */
+/**
+ * Deletes the job's stored results, chunk by chunk, up to about `batch` result rows (at least one
+ * chunk); returns how many result rows went.
+ */
 export async function deletePredictionBatch(pool: pg.Pool, jobId: string, batch: number): Promise<number> {
-  const r = await pool.query(
-    `DELETE FROM predictions WHERE job_id = $1 AND row_no IN (
-       SELECT row_no FROM predictions WHERE job_id = $1 ORDER BY row_no LIMIT $2)`,
+  const r = await pool.query<{ n: number }>(
+    `WITH gone AS (
+       DELETE FROM prediction_chunks WHERE job_id = $1 AND first_row IN (
+         SELECT first_row FROM (SELECT first_row, sum(row_count) OVER (ORDER BY first_row) - row_count AS before
+                                  FROM prediction_chunks WHERE job_id = $1) c
+          WHERE before < $2)
+       RETURNING row_count)
+     SELECT coalesce(sum(row_count), 0)::int AS n FROM gone`,
     [jobId, batch],
   );
-  return r.rowCount ?? 0;
+  return r.rows[0].n;
 }
 
 /** Deletes up to `batch` chunk rows of the job. */

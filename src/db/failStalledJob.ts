@@ -16,9 +16,10 @@ export async function staleJobs(pool: pg.Pool, timeoutMs: number, limit: number)
   return rows.map((r) => r.id);
 }
 
+// One result row per chunk not done, saying the error of all its rows.
 const ERROR_ROWS = `
-INSERT INTO predictions (job_id, row_no, error)
-SELECT c.job_id, g, $2 FROM job_chunks c, generate_series(c.first_row, c.first_row + c.row_count - 1) g
+INSERT INTO prediction_chunks (job_id, first_row, row_count, error)
+SELECT c.job_id, c.first_row, c.row_count, $2 FROM job_chunks c
  WHERE c.job_id = $1 AND c.status = 'pending'
 ON CONFLICT DO NOTHING`;
 
@@ -27,7 +28,7 @@ ON CONFLICT DO NOTHING`;
  * still unfinished and still without progress (a chunk finishing meanwhile saves it).
  *  - An upload that never completed (its api process died mid-stream): failed `upload_aborted`,
  *    chunks and partial results deleted, as for a client that disconnects.
- *  - A queued or running job: every row of every chunk not yet done gets an error row, so the job
+ *  - A queued or running job: every row of every chunk not yet done gets an error, so the job
  *    still accounts for each row exactly once; failed `job_stalled`; results so far stay readable.
  */
 export async function failStalledJob(pool: pg.Pool, jobId: string, timeoutMs: number, baseUrl: string): Promise<Advanced | null> {

@@ -14,7 +14,7 @@ export async function failUpload(c: pg.ClientBase, jobId: string, code: string, 
     [jobId, code, message],
   );
   await c.query('DELETE FROM job_chunks WHERE job_id = $1', [jobId]);
-  await c.query('DELETE FROM predictions WHERE job_id = $1', [jobId]);
+  await c.query('DELETE FROM prediction_chunks WHERE job_id = $1', [jobId]);
   const job = await getJobRow(c, jobId);
   return { job, finished: true, deliveries: job ? await recordJobEvent(c, job, 'job.failed', baseUrl) : [] };
 }

@@ -1,9 +1,4 @@
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { copyPredictionsSql } from '../inference/copy-encode.js';
-import { copyStream } from './copyFormat.js';
 import type { ChunkRef } from '../queue/payloads.js';
 import { recordProgress } from '../webhooks/outbox.js';
 import { JOB_ROW_SQL, type JobRow } from '../jobs/view.js';
@@ -11,8 +6,10 @@ import { impliedStatusSql, withEndEvents, type Advanced } from './advanceJob.js'
 
 export interface ChunkOutcome {
   ref: ChunkRef;
-  /** Every row of the chunk as binary COPY tuples (copy-encode.ts): predictions and row errors alike. */
-  copy: Uint8Array;
+  firstRow: number;
+  rowCount: number;
+  /** Every row's result, in order (result-rows.ts): predictions and row errors alike. */
+  rows: Uint8Array;
   succeeded: number;
   failed: number;
   /** Set when the chunk could not be scored for a job-level reason (model does not load, inference keeps failing). */
@@ -24,7 +21,11 @@ export type Finished = (Advanced & { applied: true }) | { applied: false };
 /** A job ended (cancel, watchdog) while a group of its chunks was being finished: finish them one by one. */
 export class JobEndedMidGroupError extends Error {}
 
-const COPY_PREDICTIONS = copyPredictionsSql();
+// One statement for every chunk of the commit. The values go as one bytea[] parameter (text, hex
+// escaped): node-postgres sends arrays as text, and a single round trip beats the binary COPY's two.
+const STORE = `
+INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
+SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bytea[])`;
 
 const MARK = `
 UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now()
@@ -59,7 +60,7 @@ RETURNING ${JOB_ROW_SQL}`;
  * Lock order: chunk rows, then job rows. Whatever else ends a job (cancel, aborted upload,
  * watchdog) takes them in the same order (lockJobForEnd), so the two never deadlock. The status
  * check sits on the UPDATE that takes the job row lock: a job that ended while this transaction
- * was copying is seen there, and its chunks go back.
+ * was storing is seen there, and its chunks go back.
  */
 export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], baseUrl: string, progressIntervalMs: number): Promise<Finished[]> {
   const client = await pool.connect();
@@ -72,8 +73,10 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
       await client.query('ROLLBACK');
       return outcomes.map(() => ({ applied: false }));
     }
-    const copy = copyStream(kept.map((o) => o.copy));
-    await pipeline(Readable.from([copy]), client.query(copyFrom(COPY_PREDICTIONS)));
+    await client.query({
+      name: 'sluice_store_results', text: STORE,
+      values: [kept.map((o) => o.ref.jobId), kept.map((o) => o.firstRow), kept.map((o) => o.rowCount), kept.map((o) => o.rows)],
+    });
     const bumped = await client.query<JobRow>({
       name: 'sluice_bump_jobs', text: BUMP,
       values: [kept.map((o) => o.ref.jobId), kept.map((o) => o.succeeded), kept.map((o) => o.failed), kept.map((o) => o.jobError?.code ?? null), kept.map((o) => o.jobError?.message ?? null)],

@@ -1,4 +1,4 @@
-// The piscina worker-thread entry: parse → preprocess → onnxruntime → postprocess → COPY text.
+// The piscina worker-thread entry: parse → preprocess → onnxruntime → postprocess → stored rows.
 // It runs off the main thread because onnxruntime-node's run() holds its thread's event loop for
 // the whole inference; on the main thread that would stop BullMQ lock renewal.
 // onnxruntime-node is imported lazily so the main thread can import this module (for its types
@@ -11,13 +11,13 @@ import { assertDelimiter, parseChunk } from '../csv/parse.js';
 import { csvSlices } from '../csv/slices.js';
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
-import { encodeCopyRows, type PredictionRow } from './copy-encode.js';
+import { encodeResultRows, type ResultRow } from './result-rows.js';
 import { postprocess, type RowPrediction } from './postprocess.js';
 import {
   columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type ColumnMap, type InputArray, type Preprocessed, type Preprocessor,
 } from './preprocess.js';
 
-export type Part = { jobId: string; firstRow: number; rowCount: number; header: string[]; delimiter: string } & (
+export type Part = { rowCount: number; header: string[]; delimiter: string } & (
   | { format: 'csv'; payload: Uint8Array }
   | { format: 'json'; records: Record<string, unknown>[] }
 );
@@ -35,8 +35,8 @@ export interface InferenceTask {
 }
 
 export interface PartResult {
-  /** COPY text for all rowCount rows of the part: predictions and row errors. */
-  copy: Uint8Array;
+  /** All rowCount rows of the part, in order (result-rows.ts): predictions and row errors. */
+  rows: Uint8Array;
   succeeded: number;
   failed: number;
 }
@@ -127,15 +127,13 @@ const MIN_SLICE_ROWS = 256;
 /**
  * Rows prepared together: a whole part, or a slice of a large CSV part. The thread holds about one
  * inference batch of rows at a time, not whole chunks: a 5000-row chunk parsed at once is 100,000
- * cell strings plus its predictions and COPY lines, a working set that needs V8's young generation
+ * cell strings plus its predictions and encoded results, a working set that needs V8's young generation
  * at its largest (pool.ts caps it) or is promoted and collected as old garbage.
  */
 interface Segment {
   part: number;
   pre: Preprocessed;
   passthrough: ((string | null)[] | null)[];
-  /** The part's first row number plus this segment's offset in the part. */
-  firstRow: number;
 }
 
 /** Exactly n entries: the chunk says how many rows it holds, and every one gets a result row. */
@@ -165,16 +163,12 @@ function* segments(task: InferenceTask, preprocessor: Preprocessor, maps: (Colum
     if (part.format === 'json') {
       const records = fit(part.records, n, null);
       const missing = records.map((r) => (r === null ? 'record missing from chunk' : null));
-      yield { part: pi, firstRow: part.firstRow, pre: preprocessor.json(records, missing), passthrough: records.map((r) => passthroughJson(r, pt)) };
+      yield { part: pi, pre: preprocessor.json(records, missing), passthrough: records.map((r) => passthroughJson(r, pt)) };
       continue;
     }
     const map = maps[pi]!;
     const slices = csvSlices(part.payload, n, sliceRows) ?? [{ bytes: part.payload, rows: n }];
-    let offset = 0;
-    for (const slice of slices) {
-      yield { part: pi, firstRow: part.firstRow + offset, ...prepareCsv(slice.bytes, slice.rows, part, map, preprocessor) };
-      offset += slice.rows;
-    }
+    for (const slice of slices) yield { part: pi, ...prepareCsv(slice.bytes, slice.rows, part, map, preprocessor) };
   }
 }
 
@@ -193,7 +187,7 @@ function concat(arrays: InputArray[], total: number): InputArray {
 /**
  * Runs one task; throws InferenceError when the task as a whole cannot run. Rows go through in
  * slices: prepare (parse, preprocess) until about one batch is gathered, run it, encode those
- * rows' COPY text, let them go. Small parts (the batcher's) gather into shared runs, as before.
+ * rows' results, let them go. Small parts (the batcher's) gather into shared runs, as before.
  */
 export async function runInference(task: InferenceTask): Promise<InferenceResult> {
   const { plan, signature } = task;
@@ -241,7 +235,7 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
     return predictions;
   }
 
-  const copies: Buffer[][] = task.parts.map(() => []);
+  const pieces: Buffer[][] = task.parts.map(() => []);
   const succeeded: number[] = task.parts.map(() => 0);
   let pending: Segment[] = [];
   let pendingRows = 0;
@@ -252,18 +246,18 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
     const total = segs.reduce((a, s) => a + s.pre.valid.length, 0);
     const predictions = total > 0 ? await score(concat(segs.map((s) => s.pre.data), total * rowSize), total) : [];
     let g = 0;
-    for (const { part, pre, passthrough, firstRow } of segs) {
-      const rows: PredictionRow[] = new Array(pre.errors.length);
+    for (const { part, pre, passthrough } of segs) {
+      const rows: ResultRow[] = new Array(pre.errors.length);
       let v = 0;
       for (let i = 0; i < rows.length; i++) {
         // pre.valid lists the rows in `data`, ascending: the next valid row takes the next prediction.
         const p = v < pre.valid.length && pre.valid[v] === i ? predictions[g + v++] : undefined;
         const error = pre.errors[i] ?? p?.error ?? (p ? null : 'row was not scored');
         if (error === null) succeeded[part]++;
-        rows[i] = { rowNo: firstRow + i, value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error };
+        rows[i] = { value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error };
       }
       g += pre.valid.length;
-      copies[part].push(encodeCopyRows(task.parts[part].jobId, rows));
+      pieces[part].push(encodeResultRows(rows));
     }
   }
 
@@ -284,8 +278,8 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
   await flush();
 
   const parts = task.parts.map((part, pi): PartResult => {
-    const pieces = copies[pi];
-    return { copy: ownBuffer(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces)), succeeded: succeeded[pi], failed: part.rowCount - succeeded[pi] };
+    const mine = pieces[pi];
+    return { rows: ownBuffer(mine.length === 1 ? mine[0] : Buffer.concat(mine)), succeeded: succeeded[pi], failed: part.rowCount - succeeded[pi] };
   });
   // With no row to score no session was touched; report what this thread would have used.
   const fellBack = loaded?.fellBack ?? (task.executionProvider === 'cuda' && cudaUnavailable);
@@ -307,7 +301,7 @@ export async function releaseSessions() {
   await Promise.allSettled(loaded.map(async (l) => (await l).session.release()));
 }
 
-/** piscina handler: COPY buffers are transferred, not cloned; failures come back as values (see ThreadReply). */
+/** piscina handler: result buffers are transferred, not cloned; failures come back as values (see ThreadReply). */
 export default async function handle(task: InferenceTask) {
   let reply: ThreadReply;
   try {
@@ -316,6 +310,6 @@ export default async function handle(task: InferenceTask) {
     if (!(err instanceof InferenceError)) throw err;
     reply = { ok: false, error: { message: err.message, stage: err.stage } };
   }
-  const buffers = reply.ok ? reply.result.parts.map((p) => p.copy.buffer) : [];
+  const buffers = reply.ok ? reply.result.parts.map((p) => p.rows.buffer) : [];
   return move({ [transferableSymbol]: buffers, [valueSymbol]: reply } as never);
 }

@@ -24,11 +24,11 @@ export class JobFinishedNotifier {
 
   /**
    * Several jobs' news in one publish and one enqueue (the small jobs of one group commit).
-   * `tuples`, given with the commit that finished a one-chunk job, are all its prediction rows:
-   * they go in the message, so a request waiting on the job need not read them back.
+   * `rows`, given with the commit that finished a one-chunk job, are all its results
+   * (result-rows.ts): they go in the message, so a request waiting on the job need not read them back.
    */
-  async afterCommitMany(advs: (Pick<Advanced, 'job' | 'finished' | 'deliveries'> & { tuples?: Uint8Array })[]) {
-    const finished = advs.flatMap((a) => (a.finished && a.job ? [{ job: a.job, tuples: a.job.chunks_total === 1 ? a.tuples : undefined }] : []));
+  async afterCommitMany(advs: (Pick<Advanced, 'job' | 'finished' | 'deliveries'> & { rows?: Uint8Array })[]) {
+    const finished = advs.flatMap((a) => (a.finished && a.job ? [{ job: a.job, rows: a.job.chunks_total === 1 ? a.rows : undefined }] : []));
     const deliveries = advs.flatMap((a) => a.deliveries);
     const tasks: Promise<unknown>[] = [];
     if (finished.length) tasks.push(this.redis.publish(this.channel, finishedMessage(finished)));

@@ -1,8 +1,9 @@
 // The wake-up message a worker publishes after a commit that finished jobs (finished.ts), and its
 // reading in the api (waiter.ts). A small job's message carries its result: the job row as the
-// finishing commit left it and its prediction tuples, so a request waiting on it answers without
-// reading Postgres back. The commit comes first, so what the message says is what is stored.
-import { decodeCopyRows } from '../inference/copy-decode.js';
+// finishing commit left it and its rows as stored (result-rows.ts), so a request waiting on it
+// answers without reading Postgres back. The commit comes first, so what the message says is what
+// is stored.
+import { decodeResultRows } from '../inference/result-rows.js';
 import type { PredictionRow } from './results.js';
 import type { JobRow } from './view.js';
 
@@ -14,9 +15,9 @@ export const INLINE_RESULT_MAX_BYTES = 32 * 1024;
 
 export interface FinishedJob {
   id: string;
-  /** The job row and its prediction tuples (base64), for a small job whose rows all came in this commit. */
+  /** The job row and its stored rows (base64), for a small job whose rows all came in this commit. */
   job?: JobRow;
-  tuples?: string;
+  rows?: string;
 }
 
 export interface InlineResult {
@@ -24,11 +25,11 @@ export interface InlineResult {
   predictions: PredictionRow[];
 }
 
-/** The message for jobs a commit finished; `tuples` given for a job means they are all its rows. */
-export function finishedMessage(jobs: { job: JobRow; tuples?: Uint8Array }[]): string {
+/** The message for jobs a commit finished; `rows` given for a job means they are all its results. */
+export function finishedMessage(jobs: { job: JobRow; rows?: Uint8Array }[]): string {
   return JSON.stringify(
-    jobs.map(({ job, tuples }): FinishedJob =>
-      tuples && tuples.length <= INLINE_RESULT_MAX_BYTES ? { id: job.id, job, tuples: Buffer.from(tuples).toString('base64') } : { id: job.id },
+    jobs.map(({ job, rows }): FinishedJob =>
+      rows && rows.length <= INLINE_RESULT_MAX_BYTES ? { id: job.id, job, rows: Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('base64') } : { id: job.id },
     ),
   );
 }
@@ -46,8 +47,9 @@ export function parseFinishedMessage(message: string): FinishedJob[] {
 
 /** The result a message carried for a job, with the row's timestamps as Dates again; null if none. */
 export function inlineResult(f: FinishedJob): InlineResult | null {
-  if (!f.job || f.tuples === undefined) return null;
+  if (!f.job || f.rows === undefined) return null;
   const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
   const job: JobRow = { ...f.job, created_at: date(f.job.created_at)!, started_at: date(f.job.started_at), finished_at: date(f.job.finished_at) };
-  return { job, predictions: decodeCopyRows(Buffer.from(f.tuples, 'base64')) };
+  // A one-chunk job: its rows start at 1.
+  return { job, predictions: decodeResultRows({ first_row: 1, row_count: job.rows_total, rows: Buffer.from(f.rows, 'base64'), error: null }) };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ResolvedVersion } from '../models/resolve.js';
 import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from './view.js';
+import { decodeResultRows } from '../inference/result-rows.js';
 import type { PredictionRow } from './results.js';
 
 /**
@@ -64,28 +65,30 @@ export async function createOnlineJobs(db: pg.Pool | pg.ClientBase, subs: Omit<O
 }
 
 /**
- * Finished small jobs and their prediction rows in one round trip (the job's columns repeat on each
- * row; a job with no rows, e.g. cancelled, still gives its one job row). Requests woken together
- * read together (see the predictions route). One entry per id, null for a job that is not there.
+ * Finished small jobs and their results in one round trip (a job with no results, e.g. cancelled,
+ * still gives its job row). Requests woken together read together (see the predictions route).
+ * One entry per id, null for a job that is not there.
  */
 const RESULTS_SQL = `
-SELECT ${JOB_ROW_SQL}, p.row_no, p.value, p.scores, p.passthrough, p.error
-  FROM ${JOB_FROM_SQL} LEFT JOIN predictions p ON p.job_id = j.id
+SELECT ${JOB_ROW_SQL}, pc.first_row, pc.row_count, pc.rows, pc.error
+  FROM ${JOB_FROM_SQL} LEFT JOIN prediction_chunks pc ON pc.job_id = j.id
  WHERE j.id = ANY($1::uuid[])
- ORDER BY j.id, p.row_no`;
+ ORDER BY j.id, pc.first_row`;
 
 export interface OnlineResult {
   job: JobRow;
   predictions: PredictionRow[];
 }
 
+type ResultJoin = JobRow & { first_row: number | null; row_count: number; rows: Buffer | null; error: string | null };
+
 export async function readOnlineResults(db: pg.Pool, jobIds: string[]): Promise<(OnlineResult | null)[]> {
-  const { rows } = await db.query<JobRow & PredictionRow>({ name: 'sluice_online_results', text: RESULTS_SQL, values: [jobIds] });
+  const { rows } = await db.query<ResultJoin>({ name: 'sluice_online_results', text: RESULTS_SQL, values: [jobIds] });
   const byId = new Map<string, OnlineResult>();
-  for (const { row_no, value, scores, passthrough, error, ...job } of rows) {
+  for (const { first_row, row_count, rows: stored, error, ...job } of rows) {
     let r = byId.get(job.id);
     if (!r) byId.set(job.id, (r = { job: job as JobRow, predictions: [] }));
-    if (row_no !== null) r.predictions.push({ row_no, value, scores, passthrough, error });
+    if (first_row !== null) r.predictions.push(...decodeResultRows({ first_row, row_count, rows: stored, error }));
   }
   return jobIds.map((id) => byId.get(id) ?? null);
 }

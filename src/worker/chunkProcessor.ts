@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { ChunkOutcome, Finished } from '../db/finishChunk.js';
 import { loadChunks, type LoadedChunk } from '../db/loadChunk.js';
 import { isUnavailable } from '../http/problems.js';
-import { encodeCopyRows } from '../inference/copy-encode.js';
+import { encodeResultRows } from '../inference/result-rows.js';
 import type { Part, PartResult } from '../inference/thread.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import { FINAL_STATUSES } from '../jobs/view.js';
@@ -59,7 +59,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       );
       const outcomes = scored.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       const finished = outcomes.length ? await deps.finish(outcomes) : [];
-      const applied = finished.flatMap((f, i) => (f.applied ? [{ ...f, tuples: outcomes[i].copy }] : []));
+      const applied = finished.flatMap((f, i) => (f.applied ? [{ ...f, rows: outcomes[i].rows }] : []));
       if (applied.length) await deps.notify.afterCommitMany(applied);
       const failure = scored.find((s) => s.status === 'rejected');
       if (failure) throw failure.reason;
@@ -85,14 +85,14 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       if (isUnavailable(err)) throw err;
       return failedChunk(ref, chunk, `the model could not be loaded: ${(err as Error).message}`, 'model_load_failed');
     }
-    const base = { jobId: ref.jobId, firstRow: chunk.firstRow, rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter };
+    const base = { rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter };
     const part: Part =
       chunk.format === 'csv'
         ? { ...base, format: 'csv', payload: chunk.payload! }
         : { ...base, format: 'json', records: JSON.parse(chunk.payload!.toString('utf8')) };
     try {
       const r = await deps.infer(model, part);
-      return { ref, copy: r.copy, succeeded: r.succeeded, failed: r.failed };
+      return { ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: r.rows, succeeded: r.succeeded, failed: r.failed };
     } catch (err) {
       if ((err as Error).name !== 'InferenceError') throw err;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -111,6 +111,6 @@ function refsOf(job: Job): ChunkRef[] {
 
 /** Every row of the chunk gets the error: the job still accounts for each row exactly once. */
 function failedChunk(ref: ChunkRef, chunk: LoadedChunk, message: string, code: string): ChunkOutcome {
-  const rows = Array.from({ length: chunk.rowCount }, (_, i) => ({ rowNo: chunk.firstRow + i, value: null, scores: null, passthrough: null, error: message }));
-  return { ref, copy: encodeCopyRows(ref.jobId, rows), succeeded: 0, failed: chunk.rowCount, jobError: { code, message } };
+  const rows = Array.from({ length: chunk.rowCount }, () => ({ value: null, scores: null, passthrough: null, error: message }));
+  return { ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: encodeResultRows(rows), succeeded: 0, failed: chunk.rowCount, jobError: { code, message } };
 }

@@ -6,7 +6,8 @@ import ort from 'onnxruntime-node';
 import { failsAtRunModel, fixedWeights, linearRegression, mlpClassifier } from '../fixtures/onnx-builder.js';
 import { SignatureSchema, type Signature } from '../../src/models/signature.js';
 import type { RunPlan } from '../../src/models/types.js';
-import type { InferenceTask, Part } from '../../src/inference/thread.js';
+import type { InferenceTask, Part, PartResult } from '../../src/inference/thread.js';
+import { decodeResultRows } from '../../src/inference/result-rows.js';
 
 export const dir = mkdtempSync(join(tmpdir(), 'sluice-inference-'));
 /** For afterAll in each file that imports these (vitest ends its workers without an 'exit' event). */
@@ -51,12 +52,19 @@ export function task(parts: Part[], extra: Partial<InferenceTask> = {}): Inferen
   return { modelPath: classifierPath, modelKey: 'classifier@1', plan, signature, executionProvider: 'cpu', intraOpThreads: 1, batchSize: 64, parts, ...extra };
 }
 
-export function csvPart(jobId: string, firstRow: number, lines: string[], header = ['id', 'f1', 'f2', 'f3', 'f4']): Part {
-  return { jobId, firstRow, rowCount: lines.length, header, delimiter: ',', format: 'csv', payload: new TextEncoder().encode(lines.join('\n') + '\n') };
+export function csvPart(lines: string[], header = ['id', 'f1', 'f2', 'f3', 'f4']): Part {
+  return { rowCount: lines.length, header, delimiter: ',', format: 'csv', payload: new TextEncoder().encode(lines.join('\n') + '\n') };
 }
 
-export function jsonPart(jobId: string, firstRow: number, records: Record<string, unknown>[]): Part {
-  return { jobId, firstRow, rowCount: records.length, header: [...signature.columns], delimiter: ',', format: 'json', records };
+export function jsonPart(records: Record<string, unknown>[]): Part {
+  return { rowCount: records.length, header: [...signature.columns], delimiter: ',', format: 'json', records };
+}
+
+/** A part's results as stored, decoded, numbered from `firstRow`. */
+export function readRows(part: PartResult, firstRow = 1) {
+  return decodeResultRows({ first_row: firstRow, row_count: part.succeeded + part.failed, rows: part.rows, error: null }).map((r) => ({
+    rowNo: r.row_no, value: r.value, scores: r.scores, passthrough: r.passthrough, error: r.error,
+  }));
 }
 
 /** onnxruntime run directly on hand-normalised rows: what the pipeline must reproduce. */

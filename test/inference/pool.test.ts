@@ -11,10 +11,8 @@ import { createInferencePool, threadSource } from '../../src/inference/pool.js';
 import { threadExecArgv } from '../../src/inference/thread-argv.js';
 import { InferenceError } from '../../src/inference/thread.js';
 import { argmax } from '../../src/inference/postprocess.js';
-import { readCopyTuples } from '../../src/inference/copy-decode.js';
-import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, removeModels, task } from './model-fixtures.js';
+import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, readRows, removeModels, task } from './model-fixtures.js';
 
-const JOB = '00000000-0000-4000-8000-000000000001';
 const pool = createInferencePool({ threads: 2 });
 afterAll(async () => {
   await pool.close();
@@ -28,16 +26,12 @@ describe('inference pool', () => {
       [-2, 0.5, 8, 1],
       [0, 0, 0, 0],
     ];
-    const parts = [csvPart(JOB, 1, rows.slice(0, 2).map((r, i) => `id${i},${r.join(',')}`)), jsonPart(JOB, 3, [{ id: 'last', f1: 0, f2: 0, f3: 0, f4: 0 }])];
+    const parts = [csvPart(rows.slice(0, 2).map((r, i) => `id${i},${r.join(',')}`)), jsonPart([{ id: 'last', f1: 0, f2: 0, f3: 0, f4: 0 }])];
     const result = await pool.run(task(parts));
     const expected = await directProbabilities(classifierPath, rows);
-    expect(result.parts.every((p) => p.copy instanceof Uint8Array)).toBe(true);
-    const got = result.parts.flatMap((p) => readCopyTuples(p.copy));
-    expect(got.map((r) => [r.rowNo, r.passthrough])).toEqual([
-      [1, ['id0']],
-      [2, ['id1']],
-      [3, ['last']],
-    ]);
+    expect(result.parts.every((p) => p.rows instanceof Uint8Array)).toBe(true);
+    const got = result.parts.flatMap((p) => readRows(p));
+    expect(got.map((r) => r.passthrough)).toEqual([['id0'], ['id1'], ['last']]);
     got.forEach((r, i) => {
       expect(r.scores!.map(Math.fround)).toEqual(Array.from(expected[i]));
       expect(r.value).toBe(argmax(expected[i]));
@@ -45,20 +39,20 @@ describe('inference pool', () => {
   });
 
   it('spreads concurrent tasks over its threads, each result to its own caller', async () => {
-    const runs = Array.from({ length: 6 }, (_, k) => pool.run(task([csvPart(JOB, k * 10 + 1, [`r${k},${k},1,1,1`])])));
+    const runs = Array.from({ length: 6 }, (_, k) => pool.run(task([csvPart([`r${k},${k},1,1,1`])])));
     const results = await Promise.all(runs);
-    results.forEach((r, k) => expect(readCopyTuples(r.parts[0].copy)[0]).toMatchObject({ rowNo: k * 10 + 1, passthrough: [`r${k}`], error: null }));
+    results.forEach((r, k) => expect(readRows(r.parts[0])).toMatchObject([{ passthrough: [`r${k}`], error: null }]));
   });
 
   it('rejects with a recognisable InferenceError when the model rejects the batch', async () => {
-    const err = await pool.run(task([csvPart(JOB, 1, ['a,1,2,3,4'])], { modelPath: failsAtRunPath, modelKey: 'fails@pool', plan: { ...plan, input: 'x', probabilities: 'y' } })).catch((e) => e);
+    const err = await pool.run(task([csvPart(['a,1,2,3,4'])], { modelPath: failsAtRunPath, modelKey: 'fails@pool', plan: { ...plan, input: 'x', probabilities: 'y' } })).catch((e) => e);
     expect(err).toBeInstanceOf(InferenceError);
     expect(err).toMatchObject({ name: 'InferenceError', stage: 'run' });
     expect(err.message).toMatch(/inference failed on a batch of 1 rows/);
   });
 
   it('CUDA requested: falls back to CPU in the thread and reports it', async () => {
-    const result = await pool.run(task([csvPart(JOB, 1, ['a,1,2,3,4'])], { executionProvider: 'cuda' }));
+    const result = await pool.run(task([csvPart(['a,1,2,3,4'])], { executionProvider: 'cuda' }));
     expect(result).toMatchObject({ provider: 'cpu', fellBack: true });
     expect(result.parts[0]).toMatchObject({ succeeded: 1, failed: 0 });
   });
@@ -94,7 +88,7 @@ describe('inference pool', () => {
       `import { createInferencePool } from ${JSON.stringify(poolUrl)};
 import { csvPart, removeModels, task } from ${JSON.stringify(fixturesUrl)};
 const pool = createInferencePool({ threads: 1 });
-const r = await pool.run(task([csvPart(${JSON.stringify(JOB)}, 1, ['a,1,2,3,4', 'b,x,2,3,4'])]));
+const r = await pool.run(task([csvPart(['a,1,2,3,4', 'b,x,2,3,4'])]));
 await pool.close();
 removeModels();
 console.log(JSON.stringify(r.parts.map((p) => [p.succeeded, p.failed])));

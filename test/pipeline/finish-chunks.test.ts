@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishChunks, JobEndedMidGroupError, type ChunkOutcome } from '../../src/db/finishChunk.js';
-import { encodeCopyRows } from '../../src/inference/copy-encode.js';
+import { encodeResultRows } from '../../src/inference/result-rows.js';
+import { storedRows } from '../helpers/results.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 
 // Several chunks finished in one transaction (the small jobs of one inference batch): each row
@@ -35,11 +36,14 @@ async function job(chunks: number, rows = 2, callbackUrl: string | null = null):
 }
 
 function outcome(jobId: string, seq: number, rows = 2): ChunkOutcome {
-  const lines = Array.from({ length: rows }, (_, i) => ({ rowNo: seq * rows + i + 1, value: i, scores: [0.5, 0.5], passthrough: null, error: null }));
-  return { ref: { jobId, seq }, copy: encodeCopyRows(jobId, lines), succeeded: rows, failed: 0 };
+  const lines = Array.from({ length: rows }, (_, i) => ({ value: i, scores: [0.5, 0.5], passthrough: null, error: null }));
+  return { ref: { jobId, seq }, firstRow: seq * rows + 1, rowCount: rows, rows: encodeResultRows(lines), succeeded: rows, failed: 0 };
 }
 
-const stored = async (jobId: string) => (await env.pool.query(`SELECT count(*)::int AS n, count(DISTINCT row_no)::int AS d FROM predictions WHERE job_id = $1`, [jobId])).rows[0];
+const stored = async (jobId: string) => {
+  const rows = (await storedRows(env.pool, jobId)).map((r) => r.row_no);
+  return { n: rows.length, d: new Set(rows).size };
+};
 const status = async (jobId: string) => (await env.pool.query(`SELECT status, rows_succeeded::int, chunks_done FROM jobs WHERE id = $1`, [jobId])).rows[0];
 
 describe('finishChunks', () => {

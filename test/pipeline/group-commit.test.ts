@@ -8,6 +8,7 @@ import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { startWorker, type Proc } from '../helpers/processes.js';
 import { readCsv, scoreDirectly } from './helpers.js';
+import { storedRows } from '../helpers/results.js';
 
 // Group commit for single predictions: concurrent submissions share one INSERT and one commit,
 // and each is acknowledged only once its own job is stored.
@@ -134,7 +135,7 @@ describe('single predictions under concurrency', () => {
       expect(await (await c.get(`/v1/jobs/${b.id}`)).json()).toEqual(job);
       expect((await (await c.get(`/v1/jobs/${b.id}/results?format=json`)).json()).data).toEqual(predictions);
     }
-    const { rows } = await env.pool.query(`SELECT p.job_id, p.passthrough FROM predictions p WHERE p.job_id = ANY($1)`, [bodies.map((b) => b.id)]);
-    expect(new Map(rows.map((r) => [r.job_id, r.passthrough[0]]))).toEqual(new Map(bodies.map((b, i) => [b.id, recs[i].id])));
+    const rows = await storedRows(env.pool, bodies.map((b) => b.id));
+    expect(new Map(rows.map((r) => [r.job_id, r.passthrough![0]]))).toEqual(new Map(bodies.map((b, i) => [b.id, recs[i].id])));
   });
 });

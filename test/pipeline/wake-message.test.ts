@@ -2,7 +2,7 @@ import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
 import { getJobRow } from '../../src/db/advanceJob.js';
-import { encodeCopyRows } from '../../src/inference/copy-encode.js';
+import { encodeResultRows } from '../../src/inference/result-rows.js';
 import { finishedMessage, INLINE_RESULT_MAX_BYTES } from '../../src/jobs/finishedMessage.js';
 import { jobDoneChannel, QUEUES } from '../../src/queue/payloads.js';
 import { createRedis } from '../../src/queue/redis.js';
@@ -55,7 +55,8 @@ describe('waiting requests and the wake-up message', () => {
   /** What a worker's finishing commit leaves: the job completed (its prediction rows only where `store`). */
   async function finish(jobId: string, store: boolean) {
     if (store) {
-      await env.pool.query(`INSERT INTO predictions (job_id, row_no, value, scores, passthrough, error) VALUES ($1, 1, 2, '{0.25,0.25,0.5}', ARRAY['from-table'], NULL)`, [jobId]);
+      const rows = encodeResultRows([{ value: 2, scores: [0.25, 0.25, 0.5], passthrough: ['from-table'], error: null }]);
+      await env.pool.query(`INSERT INTO prediction_chunks (job_id, first_row, row_count, rows) VALUES ($1, 1, 1, $2)`, [jobId, rows]);
     }
     await env.pool.query(`UPDATE jobs SET status = 'completed', chunks_done = 1, rows_succeeded = 1, started_at = now(), finished_at = now() WHERE id = $1`, [jobId]);
     return (await getJobRow(env.pool, jobId))!;
@@ -64,8 +65,8 @@ describe('waiting requests and the wake-up message', () => {
   it('answers from the result the message carries, without reading the predictions back', async () => {
     const { jobId, answer } = await submitAndWait();
     const job = await finish(jobId, false); // the table holds no rows for this job
-    const tuples = encodeCopyRows(jobId, [{ rowNo: 1, value: 1, scores: [0.125, 0.75, 0.125], passthrough: ['from-message'], error: null }]);
-    await publisher.publish(jobDoneChannel(env.config.redisPrefix), finishedMessage([{ job, tuples }]));
+    const rows = encodeResultRows([{ value: 1, scores: [0.125, 0.75, 0.125], passthrough: ['from-message'], error: null }]);
+    await publisher.publish(jobDoneChannel(env.config.redisPrefix), finishedMessage([{ job, rows }]));
     const res = await answer;
     const body = await res.json();
     expect(res.status, JSON.stringify(body)).toBe(200);
@@ -78,7 +79,7 @@ describe('waiting requests and the wake-up message', () => {
 
   it('reads Postgres when the message names the job only: a result too large to carry, or a message of an earlier worker', async () => {
     for (const message of [
-      (job: Awaited<ReturnType<typeof finish>>) => finishedMessage([{ job, tuples: new Uint8Array(INLINE_RESULT_MAX_BYTES + 1) }]),
+      (job: Awaited<ReturnType<typeof finish>>) => finishedMessage([{ job, rows: new Uint8Array(INLINE_RESULT_MAX_BYTES + 1) }]),
       (job: Awaited<ReturnType<typeof finish>>) => `00000000-0000-4000-8000-000000000000 ${job.id}`,
     ]) {
       const { jobId, answer } = await submitAndWait();

@@ -6,11 +6,12 @@ import { expect } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
 import { slowClassifier } from './data.js';
 import { client } from '../helpers/api.js';
+import { storedRows } from '../helpers/results.js';
 
 export { rowsCsv, slowClassifier } from './data.js';
 
 // What the reliability tests share: a model slow enough that a worker is always mid-chunk when
-// it is killed, an input of N rows, and the exactly-once check over the predictions table.
+// it is killed, an input of N rows, and the exactly-once check over the stored results.
 
 export async function tenantClient(pool: pg.Pool, url: string, tenant = 'acme') {
   const { key } = await createKey(pool, tenant);
@@ -37,18 +38,20 @@ export interface Accounting {
   chunksTotal: number;
 }
 
-/** Count and checksum of row numbers over predictions, next to the job's own counters. */
+/** Count and checksum of the stored results' row numbers, next to the job's own counters. */
 export async function accounting(pool: pg.Pool, jobId: string): Promise<Accounting> {
+  const results = await storedRows(pool, jobId);
+  const stored = results.map((r) => r.row_no);
   const { rows } = await pool.query(
-    `SELECT count(*)::int AS stored, count(DISTINCT row_no)::int AS distinct, coalesce(sum(row_no), 0)::float8 AS sum,
-            coalesce(min(row_no), 0)::int AS min, coalesce(max(row_no), 0)::int AS max, count(error)::int AS errors,
-            (SELECT rows_total FROM jobs WHERE id = $1)::int AS total, (SELECT rows_succeeded FROM jobs WHERE id = $1)::int AS succeeded,
-            (SELECT rows_failed FROM jobs WHERE id = $1)::int AS failed, (SELECT chunks_done FROM jobs WHERE id = $1)::int AS "chunksDone",
-            (SELECT chunks_total FROM jobs WHERE id = $1)::int AS "chunksTotal"
-       FROM predictions WHERE job_id = $1`,
+    `SELECT rows_total::int AS total, rows_succeeded::int AS succeeded, rows_failed::int AS failed, chunks_done::int AS "chunksDone",
+            chunks_total::int AS "chunksTotal" FROM jobs WHERE id = $1`,
     [jobId],
   );
-  return rows[0];
+  return {
+    ...rows[0], stored: stored.length, distinct: new Set(stored).size, sum: stored.reduce((a, b) => a + b, 0),
+    min: stored.reduce((a, b) => Math.min(a, b), stored[0] ?? 0), max: stored.reduce((a, b) => Math.max(a, b), 0),
+    errors: results.filter((r) => r.error !== null).length,
+  };
 }
 
 /** Every row 1..n exactly once, and counters that agree (a chunk counted twice would show here). */

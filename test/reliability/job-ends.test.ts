@@ -69,7 +69,7 @@ describe('jobs always end', () => {
       `SELECT j.status, j.chunks_done, j.chunks_total, j.rows_succeeded,
               (SELECT count(*)::int FROM job_chunks WHERE job_id = j.id AND status = 'done') AS done_chunks,
               (SELECT coalesce(sum(row_count), 0)::int FROM job_chunks WHERE job_id = j.id AND status = 'done') AS done_rows,
-              (SELECT count(*)::int FROM predictions WHERE job_id = j.id) AS stored
+              (SELECT coalesce(sum(row_count), 0)::int FROM prediction_chunks WHERE job_id = j.id) AS stored
          FROM jobs j WHERE j.id = $1`,
       [id],
     );

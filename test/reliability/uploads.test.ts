@@ -58,7 +58,7 @@ async function receivingJob(after: Date, chunks: number): Promise<string> {
 
 async function jobRow(id: string) {
   const { rows } = await env.pool.query(
-    `SELECT status, error_code, (SELECT count(*)::int FROM job_chunks WHERE job_id = $1) AS chunks, (SELECT count(*)::int FROM predictions WHERE job_id = $1) AS results FROM jobs WHERE id = $1`,
+    `SELECT status, error_code, (SELECT count(*)::int FROM job_chunks WHERE job_id = $1) AS chunks, (SELECT count(*)::int FROM prediction_chunks WHERE job_id = $1) AS results FROM jobs WHERE id = $1`,
     [id],
   );
   return rows[0];

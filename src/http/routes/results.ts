@@ -1,14 +1,13 @@
 import type { Response, Router } from 'express';
 import { z } from 'zod';
 import { jobGoneError } from './jobs.js';
+import { resultRows } from '../../jobs/resultChunks.js';
 import { csvLine, formatterForJob, type PredictionRow } from '../../jobs/results.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
 
-// Results are read by keyset pages on the primary key (job_id, row_no): no transaction or cursor
-// is held open while a slow client downloads millions of rows, and memory holds one page.
-const PAGE = 5000;
-const SELECT = `SELECT row_no, value, scores, passthrough, error FROM predictions WHERE job_id = $1 AND row_no > $2 ORDER BY row_no LIMIT $3`;
+// Results are read a few stored chunks at a time (src/jobs/resultChunks.ts): JSON pages by row
+// number (the cursor is the last row of the page), CSV and NDJSON streamed.
 
 export function registerResultRoutes(router: Router, deps: AppDeps) {
   const { pool } = deps;
@@ -32,30 +31,30 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
       res.setHeader('X-Job-Status', job.status);
 
       if (query.format === 'json') {
-        const page = await pool.query<PredictionRow>(SELECT, [params.id, query.cursor ?? 0, query.limit + 1]);
-        const data = page.rows.slice(0, query.limit);
-        const more = page.rows.length > query.limit;
+        const rows: PredictionRow[] = [];
+        for await (const some of resultRows(pool, params.id, query.cursor ?? 0, query.limit + 1)) rows.push(...some);
+        const data = rows.slice(0, query.limit);
+        const more = rows.length > query.limit;
         res.json({ job_status: job.status, data: data.map((r) => fmt.json(r)), next_cursor: more ? data.at(-1)!.row_no : null });
         return;
       }
 
-      let after = 0;
-      let first = await pool.query<PredictionRow>(SELECT, [params.id, after, PAGE]);
-      const classCount = first.rows.find((r) => r.scores)?.scores?.length ?? null;
+      const chunks = resultRows(pool, params.id);
+      let next = await chunks.next();
+      const classCount = next.done ? null : (next.value.find((r) => r.scores)?.scores?.length ?? null);
       if (query.format === 'csv') {
         res.type('text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${params.id}.csv"`);
         await write(res, csvLine(fmt.csvHeader(classCount)));
       } else res.type('application/x-ndjson');
       let abort = false;
       req.on('close', () => (abort = true));
-      while (first.rows.length && !abort) {
+      while (!next.done && !abort) {
         let text = '';
-        for (const r of first.rows) text += query.format === 'csv' ? csvLine(fmt.csvRow(r, classCount)) : JSON.stringify(fmt.json(r)) + '\n';
+        for (const r of next.value) text += query.format === 'csv' ? csvLine(fmt.csvRow(r, classCount)) : JSON.stringify(fmt.json(r)) + '\n';
         await write(res, text);
-        if (first.rows.length < PAGE) break;
-        after = first.rows.at(-1)!.row_no;
-        first = await pool.query<PredictionRow>(SELECT, [params.id, after, PAGE]);
+        next = await chunks.next();
       }
+      await chunks.return(undefined);
       res.end();
     },
   );
