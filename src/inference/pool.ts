@@ -75,8 +75,9 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
   });
   return {
     threads,
-    // Payloads are cloned into the thread, not transferred: the caller keeps them to retry a
-    // failed task. The COPY buffers coming back are transferred (thread.ts moves them).
+    // Payloads are not transferred: the caller keeps them to retry a failed task. Loaded chunks sit
+    // in shared memory (loadChunk.ts), so they cross without a copy; the result buffers coming back
+    // are transferred (thread.ts moves them).
     async run(task) {
       const reply = await piscina.run(task);
       if (!reply.ok) throw new InferenceError(reply.error.message, reply.error.stage);
