@@ -16,24 +16,39 @@ CREATE TABLE prediction_chunks (
 -- more than the bytes it saves (the encoding has no slack to speak of).
 ALTER TABLE prediction_chunks ALTER COLUMN rows SET STORAGE EXTERNAL;
 
--- Results stored before this migration become one-row chunks, encoded in SQL exactly as
--- result-rows.ts encodes a row (flags byte; value float8; scores count and float4s; passthrough
--- count and length-prefixed cells, -1 for NULL; error length-prefixed), all big-endian.
-INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
-SELECT p.job_id, p.row_no, 1,
+-- Results stored before this migration are encoded in SQL exactly as result-rows.ts encodes a row
+-- (flags byte; value float8; scores count and float4s, a NULL score as NaN; passthrough count and
+-- length-prefixed cells, -1 for NULL; error length-prefixed; all big-endian), then packed a chunk
+-- per row again where the job's chunk rows still say which rows a chunk held and all of them are
+-- there; any other row becomes a chunk of its own.
+CREATE TEMP TABLE encoded_predictions ON COMMIT DROP AS
+SELECT p.job_id, p.row_no,
        set_byte('\x00'::bytea, 0,
                 (p.value IS NOT NULL)::int | ((p.scores IS NOT NULL)::int << 1) | ((p.passthrough IS NOT NULL)::int << 2) | ((p.error IS NOT NULL)::int << 3))
     || coalesce(float8send(p.value), '')
     || CASE WHEN p.scores IS NULL THEN '' ELSE
          int4send(coalesce(cardinality(p.scores), 0))
-         || coalesce((SELECT string_agg(float4send(s), '' ORDER BY o) FROM unnest(p.scores) WITH ORDINALITY u(s, o)), '')
+         || coalesce((SELECT string_agg(float4send(coalesce(s, 'NaN'::real)), '' ORDER BY o) FROM unnest(p.scores) WITH ORDINALITY u(s, o)), '')
        END
     || CASE WHEN p.passthrough IS NULL THEN '' ELSE
          int4send(coalesce(cardinality(p.passthrough), 0))
          || coalesce((SELECT string_agg(CASE WHEN t IS NULL THEN int4send(-1) ELSE int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') END, '' ORDER BY o)
                         FROM unnest(p.passthrough) WITH ORDINALITY u(t, o)), '')
        END
-    || CASE WHEN p.error IS NULL THEN '' ELSE int4send(octet_length(convert_to(p.error, 'UTF8'))) || convert_to(p.error, 'UTF8') END
+    || CASE WHEN p.error IS NULL THEN '' ELSE int4send(octet_length(convert_to(p.error, 'UTF8'))) || convert_to(p.error, 'UTF8') END AS encoded
   FROM predictions p;
+
+INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
+SELECT e.job_id, c.first_row, c.row_count, string_agg(e.encoded, '' ORDER BY e.row_no)
+  FROM encoded_predictions e
+  JOIN job_chunks c ON c.job_id = e.job_id AND e.row_no BETWEEN c.first_row AND c.first_row + c.row_count - 1
+ GROUP BY e.job_id, c.first_row, c.row_count
+HAVING count(*) = c.row_count;
+
+INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
+SELECT e.job_id, e.row_no, 1, e.encoded
+  FROM encoded_predictions e
+ WHERE NOT EXISTS (SELECT 1 FROM prediction_chunks pc
+                    WHERE pc.job_id = e.job_id AND pc.first_row <= e.row_no AND e.row_no < pc.first_row + pc.row_count);
 
 DROP TABLE predictions;

@@ -51,9 +51,9 @@ const EnvSchema = z.object({
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(256),
   BATCH_MAX_DELAY_MS: z.coerce.number().min(0).default(2),
   MODEL_CACHE_DIR: z.string().default('.cache/models'),
-  // BullMQ lock, sized for chunks of CHUNK_ROWS=5000 (0.1-2 s to score and COPY). Inference runs on
+  // BullMQ lock, sized for chunks of CHUNK_ROWS=5000 (0.1-2 s to score and store). Inference runs on
   // worker threads, so the main loop renews the lock every LOCK_DURATION/2 without fail; 30 s
-  // outlasts a long GC pause or a slow COPY (a lock lost on a live worker means the chunk runs
+  // outlasts a long GC pause or a slow commit (a lock lost on a live worker means the chunk runs
   // twice: harmless, the done-mark decides, but wasted). A killed worker's chunk is re-offered once
   // its lock has expired and a stalled check has run: within LOCK_DURATION + STALLED_INTERVAL (45 s).
   // After MAX_STALLED_COUNT stalls BullMQ fails the job; the reconciler re-adds it, and the start
@@ -72,7 +72,8 @@ const EnvSchema = z.object({
   JOB_STALL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60 * 60 * SECOND),
   WATCHDOG_INTERVAL_MS: z.coerce.number().int().min(100).default(60 * SECOND),
   // Retention: finished jobs older than this (by finished_at) are deleted with their chunks,
-  // results and deliveries, RETENTION_BATCH_ROWS rows per short transaction; the job id then answers 410.
+  // results and deliveries, about RETENTION_BATCH_ROWS rows per short transaction (results go whole stored
+  // chunks at a time); the job id then answers 410.
   RETENTION_TTL_HOURS: z.coerce.number().min(0).default(24 * 30),
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).default(10 * 60 * SECOND),
   RETENTION_BATCH_ROWS: z.coerce.number().int().min(1).default(10_000),

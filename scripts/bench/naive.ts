@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { benchModel, COLUMNS, csvHeader, csvRows, now, REDIS_URL } from './common.js';
 
 export async function naive(pool: pg.Pool, prefix: string, rows: number): Promise<{ rows: number; seconds: number; rowsPerSecond: number }> {
+  await pool.query('DROP TABLE IF EXISTS naive_predictions');
   await pool.query(`CREATE TABLE naive_predictions (job_id uuid NOT NULL, row_no bigint NOT NULL, value double precision, scores real[], PRIMARY KEY (job_id, row_no))`);
   const { onnx, signature } = benchModel();
   const mean = signature.mean as number[];

@@ -56,7 +56,7 @@ data is generated: 20 numeric columns, 4 decimals, about 150 bytes a row.
 | ↳ | same with \`STORAGE EXTERNAL\` (uncompressed out-of-line): what migration 0005 set, used by the runs below | ${f(s.intake.external)} |
 | store | ORT output → postprocess → the chunk's results as one value (\`encodeResultRows\`) → one INSERT of one row per chunk into \`prediction_chunks\`, one transaction per chunk | **${f(s.store)}** |
 | ↳ | postprocess + \`encodeResultRows\` only (worker thread) | ${f(s.encode)} |
-| ↳ | the INSERT of an already-encoded chunk only (hex-escaped bytea[] parameter, round trip, Postgres) | ${f(s.insertOnly)} |
+| ↳ | the INSERT of an already-encoded chunk only (one binary bytea parameter, round trip, Postgres) | ${f(s.insertOnly)} |
 
 **Pipeline limit** P = cores ÷ (1/parse + 1/infer + 1/store) = ${r.machine.cores} ÷ (1/${f(s.parse)} + 1/${f(s.infer)} + 1/${f(s.store)}) = **${f(s.pipelineLimit)} rows/s**:
 the best the whole box could do if every core ran the three stages flat out with nothing else

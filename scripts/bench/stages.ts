@@ -3,7 +3,7 @@
 //  - infer: raw onnxruntime-node on the benchmark model at the worker's batch size, one thread;
 //  - store: ORT output → predictions → the chunk's results as one value (result-rows.ts) → one
 //    INSERT into `prediction_chunks` in a transaction, the way the worker stores them
-//    (postprocess.ts + encodeResultRows on the thread, finishChunk's INSERT … unnest).
+//    (postprocess.ts + encodeResultRows on the thread, finishChunk's storeResults).
 // Plus the storage layouts the issue asks about (one row per prediction with real[] or jsonb scores,
 // one row per chunk), in the same run.
 import { Readable } from 'node:stream';
@@ -17,18 +17,13 @@ import { parseNumericSlice } from '../../src/csv/numeric.js';
 import { parseChunk, parseChunkWhole } from '../../src/csv/parse.js';
 import { postprocess, type RowPrediction } from '../../src/inference/postprocess.js';
 import { columnIndex, createPreprocessor } from '../../src/inference/preprocess.js';
+import { storeResults } from '../../src/db/finishChunk.js';
 import { encodeResultRows, type ResultRow } from '../../src/inference/result-rows.js';
 import type { RunPlan } from '../../src/models/types.js';
 import { benchModel, COLUMNS, csvRows, medianOf, now } from './common.js';
 
 const CHUNK = 5000; // CHUNK_ROWS default
 const BATCH = 1024; // INFERENCE_BATCH_SIZE default
-
-// finishChunk.ts's statement (src/db/finishChunk.ts, STORE): every chunk of a commit in one INSERT,
-// the values as arrays; node-postgres sends the bytea[] as text, each value hex-escaped.
-const STORE = `
-INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
-SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bytea[])`;
 
 const plan = { input: 'input', inputShape: [-1, 20], inputType: 'float32', probabilities: 'probabilities', labels: ['low', 'mid', 'high'], softmax: false } as unknown as RunPlan;
 
@@ -122,7 +117,7 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
     await insertChunkTx(pool, jobId, firstRow, rows);
   };
   const store = await medianOf(repeats, () => rate(CHUNK, ms, storeOnce));
-  // The INSERT of bytes encoded once, beforehand: the Postgres side (and node-postgres's hex escaping).
+  // The INSERT of bytes encoded once, beforehand: the Postgres side (and the round trip).
   const fixed = encodeOnce();
   const insertOnly = await rate(CHUNK, ms, async () => {
     const firstRow = nextRow;
@@ -147,11 +142,9 @@ function resultRows(preds: RowPrediction[]): ResultRow[] {
   return preds.map((p) => ({ value: p.value, scores: p.scores, passthrough: null, error: p.error ?? null }));
 }
 
-/** One chunk's encoded results stored in a transaction of its own, by finishChunk's statement. */
+/** One chunk's encoded results stored in a transaction of its own, as finishChunk stores them. */
 async function insertChunkTx(pool: pg.Pool, jobId: string, firstRow: number, rows: Buffer) {
-  await withTransaction(pool, async (client) => {
-    await client.query({ name: 'bench_store_results', text: STORE, values: [[jobId], [firstRow], [CHUNK], [rows]] });
-  });
+  await withTransaction(pool, (client) => storeResults(client, [{ jobId, firstRow, rowCount: CHUNK, rows }]));
 }
 
 async function copyInTx(pool: pg.Pool, sql: string, data: Buffer) {

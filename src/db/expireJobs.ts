@@ -17,14 +17,15 @@ export async function expiredJobs(pool: pg.Pool, ttlHours: number, limit: number
 
 /**
  * Deletes the job's stored results, chunk by chunk, up to about `batch` result rows (at least one
- * chunk); returns how many result rows went.
+ * chunk; each chunk holds a row at least, so its first `batch` chunks are all it looks at);
+ * returns how many result rows went.
  */
 export async function deletePredictionBatch(pool: pg.Pool, jobId: string, batch: number): Promise<number> {
   const r = await pool.query<{ n: number }>(
     `WITH gone AS (
        DELETE FROM prediction_chunks WHERE job_id = $1 AND first_row IN (
          SELECT first_row FROM (SELECT first_row, sum(row_count) OVER (ORDER BY first_row) - row_count AS before
-                                  FROM prediction_chunks WHERE job_id = $1) c
+                                  FROM (SELECT first_row, row_count FROM prediction_chunks WHERE job_id = $1 ORDER BY first_row LIMIT $2) f) c
           WHERE before < $2)
        RETURNING row_count)
      SELECT coalesce(sum(row_count), 0)::int AS n FROM gone`,

@@ -29,6 +29,18 @@ INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
 SELECT c.job_id, c.first_row, c.row_count, substring($6::bytea FROM c.start FOR c.length)
   FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[], $5::int[]) AS c(job_id, first_row, row_count, start, length)`;
 
+/** Stores chunks' results (result-rows.ts), a row of prediction_chunks each, with one statement. */
+export async function storeResults(client: pg.ClientBase, chunks: { jobId: string; firstRow: number; rowCount: number; rows: Uint8Array }[]): Promise<void> {
+  const starts: number[] = [];
+  let at = 1;
+  for (const c of chunks) starts.push(at), (at += c.rows.byteLength);
+  const bytes = chunks.length === 1 ? chunks[0].rows : Buffer.concat(chunks.map((c) => c.rows));
+  await client.query({
+    name: 'sluice_store_results', text: STORE,
+    values: [chunks.map((c) => c.jobId), chunks.map((c) => c.firstRow), chunks.map((c) => c.rowCount), starts, chunks.map((c) => c.rows.byteLength), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
+  });
+}
+
 const MARK = `
 UPDATE job_chunks c SET status = 'done', payload = NULL, done_at = now()
   FROM jobs j, unnest($1::uuid[], $2::int[]) AS r(job_id, seq)
@@ -75,14 +87,7 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
       await client.query('ROLLBACK');
       return outcomes.map(() => ({ applied: false }));
     }
-    const starts: number[] = [];
-    let at = 1;
-    for (const o of kept) starts.push(at), (at += o.rows.byteLength);
-    const bytes = kept.length === 1 ? kept[0].rows : Buffer.concat(kept.map((o) => o.rows));
-    await client.query({
-      name: 'sluice_store_results', text: STORE,
-      values: [kept.map((o) => o.ref.jobId), kept.map((o) => o.firstRow), kept.map((o) => o.rowCount), starts, kept.map((o) => o.rows.byteLength), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
-    });
+    await storeResults(client, kept.map((o) => ({ jobId: o.ref.jobId, firstRow: o.firstRow, rowCount: o.rowCount, rows: o.rows })));
     const bumped = await client.query<JobRow>({
       name: 'sluice_bump_jobs', text: BUMP,
       values: [kept.map((o) => o.ref.jobId), kept.map((o) => o.succeeded), kept.map((o) => o.failed), kept.map((o) => o.jobError?.code ?? null), kept.map((o) => o.jobError?.message ?? null)],

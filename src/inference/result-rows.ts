@@ -8,7 +8,10 @@
 //   scores (2)       uint32 count, then float32 each (stored as float4, as the results show them)
 //   passthrough (4)  uint32 count, then per cell int32 UTF-8 byte length (-1 for null) and the bytes
 //   error (8)        uint32 UTF-8 byte length and the bytes
-// Pieces of rows concatenate: a chunk's value is its slices' pieces one after another.
+// Pieces of rows concatenate: a chunk's value is its slices' pieces one after another. Strings are
+// kept exactly, NUL included (a text column could not hold one; results stored before migration
+// 0007 had it replaced by U+FFFD). A value must stay under Postgres's 1 GB: at the default
+// CHUNK_ROWS of 5000, about 200 kB of results a row.
 import type { PredictionRow } from '../jobs/results.js';
 
 export interface ResultRow {
@@ -54,7 +57,8 @@ export interface StoredChunk {
  * chunk that was never scored).
  */
 export function decodeResultRows(chunk: StoredChunk, range: { after?: number; limit?: number } = {}): PredictionRow[] {
-  const { first_row: firstRow, row_count: count } = chunk;
+  // Number(): a bigint column reads as a string where node-postgres is not told otherwise (db/pool.ts does).
+  const [firstRow, count] = [Number(chunk.first_row), Number(chunk.row_count)];
   const skip = Math.min(count, Math.max(0, (range.after ?? 0) - firstRow + 1));
   const end = Math.min(count, skip + (range.limit ?? count));
   if (chunk.rows === null) return Array.from({ length: end - skip }, (_, i) => ({ row_no: firstRow + skip + i, value: null, scores: null, passthrough: null, error: chunk.error }));

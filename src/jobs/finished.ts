@@ -24,11 +24,13 @@ export class JobFinishedNotifier {
 
   /**
    * Several jobs' news in one publish and one enqueue (the small jobs of one group commit).
-   * `rows`, given with the commit that finished a one-chunk job, are all its results
-   * (result-rows.ts): they go in the message, so a request waiting on the job need not read them back.
+   * `rows`, given with the commit that finished a small job (POST /v1/predictions: one chunk), are
+   * all its results (result-rows.ts): they go in the message, so a request waiting on the job need
+   * not read them back.
    */
   async afterCommitMany(advs: (Pick<Advanced, 'job' | 'finished' | 'deliveries'> & { rows?: Uint8Array })[]) {
-    const finished = advs.flatMap((a) => (a.finished && a.job ? [{ job: a.job, rows: a.job.chunks_total === 1 ? a.rows : undefined }] : []));
+    const small = (a: (typeof advs)[number]) => a.job!.kind === 'online' && a.job!.chunks_total === 1;
+    const finished = advs.flatMap((a) => (a.finished && a.job ? [{ job: a.job, rows: small(a) ? a.rows : undefined }] : []));
     const deliveries = advs.flatMap((a) => a.deliveries);
     const tasks: Promise<unknown>[] = [];
     if (finished.length) tasks.push(this.redis.publish(this.channel, finishedMessage(finished)));

@@ -8,10 +8,12 @@ import type { PredictionRow } from './results.js';
 import type { JobRow } from './view.js';
 
 /**
- * Every api process receives every message, so only results this small ride along; a larger job
- * is read from Postgres by the request that waited for it.
+ * Every api process receives every message (and parses it on its event loop), so only results this
+ * small ride along, and a message carries at most MESSAGE_RESULTS_MAX_BYTES of them; a job beyond
+ * either is named by id and read from Postgres by the request that waited for it.
  */
 export const INLINE_RESULT_MAX_BYTES = 32 * 1024;
+export const MESSAGE_RESULTS_MAX_BYTES = 256 * 1024;
 
 export interface FinishedJob {
   id: string;
@@ -27,10 +29,13 @@ export interface InlineResult {
 
 /** The message for jobs a commit finished; `rows` given for a job means they are all its results. */
 export function finishedMessage(jobs: { job: JobRow; rows?: Uint8Array }[]): string {
+  let budget = MESSAGE_RESULTS_MAX_BYTES;
   return JSON.stringify(
-    jobs.map(({ job, rows }): FinishedJob =>
-      rows && rows.length <= INLINE_RESULT_MAX_BYTES ? { id: job.id, job, rows: Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('base64') } : { id: job.id },
-    ),
+    jobs.map(({ job, rows }): FinishedJob => {
+      if (!rows || rows.length > INLINE_RESULT_MAX_BYTES || rows.length > budget) return { id: job.id };
+      budget -= rows.length;
+      return { id: job.id, job, rows: Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('base64') };
+    }),
   );
 }
 
@@ -45,11 +50,18 @@ export function parseFinishedMessage(message: string): FinishedJob[] {
   }
 }
 
-/** The result a message carried for a job, with the row's timestamps as Dates again; null if none. */
+/**
+ * The result a message carried for a job, with the row's timestamps as Dates again; null if none,
+ * or if it does not read as one (the caller then reads Postgres).
+ */
 export function inlineResult(f: FinishedJob): InlineResult | null {
   if (!f.job || f.rows === undefined) return null;
   const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
-  const job: JobRow = { ...f.job, created_at: date(f.job.created_at)!, started_at: date(f.job.started_at), finished_at: date(f.job.finished_at) };
-  // A one-chunk job: its rows start at 1.
-  return { job, predictions: decodeResultRows({ first_row: 1, row_count: job.rows_total, rows: Buffer.from(f.rows, 'base64'), error: null }) };
+  try {
+    const job: JobRow = { ...f.job, created_at: date(f.job.created_at)!, started_at: date(f.job.started_at), finished_at: date(f.job.finished_at) };
+    // A small job is one chunk: its rows are 1 .. rows_total.
+    return { job, predictions: decodeResultRows({ first_row: 1, row_count: job.rows_total, rows: Buffer.from(f.rows, 'base64'), error: null }) };
+  } catch {
+    return null;
+  }
 }

@@ -108,9 +108,10 @@ describe('through Postgres', () => {
     expect(differ.slice(0, 10)).toEqual([]);
   });
 
-  it('migration 0007 turns each stored prediction row into a one-row chunk that reads back as the row did', async () => {
-    // The table as migrations 0001..0006 left it, with rows of every shape in it.
+  it('migration 0007 re-encodes stored prediction rows byte for byte, packed a chunk per row where the chunk is whole', async () => {
+    // The tables as migrations 0001..0006 left them (the columns 0007 reads), with rows of every shape.
     await pool.query(`CREATE TABLE predictions (job_id uuid NOT NULL, row_no bigint NOT NULL, value double precision, scores real[], passthrough text[], error text, PRIMARY KEY (job_id, row_no))`);
+    await pool.query(`CREATE TABLE job_chunks (job_id uuid NOT NULL, seq integer NOT NULL, first_row bigint NOT NULL, row_count integer NOT NULL, PRIMARY KEY (job_id, seq))`);
     const job = '00000000-0000-4000-8000-000000000007';
     const rows: ResultRow[] = [
       ...TRICKY.filter((s) => !s.includes('\u0000')).map((s, i) => ({ value: i / 3, scores: [rand(), rand() * 1e-30, -rand() * 1e30], passthrough: [s, null], error: null })),
@@ -122,10 +123,22 @@ describe('through Postgres', () => {
     for (const [i, r] of rows.entries()) {
       await pool.query('INSERT INTO predictions VALUES ($1, $2, $3, $4, $5, $6)', [job, i + 1, r.value, r.scores && Array.from(r.scores), r.passthrough, r.error]);
     }
+    // Chunk 0 holds rows 1..10, all stored: one packed chunk. Chunk 1 holds 11..30 but two of its
+    // rows are missing (never stored): its rows stay one-row chunks, as do rows no chunk row covers.
+    await pool.query('DELETE FROM predictions WHERE job_id = $1 AND row_no IN (12, 13)', [job]);
+    await pool.query(`INSERT INTO job_chunks VALUES ($1, 0, 1, 10), ($1, 1, 11, 20)`, [job]);
+    const kept = rows.map((_, i) => i + 1).filter((rowNo) => rowNo !== 12 && rowNo !== 13);
     const before = (await pool.query('SELECT row_no, value, scores, passthrough, error FROM predictions ORDER BY row_no')).rows;
+
     await pool.query(readFileSync(new URL('../../migrations/0007_prediction_chunks.sql', import.meta.url), 'utf8'));
+
     const chunks = (await pool.query('SELECT first_row, row_count, rows, error FROM prediction_chunks WHERE job_id = $1 ORDER BY first_row', [job])).rows;
-    expect(chunks).toHaveLength(rows.length);
+    expect(chunks.map((c) => [c.first_row, c.row_count])).toEqual([[1, 10], ...kept.filter((rowNo) => rowNo > 10).map((rowNo) => [rowNo, 1])]);
+    // The bytes the worker would have written for the rows as stored (each score the float4 Postgres
+    // kept: read back as its shortest digits, which fround to it exactly).
+    const stored: ResultRow[] = before.map((r) => ({ value: r.value, scores: r.scores, passthrough: r.passthrough, error: r.error }));
+    expect(chunks[0].rows.equals(encodeResultRows(stored.slice(0, 10)))).toBe(true);
+    chunks.slice(1).forEach((c, k) => expect(c.rows.equals(encodeResultRows([stored[10 + k]])), `row ${c.first_row}`).toBe(true));
     expect(JSON.stringify(chunks.flatMap((c) => decodeResultRows(c)))).toBe(JSON.stringify(before));
     expect((await pool.query(`SELECT to_regclass('predictions') AS t`)).rows[0].t).toBeNull();
   });

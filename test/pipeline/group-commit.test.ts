@@ -9,6 +9,9 @@ import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { startWorker, type Proc } from '../helpers/processes.js';
 import { readCsv, scoreDirectly } from './helpers.js';
 import { storedRows } from '../helpers/results.js';
+import { inlineResult, parseFinishedMessage, type FinishedJob } from '../../src/jobs/finishedMessage.js';
+import { jobDoneChannel } from '../../src/queue/payloads.js';
+import { createRedis } from '../../src/queue/redis.js';
 
 // Group commit for single predictions: concurrent submissions share one INSERT and one commit,
 // and each is acknowledged only once its own job is stored.
@@ -114,6 +117,15 @@ describe('single predictions under concurrency', () => {
   it('concurrent submissions with wait each get their own, correct predictions, stored in Postgres', async () => {
     const recs = readCsv(demo.penguins.holdoutCsv).slice(0, 24);
     const want = await scoreDirectly(demo.penguins.onnx, demo.penguins.signature, recs, { output: 'probabilities' });
+    // What the worker says when it finishes them (the api's own subscriber hears the same).
+    const heard = new Map<string, FinishedJob>();
+    let onHeard = () => {};
+    const sub = createRedis(env.config);
+    sub.on('message', (_ch: string, m: string) => {
+      parseFinishedMessage(m).forEach((f) => heard.set(f.id, f));
+      onHeard();
+    });
+    await sub.subscribe(jobDoneChannel(env.config.redisPrefix));
     const bodies = await Promise.all(
       recs.map(async (rec) => {
         const res = await c.postJson('/v1/predictions', { model: 'penguins', inputs: [rec], wait: 20 });
@@ -129,8 +141,13 @@ describe('single predictions under concurrency', () => {
       expect(b.predictions[0].passthrough).toEqual({ id: recs[i].id });
       expect(b.predictions[0].prediction).toBe(labels[want[i].indexOf(Math.max(...want[i]))]);
     });
-    // The answers came from the workers' wake-up messages: the same, to the JSON, as reading back.
+    // Each job's wake-up message carried its result, and the answer is that result, the same to the
+    // JSON as reading it back.
+    await new Promise<void>((resolve) => (onHeard = () => bodies.every((b) => heard.has(b.id)) && resolve())());
+    sub.disconnect();
     for (const b of bodies) {
+      const inline = inlineResult(heard.get(b.id)!);
+      expect(inline?.predictions.map((r) => r.passthrough)).toEqual(b.predictions.map((p: { passthrough: { id: string } }) => [p.passthrough.id]));
       const { predictions, ...job } = b;
       expect(await (await c.get(`/v1/jobs/${b.id}`)).json()).toEqual(job);
       expect((await (await c.get(`/v1/jobs/${b.id}/results?format=json`)).json()).data).toEqual(predictions);

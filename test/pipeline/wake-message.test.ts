@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
 import { getJobRow } from '../../src/db/advanceJob.js';
 import { encodeResultRows } from '../../src/inference/result-rows.js';
-import { finishedMessage, INLINE_RESULT_MAX_BYTES } from '../../src/jobs/finishedMessage.js';
+import { finishedMessage, INLINE_RESULT_MAX_BYTES, inlineResult, MESSAGE_RESULTS_MAX_BYTES, parseFinishedMessage } from '../../src/jobs/finishedMessage.js';
 import { jobDoneChannel, QUEUES } from '../../src/queue/payloads.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { trainDemoModels } from '../../scripts/train/demo-models.js';
@@ -75,6 +75,22 @@ describe('waiting requests and the wake-up message', () => {
     ]);
     const { predictions, ...view } = body;
     expect(view).toEqual(await (await c.get(`/v1/jobs/${jobId}`)).json());
+  });
+
+  it('a message carries results up to its budget, and names the jobs beyond it by id', async () => {
+    const waiting = await submitAndWait();
+    const job = await getJobRow(env.pool, waiting.jobId);
+    const rows = new Uint8Array(20 * 1024);
+    const jobs = Array.from({ length: 20 }, (_, i) => ({ job: { ...job!, id: `job-${i}` }, rows }));
+    const parsed = parseFinishedMessage(finishedMessage(jobs));
+    expect(parsed.map((f) => f.id)).toEqual(jobs.map((j) => j.job.id));
+    const carried = Math.floor(MESSAGE_RESULTS_MAX_BYTES / rows.length);
+    expect(parsed.map((f) => f.rows !== undefined)).toEqual(jobs.map((_, i) => i < carried));
+    // A result that does not read as one is no result: the request reads Postgres instead.
+    expect(inlineResult({ ...parsed[0], rows: Buffer.from([0xff, 1, 2]).toString('base64') })).toBeNull();
+    await finish(job!.id, true);
+    await publisher.publish(jobDoneChannel(env.config.redisPrefix), job!.id);
+    expect((await waiting.answer).status).toBe(200);
   });
 
   it('reads Postgres when the message names the job only: a result too large to carry, or a message of an earlier worker', async () => {

@@ -8,6 +8,7 @@ import { defineRoute } from '../route.js';
 
 // Results are read a few stored chunks at a time (src/jobs/resultChunks.ts): JSON pages by row
 // number (the cursor is the last row of the page), CSV and NDJSON streamed.
+const LOOKAHEAD_ROWS = 50_000;
 
 export function registerResultRoutes(router: Router, deps: AppDeps) {
   const { pool } = deps;
@@ -39,21 +40,36 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
         return;
       }
 
+      // The CSV header names a column per class: read on to the first row with scores to count them
+      // (the rows before it, all errors, wait in hand; at most LOOKAHEAD_ROWS of them).
       const chunks = resultRows(pool, params.id);
-      let next = await chunks.next();
-      const classCount = next.done ? null : (next.value.find((r) => r.scores)?.scores?.length ?? null);
+      const held: PredictionRow[][] = [];
+      let classCount: number | null = null;
+      let heldRows = 0;
+      let more = true;
+      while (query.format === 'csv' && classCount === null && heldRows < LOOKAHEAD_ROWS) {
+        const n = await chunks.next();
+        if (n.done) {
+          more = false;
+          break;
+        }
+        held.push(n.value);
+        heldRows += n.value.length;
+        classCount = n.value.find((r) => r.scores)?.scores?.length ?? null;
+      }
       if (query.format === 'csv') {
         res.type('text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${params.id}.csv"`);
         await write(res, csvLine(fmt.csvHeader(classCount)));
       } else res.type('application/x-ndjson');
       let abort = false;
       req.on('close', () => (abort = true));
-      while (!next.done && !abort) {
+      const format = (rows: PredictionRow[]) => {
         let text = '';
-        for (const r of next.value) text += query.format === 'csv' ? csvLine(fmt.csvRow(r, classCount)) : JSON.stringify(fmt.json(r)) + '\n';
-        await write(res, text);
-        next = await chunks.next();
-      }
+        for (const r of rows) text += query.format === 'csv' ? csvLine(fmt.csvRow(r, classCount)) : JSON.stringify(fmt.json(r)) + '\n';
+        return text;
+      };
+      for (const rows of held) if (!abort) await write(res, format(rows));
+      if (more) for (let n = await chunks.next(); !n.done && !abort; n = await chunks.next()) await write(res, format(n.value));
       await chunks.return(undefined);
       res.end();
     },

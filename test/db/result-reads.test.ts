@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeResults } from '../../src/db/finishChunk.js';
+import { encodeResultRows } from '../../src/inference/result-rows.js';
+import { resultRows } from '../../src/jobs/resultChunks.js';
+import { createTestEnv, type TestEnv } from '../helpers/env.js';
+
+// Results are read back a few stored chunks per query, from any row on: every read must give
+// exactly the stored rows after its starting row, in order, however chunks, gaps (chunks not done
+// yet) and limits fall.
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+afterAll(async () => env?.close());
+
+describe('reading stored results', () => {
+  it('gives the rows after any row, up to any limit, across chunks of any size, gaps and error-only chunks', async () => {
+    const job = randomUUID();
+    // [first_row, row_count]: ten chunks of uneven sizes, with rows 8..10 and 31..40 not stored (chunks not done).
+    const layout = [[1, 3], [4, 4], [11, 1], [12, 7], [19, 5], [24, 7], [41, 2], [43, 9], [52, 1], [53, 6]];
+    const client = await env.pool.connect();
+    try {
+      for (const [firstRow, rowCount] of layout) {
+        const rows = Array.from({ length: rowCount }, (_, i) => ({ value: firstRow + i, scores: [0.5], passthrough: [`r${firstRow + i}`], error: null }));
+        await storeResults(client, [{ jobId: job, firstRow, rowCount, rows: encodeResultRows(rows) }]);
+      }
+      // A chunk the watchdog ended: every row has its error, no result bytes.
+      await client.query(`INSERT INTO prediction_chunks (job_id, first_row, row_count, error) VALUES ($1, 59, 4, 'not scored')`, [job]);
+    } finally {
+      client.release();
+    }
+    const all = [...layout.flatMap(([f, n]) => Array.from({ length: n }, (_, i) => f + i)), 59, 60, 61, 62];
+    const read = async (after: number, limit?: number) => {
+      const out: number[] = [];
+      for await (const rows of resultRows(env.pool, job, after, limit)) out.push(...rows.map((r) => r.row_no));
+      return out;
+    };
+    const wrong: string[] = [];
+    for (let after = 0; after <= 64; after++) {
+      for (const limit of [1, 2, 3, 5, 8, 13, 1000, undefined]) {
+        const want = all.filter((r) => r > after).slice(0, limit ?? Infinity);
+        const got = await read(after, limit);
+        if (JSON.stringify(got) !== JSON.stringify(want)) wrong.push(`after ${after}, limit ${limit}: ${JSON.stringify(got)}`);
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    // What each row holds comes with it: its own value and passthrough, or the chunk's error.
+    const rows = [];
+    for await (const some of resultRows(env.pool, job, 20, 5)) rows.push(...some);
+    expect(rows.map((r) => [r.row_no, r.value, r.passthrough])).toEqual([[21, 21, ['r21']], [22, 22, ['r22']], [23, 23, ['r23']], [24, 24, ['r24']], [25, 25, ['r25']]]);
+    const last = [];
+    for await (const some of resultRows(env.pool, job, 60)) last.push(...some);
+    expect(last).toEqual([61, 62].map((row_no) => ({ row_no, value: null, scores: null, passthrough: null, error: 'not scored' })));
+  });
+});
