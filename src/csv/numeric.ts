@@ -64,42 +64,73 @@ export function parseNumericSlice(bytes: Uint8Array, opts: NumericSliceOptions):
   const texts = new Map<number, string>();
   const len = bytes.length;
   let row = 0;
-  for (let pos = 0; pos < len; ) {
-    let nl = pos;
-    while (nl < len && bytes[nl] !== LF) nl++;
-    let end = nl;
-    while (end > pos && bytes[end - 1] === CR) end--;
+  let pos = 0;
+  // One pass over the bytes: a cell's digits are gathered as they go by, and the cell is settled
+  // when its delimiter or line end comes. A line ends at LF (or the slice's end); CRs right before
+  // that are line ending, not data, and a line of nothing else is blank: no row, as on the general
+  // road. A last cell that had such CRs is read again without them (the rare CRLF file).
+  while (pos < len) {
     const lineStart = pos;
-    pos = nl + 1;
-    if (end === lineStart) continue; // a blank line (or only CRs) is no row, as on the general road
-    if (row === opts.expectedRows) return null;
     const base = row * nf;
     let col = 0;
-    let cell = lineStart;
-    for (let p = lineStart; p <= end; p++) {
-      const c = p < end ? bytes[p] : d;
-      if (c === d) {
-        if (col >= fields) return null;
+    let cell = pos;
+    let negative = false;
+    let m = 0;
+    let digits = 0;
+    let fraction = -1;
+    let plain = true;
+    let p = pos;
+    for (;; p++) {
+      const c = p < len ? bytes[p] : LF;
+      if (c >= ZERO && c <= NINE) {
+        if (++digits > MAX_DIGITS) plain = false;
+        else m = m * 10 + (c - ZERO);
+        continue;
+      }
+      if (c === d || c === LF) {
+        let to = p;
+        if (c === LF) {
+          while (to > lineStart && bytes[to - 1] === CR) to--;
+          if (to === lineStart) break; // blank: no delimiter came, nothing was written
+          if (to < p) plain = false; // read again below, without the CRs
+        }
+        if (row === opts.expectedRows || col >= fields) return null;
         if (starts) starts[col] = cell;
         const k = slot[col];
         if (k !== -1) {
-          const v = decimal(bytes, cell, p);
-          if (v !== null) values[base + k] = v;
+          const v = plain && digits > 0 ? (fraction === -1 ? m : m / POW10[digits - fraction]) : to < p ? decimal(bytes, cell, to) : null;
+          if (v !== null) values[base + k] = negative && plain ? -v : v;
           else {
             values[base + k] = NaN;
-            texts.set(base + k, latin1(bytes, cell, p));
+            texts.set(base + k, latin1(bytes, cell, to));
           }
         }
         col++;
+        if (c === LF) {
+          if (col !== fields) return null;
+          if (starts) {
+            starts[fields] = to + 1;
+            passthrough[row] = pt.map((i) => (i >= 0 && i < fields ? latin1(bytes, starts[i], starts[i + 1] - 1) : null));
+          } else passthrough[row] = pt.length ? pt.map(() => null) : null;
+          row++;
+          break;
+        }
         cell = p + 1;
-      } else if (c > 0x7f || c === QUOTE || c === 0) return null;
+        negative = false;
+        m = 0;
+        digits = 0;
+        fraction = -1;
+        plain = true;
+        continue;
+      }
+      if (c === DOT) {
+        if (fraction === -1) fraction = digits;
+        else plain = false;
+      } else if ((c === PLUS || c === MINUS) && p === cell) negative = c === MINUS;
+      else if (c > 0x7f || c === QUOTE || c === 0) return null;
+      else plain = false;
     }
-    if (col !== fields) return null;
-    if (starts) {
-      starts[fields] = end + 1;
-      passthrough[row] = pt.map((k) => (k >= 0 && k < fields ? latin1(bytes, starts[k], starts[k + 1] - 1) : null));
-    } else passthrough[row] = pt.length ? pt.map(() => null) : null;
-    row++;
+    pos = p + 1;
   }
   return row === opts.expectedRows ? { values, texts, passthrough } : null;
 }
