@@ -161,6 +161,7 @@ function analysis(r: Results): string {
   const workerCpu = cpuOf((k) => k.startsWith('worker'));
   const pgCpu = cpuOf((k) => k === 'postgres');
   const apiCpu = cpuOf((k) => k === 'api');
+  const totalCpu = cpuOf(() => true);
   const upload1 = e1 ? e1.runs[0].rows / e1.runs[0].uploadSeconds : NaN;
   const overloaded = o && o.saturation.perSecond < o.openLoop.rate;
   return `## What bounds each figure
@@ -185,16 +186,18 @@ function analysis(r: Results): string {
   ${f(s ? 1e6 * (1 / s.parse + 1 / s.infer + 1 / s.store) : NaN, 1)} CPU-s per 1,000,000 rows. Everything else the service does for a row is outside P: the
   api's intake (reading the upload, cutting it into chunks), Postgres storing each chunk's payload
   durably (TOAST, ${f(s?.intake.external)} rows/s on one core) and reading it back for the worker, the
-  finishing transaction's bookkeeping, WAL writing and checkpoints, Redis and BullMQ. The CPU
-  table above puts that outside part at most of the total, with Postgres the largest share, so the
-  fraction of P is low because P is small, not because the stages wait on each other. Raising
-  it means taking work off Postgres, not off the worker: see the last section.
+  finishing transaction's bookkeeping, WAL writing and checkpoints, Redis and BullMQ. In the
+  1-worker runs the whole machine spent ${f(totalCpu, 2)} CPU-s per 1,000,000 rows (worker ${f(workerCpu, 2)},
+  Postgres ${f(pgCpu, 2)}, api ${f(apiCpu, 2)}), against the stages' ${f(s ? 1e6 * (1 / s.parse + 1 / s.infer + 1 / s.store) : NaN, 2)}: the fraction of P is low
+  because P counts the stages alone, not because the stages wait on each other. The rest is the
+  worker's main thread moving bytes (loading chunks, handing them to threads, the finishing
+  transaction, BullMQ), and Postgres storing the upload and reading it back.
 - **end to end, 1 worker (${f(e1?.rowsPerSecond)} rows/s, ${pct(e1?.fractionOfP)} of P)** — CPU-bound on the two cores
   (compare "wall × cores" with "total" in the CPU table). The upload and the scoring overlap:
   workers start on the first chunk and keep up, so the job ends just after the last chunk is
-  stored (upload alone ${f(upload1)} rows/s while competing with the workers). Postgres is the largest
-  consumer: per row it stores the payload (TOAST), reads it back (binary COPY out), stores the
-  prediction's encoded bytes in its chunk's row, and writes all of it to the WAL (about
+  stored (upload alone ${f(upload1)} rows/s while competing with the workers). The ${workerCpu >= pgCpu ? 'worker' : 'Postgres'} process
+  used the most CPU. Per row, Postgres stores the payload (TOAST), reads it back (binary COPY out),
+  stores the prediction's encoded bytes in its chunk's row, and writes all of it to the WAL (about
   ${f(e1?.runs[0]?.wal?.mbPerMillionRows)} MB per 1,000,000 rows in the first run). The bench checkpoints before each run, so
   the runs above saw ${f(r.e2e?.flatMap((e) => e.runs).reduce((a, x) => a + (x.wal?.checkpoints ?? 0), 0))} checkpoints during them; in steady operation, with Postgres's default
   \`max_wal_size\` (1 GB), one starts every few hundred MB of WAL (every one to two million rows
