@@ -17,6 +17,8 @@ export interface E2eRun {
   cpuSecondsPerMillionRows: CpuSnapshot;
   /** Postgres WAL written during the job (pg_stat_wal, the whole cluster: the bench is meant to run alone). */
   wal: { mbPerMillionRows: number; fullPageImagesPerMillionRows: number; checkpoints: number };
+  /** The job's results read back whole as CSV (GET /v1/jobs/{id}/results) once it completed. */
+  download: { seconds: number; rowsPerSecond: number; mb: number; cpuSecondsPerMillionRows: CpuSnapshot };
 }
 
 /** The cluster's WAL and checkpoint counters so far. */
@@ -44,7 +46,7 @@ export async function runJob(api: string, t: Tenant, buffers: Buffer[], model: s
   const job = await waitForJob(api, t, JSON.parse(res.body).id);
   const t1 = now();
   if (job.status !== 'completed' || job.rows.failed !== 0) throw new Error(`job ended ${job.status}: ${JSON.stringify(job)}`);
-  return { seconds: (t1 - t0) / 1000, uploadSeconds: (uploaded - t0) / 1000, rows: job.rows.total as number };
+  return { id: job.id as string, seconds: (t1 - t0) / 1000, uploadSeconds: (uploaded - t0) / 1000, rows: job.rows.total as number };
 }
 
 /** One api, `workers` worker processes started fresh (so their VmHWM is this job's), one job. */
@@ -62,6 +64,7 @@ export async function e2e(env: Record<string, string>, t: Tenant, buffers: Buffe
     const r = await runJob(api.url, t, buffers, 'bench');
     const cpu = cpuPerUnit(before, cpuSnapshot(roles, database), r.rows / 1e6);
     const walAfter = await walCounters(env.DATABASE_URL);
+    const download = await readResults(api.url, t, r.id, r.rows, roles, database);
     return {
       workers, rows: r.rows, seconds: r.seconds, rowsPerSecond: r.rows / r.seconds, uploadSeconds: r.uploadSeconds,
       workerPeakRssMb: procs.map((p) => p.peakRssMb()), apiPeakRssMb: api.peakRssMb(),
@@ -72,11 +75,27 @@ export async function e2e(env: Record<string, string>, t: Tenant, buffers: Buffe
         fullPageImagesPerMillionRows: (walAfter.fpi - walBefore.fpi) / (r.rows / 1e6),
         checkpoints: walAfter.checkpoints - walBefore.checkpoints,
       },
+      download,
     };
   } finally {
     for (const p of procs) await p.stop();
     await api.stop();
   }
+}
+
+/** Reads a completed job's results as CSV, timed, with the CPU each process spent on it. */
+async function readResults(api: string, t: Tenant, jobId: string, rows: number, roles: Record<string, number>, database: string): Promise<E2eRun['download']> {
+  const before = cpuSnapshot(roles, database);
+  const t0 = now();
+  const res = await request(`${api}/v1/jobs/${jobId}/results`, { headers: t.auth });
+  const seconds = (now() - t0) / 1000;
+  const cpu = cpuPerUnit(before, cpuSnapshot(roles, database), rows / 1e6);
+  const lines = res.body.split('\n').length - 2; // header, and the empty string after the last newline
+  if (res.status !== 200 || lines !== rows) throw new Error(`results answered ${res.status} with ${lines} rows of ${rows}`);
+  return {
+    seconds, rowsPerSecond: rows / seconds, mb: Buffer.byteLength(res.body) / 1e6,
+    cpuSecondsPerMillionRows: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / 1000])),
+  };
 }
 
 /**

@@ -76,7 +76,7 @@ ${s.storage.map((x) => `| ${x.layout} | ${f(x.rowsPerSecond)} | ${f(x.bytesPerRo
 | worker processes | rows/s | seconds | upload alone (s) | of P | × naive | worker peak RSS (MB, each) | api peak RSS (MB) |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${r.e2e.map((e) => `| ${e.workers} | **${f(e.rowsPerSecond)}** | ${f(e.runs.map((x) => x.seconds).sort((a, b) => a - b)[e.runs.length >> 1], 1)} | ${f(e.runs[0].uploadSeconds, 1)} | ${pct(e.fractionOfP)} | ${f(e.timesNaive, 0)}× | ${e.runs.flatMap((x) => x.workerPeakRssMb).map((x) => f(x)).join(', ')} | ${f(e.apiPeakRssMb)} |`).join('\n')}
-${e2eCpuTable(r.e2e.flatMap((e) => e.runs), r.machine.cores)}`);
+${e2eCpuTable(r.e2e.flatMap((e) => e.runs), r.machine.cores)}${downloadTable(r.e2e.flatMap((e) => e.runs))}`);
   }
   if (r.naive) out.push(`**The naive way** (the same kind of rows, ${f(r.naive.rows)} of them, as ONE BullMQ job: csv-parse with cast, one onnxruntime \`run()\` and one autocommit INSERT per row): **${f(r.naive.rowsPerSecond)} rows/s** (${f(r.naive.seconds, 1)} s).
 `);
@@ -113,6 +113,22 @@ ${r.e2e?.map((e) => `| worker (${e.workers} process${e.workers > 1 ? 'es' : ''})
 }
 
 /** Where the machine's CPU went during each end-to-end job, per million rows. */
+/** Each job's results read back whole, as CSV, right after it completed. */
+function downloadTable(runs: E2eRun[]): string {
+  const read = runs.filter((x) => x.download);
+  if (!read.length) return '';
+  // A process that exits meanwhile (a Postgres backend closed by its pool) drops out of the sum: never below 0.
+  const cpu = (x: E2eRun, role: string) => f(Math.max(0, x.download.cpuSecondsPerMillionRows[role]), 2);
+  return `
+**Reading results back**: each job's ${f(read[0].rows)} rows as one CSV download (\`GET /v1/jobs/{id}/results\`,
+a few stored chunks per query, decoded in the api), CPU seconds per 1,000,000 rows:
+
+| worker processes | rows/s | MB of CSV | api | postgres |
+| --- | --- | --- | --- | --- |
+${read.map((x) => `| ${x.workers} | ${f(x.download.rowsPerSecond)} | ${f(x.download.mb)} | ${cpu(x, 'api')} | ${cpu(x, 'postgres')} |`).join('\n')}
+`;
+}
+
 function e2eCpuTable(runs: E2eRun[], cores: number): string {
   const withCpu = runs.filter((x) => x.cpuSecondsPerMillionRows);
   if (!withCpu.length) return '';
@@ -205,6 +221,10 @@ function analysis(r: Results): string {
   bulk loads.
 - **end to end, 2 worker processes (${f(e2?.rowsPerSecond)} rows/s)** — a second process on the same two
   cores adds threads, not cores: ${e2 && e1 ? (e2.rowsPerSecond > e1.rowsPerSecond * 1.05 ? 'it helped a little by overlapping round trips' : 'no gain, only more contention and a second copy of the model and runtime in memory') : ''}.
+- **reading results back (${f(median((e1?.runs ?? []).filter((x) => x.download).map((x) => x.download.rowsPerSecond)))} rows/s as CSV, 1-worker runs)** — bound by the api's CPU:
+  it decodes each stored chunk (each score to the shortest digits that read back as its float4,
+  as Postgres printed reals: about 0.8 µs a score, most of the decoding) and formats CSV lines, ${f(median((e1?.runs ?? []).filter((x) => x.download).map((x) => x.download.cpuSecondsPerMillionRows.api)), 2)} CPU-s per 1,000,000 rows;
+  Postgres hands over one value per chunk (${f(median((e1?.runs ?? []).filter((x) => x.download).map((x) => x.download.cpuSecondsPerMillionRows.postgres)), 2)} CPU-s).
 - **the naive way (${f(r.naive?.rowsPerSecond)} rows/s)** — one autocommit INSERT per row: each row waits for a
   round trip and a WAL flush (fsync) in series, plus a ${f(s?.ortCallUs)} µs \`run()\` per row. Nothing is
   parallel and nothing is batched.
