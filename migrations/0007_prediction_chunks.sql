@@ -38,17 +38,23 @@ SELECT p.job_id, p.row_no,
     || CASE WHEN p.error IS NULL THEN '' ELSE int4send(octet_length(convert_to(p.error, 'UTF8'))) || convert_to(p.error, 'UTF8') END AS encoded
   FROM predictions p;
 
-INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
-SELECT e.job_id, c.first_row, c.row_count, string_agg(e.encoded, '' ORDER BY e.row_no)
-  FROM encoded_predictions e
-  JOIN job_chunks c ON c.job_id = e.job_id AND e.row_no BETWEEN c.first_row AND c.first_row + c.row_count - 1
- GROUP BY e.job_id, c.first_row, c.row_count
-HAVING count(*) = c.row_count;
+CREATE INDEX ON encoded_predictions (job_id, row_no);
 
+INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
+SELECT c.job_id, c.first_row, c.row_count, a.rows
+  FROM job_chunks c
+ CROSS JOIN LATERAL (SELECT string_agg(e.encoded, '' ORDER BY e.row_no) AS rows, count(*) AS n
+                       FROM encoded_predictions e
+                      WHERE e.job_id = c.job_id AND e.row_no BETWEEN c.first_row AND c.first_row + c.row_count - 1) a
+ WHERE a.n = c.row_count;
+
+-- Every other row: the chunk that starts at or before it (one index probe) does not hold it.
 INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
 SELECT e.job_id, e.row_no, 1, e.encoded
   FROM encoded_predictions e
- WHERE NOT EXISTS (SELECT 1 FROM prediction_chunks pc
-                    WHERE pc.job_id = e.job_id AND pc.first_row <= e.row_no AND e.row_no < pc.first_row + pc.row_count);
+  LEFT JOIN LATERAL (SELECT pc.first_row, pc.row_count FROM prediction_chunks pc
+                      WHERE pc.job_id = e.job_id AND pc.first_row <= e.row_no
+                      ORDER BY pc.first_row DESC LIMIT 1) c ON true
+ WHERE c.first_row IS NULL OR e.row_no >= c.first_row + c.row_count;
 
 DROP TABLE predictions;

@@ -17,7 +17,10 @@ function cpuSecondsOf(pid: string): { comm: string; seconds: number } | null {
   }
 }
 
+/** CPU time by role (ms per unit, or seconds per million rows): what the bench reports. */
 export type CpuSnapshot = Record<string, number>;
+/** CPU seconds so far of every process, by pid, with its role. */
+export type CpuSample = Map<string, { role: string; seconds: number }>;
 
 /** A Postgres backend serving another database (another run's): its title names the database. */
 function otherDatabaseBackend(pid: string, database: string | undefined): boolean {
@@ -32,29 +35,31 @@ function otherDatabaseBackend(pid: string, database: string | undefined): boolea
 }
 
 /**
- * CPU seconds so far, by role: the named pids, then postgres (background processes and the
- * backends of `database`), redis-server, and "other" (including other databases' backends).
+ * CPU seconds so far of every process, by role: the named pids, then postgres (background
+ * processes and the backends of `database`), redis-server, and "other" (including other
+ * databases' backends).
  */
-export function cpuSnapshot(roles: Record<string, number>, database?: string): CpuSnapshot {
+export function cpuSnapshot(roles: Record<string, number>, database?: string): CpuSample {
   const byPid = new Map(Object.entries(roles).map(([role, pid]) => [String(pid), role]));
-  const out: CpuSnapshot = { postgres: 0, redis: 0, other: 0 };
-  for (const role of Object.keys(roles)) out[role] = 0;
+  const out: CpuSample = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const s = cpuSecondsOf(pid);
     if (!s) continue;
     const role = byPid.get(pid) ?? (s.comm === 'postgres' && !otherDatabaseBackend(pid, database) ? 'postgres' : s.comm === 'redis-server' ? 'redis' : 'other');
-    out[role] += s.seconds;
+    out.set(pid, { role, seconds: s.seconds });
   }
   return out;
 }
 
 /**
- * CPU milliseconds per unit of work (e.g. per prediction) by role between two snapshots. Postgres
- * backends that exited in between are missed (the bench's connections live for the whole load).
+ * CPU milliseconds per unit of work (e.g. per prediction) by role between two samples, process by
+ * process: one that started in between counts from 0, one that exited in between (a Postgres
+ * backend its pool closed) is left out rather than subtracted, so no role comes out below 0.
  */
-export function cpuPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: number): CpuSnapshot {
+export function cpuPerUnit(before: CpuSample, after: CpuSample, units: number): CpuSnapshot {
   const out: CpuSnapshot = {};
-  for (const role of Object.keys(after)) out[role] = ((after[role] - (before[role] ?? 0)) * 1000) / Math.max(1, units);
+  for (const { role } of [...before.values(), ...after.values()]) out[role] = 0;
+  for (const [pid, { role, seconds }] of after) out[role] += ((seconds - (before.get(pid)?.seconds ?? 0)) * 1000) / Math.max(1, units);
   return out;
 }

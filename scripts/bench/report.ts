@@ -112,13 +112,11 @@ ${r.e2e?.map((e) => `| worker (${e.workers} process${e.workers > 1 ? 'es' : ''})
   return out.join('\n');
 }
 
-/** Where the machine's CPU went during each end-to-end job, per million rows. */
 /** Each job's results read back whole, as CSV, right after it completed. */
 function downloadTable(runs: E2eRun[]): string {
   const read = runs.filter((x) => x.download);
   if (!read.length) return '';
-  // A process that exits meanwhile (a Postgres backend closed by its pool) drops out of the sum: never below 0.
-  const cpu = (x: E2eRun, role: string) => f(Math.max(0, x.download.cpuSecondsPerMillionRows[role]), 2);
+  const cpu = (x: E2eRun, role: string) => f(x.download.cpuSecondsPerMillionRows[role], 2);
   return `
 **Reading results back**: each job's ${f(read[0].rows)} rows as one CSV download (\`GET /v1/jobs/{id}/results\`,
 a few stored chunks per query, decoded in the api), CPU seconds per 1,000,000 rows:
@@ -129,6 +127,7 @@ ${read.map((x) => `| ${x.workers} | ${f(x.download.rowsPerSecond)} | ${f(x.downl
 `;
 }
 
+/** Where the machine's CPU went during each end-to-end job, per million rows. */
 function e2eCpuTable(runs: E2eRun[], cores: number): string {
   const withCpu = runs.filter((x) => x.cpuSecondsPerMillionRows);
   if (!withCpu.length) return '';

@@ -45,7 +45,8 @@ export interface NumericSlice {
 
 export function parseNumericSlice(bytes: Uint8Array, opts: NumericSliceOptions): NumericSlice | null {
   const d = opts.delimiter.length === 1 ? opts.delimiter.charCodeAt(0) : -1;
-  if (d <= 0 || d > 0x7f || d === QUOTE || d === LF || d === CR) return null;
+  // A digit delimiter would be read as part of a number (digits are tested first): general road.
+  if (d <= 0 || d > 0x7f || d === QUOTE || d === LF || d === CR || (d >= ZERO && d <= NINE)) return null;
   const nf = opts.features.length;
   const fields = opts.fieldCount;
   // What each header position feeds: a feature slot (≥ 0) or nothing (-1); passthrough cells are

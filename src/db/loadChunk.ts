@@ -56,9 +56,10 @@ export async function loadChunks(db: pg.Pool, refs: ChunkRef[]): Promise<Map<str
   } finally {
     client.release();
   }
-  // Each payload gets memory of its own, shared: handed to an inference thread it is passed by
-  // reference, not copied (a 750 kB clone cost ~300 µs of main-thread CPU), and as a view of the
-  // COPY output it would have taken the whole group's bytes along. Threads only read it.
+  // Each payload gets memory of its own (as a view of the COPY output it would take the whole
+  // group's bytes along), shared for a CSV chunk: handed to an inference thread it is passed by
+  // reference, not copied (a 750 kB clone cost ~300 µs of main-thread CPU). Threads only read it.
+  // JSON payloads are parsed here, on the main thread.
   return new Map(
     rows.map((f) => {
       const text = (i: number) => f[i]!.toString('utf8');
@@ -66,7 +67,7 @@ export async function loadChunks(db: pg.Pool, refs: ChunkRef[]): Promise<Map<str
         chunkJobId({ jobId: text(0), seq: Number(text(1)) }),
         {
           starts: Number(text(2)), status: text(3) as LoadedChunk['status'], jobStatus: text(4) as JobStatus, format: text(5) as LoadedChunk['format'],
-          payload: f[6] && shared(f[6]), firstRow: Number(text(7)), rowCount: Number(text(8)), columns: JSON.parse(text(9)), delimiter: text(10), modelVersionId: Number(text(11)),
+          payload: f[6] && (text(5) === 'csv' ? shared(f[6]) : Buffer.from(f[6])), firstRow: Number(text(7)), rowCount: Number(text(8)), columns: JSON.parse(text(9)), delimiter: text(10), modelVersionId: Number(text(11)),
         },
       ];
     }),

@@ -9,8 +9,9 @@ import type { JobRow } from './view.js';
 
 /**
  * Every api process receives every message (and parses it on its event loop), so only results this
- * small ride along, and a message carries at most MESSAGE_RESULTS_MAX_BYTES of them; a job beyond
- * either is named by id and read from Postgres by the request that waited for it.
+ * small ride along, and a message carries at most MESSAGE_RESULTS_MAX_BYTES of them (counted before
+ * base64, which adds a third); a job beyond either is named by id and read from Postgres by the
+ * request that waited for it.
  */
 export const INLINE_RESULT_MAX_BYTES = 32 * 1024;
 export const MESSAGE_RESULTS_MAX_BYTES = 256 * 1024;

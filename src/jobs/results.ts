@@ -21,6 +21,11 @@ export class ResultFormatter {
     this.labels = signature.task === 'classification' ? (plan.labels ?? signature.labels ?? null) : null;
   }
 
+  /** Whether the CSV's columns depend on how many classes the rows have (classification without labels). */
+  get needsClassCount(): boolean {
+    return this.signature.task === 'classification' && !this.labels;
+  }
+
   csvHeader(classCount: number | null): string[] {
     const probs = this.signature.task === 'classification' ? this.classNames(classCount).map((l) => `probability_${l}`) : [];
     return ['row', ...this.passthrough, 'prediction', ...probs, 'error'];

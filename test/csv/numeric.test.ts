@@ -65,6 +65,7 @@ describe('fast numeric slices', () => {
     expect(parseNumericSlice(Buffer.from('1,2\n3,4\n'), opts)).toBeNull(); // more rows than stored
     expect(parseNumericSlice(Buffer.from(''), opts)).toBeNull(); // fewer
     expect(parseNumericSlice(Buffer.from('1,2\n'), { ...opts, delimiter: '"' })).toBeNull();
+    expect(parseNumericSlice(Buffer.from('102\n'), { ...opts, delimiter: '0' })).toBeNull(); // a digit delimiter would read as a digit
     expect(parseNumericSlice(Buffer.from('1,2\n'), { ...opts, features: [0, 0] })).toBeNull();
     // Not a number but not a feature either: ignored, as the general road ignores it.
     expect(parseNumericSlice(Buffer.from('1,x y,2\r\n'), { ...opts, fieldCount: 3, features: [0, 2] })?.values).toEqual(new Float64Array([1, 2]));

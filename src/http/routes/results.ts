@@ -40,14 +40,16 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
         return;
       }
 
-      // The CSV header names a column per class: read on to the first row with scores to count them
-      // (the rows before it, all errors, wait in hand; at most LOOKAHEAD_ROWS of them).
+      let abort = false;
+      res.once('close', () => (abort = true));
+      // Without labels, the CSV header names a column per class: read on to the first row with
+      // scores to count them (the rows before it, all errors, wait in hand; at most LOOKAHEAD_ROWS).
       const chunks = resultRows(pool, params.id);
       const held: PredictionRow[][] = [];
       let classCount: number | null = null;
       let heldRows = 0;
       let more = true;
-      while (query.format === 'csv' && classCount === null && heldRows < LOOKAHEAD_ROWS) {
+      while (query.format === 'csv' && fmt.needsClassCount && classCount === null && heldRows < LOOKAHEAD_ROWS && !abort) {
         const n = await chunks.next();
         if (n.done) {
           more = false;
@@ -61,15 +63,13 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
         res.type('text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${params.id}.csv"`);
         await write(res, csvLine(fmt.csvHeader(classCount)));
       } else res.type('application/x-ndjson');
-      let abort = false;
-      req.on('close', () => (abort = true));
       const format = (rows: PredictionRow[]) => {
         let text = '';
         for (const r of rows) text += query.format === 'csv' ? csvLine(fmt.csvRow(r, classCount)) : JSON.stringify(fmt.json(r)) + '\n';
         return text;
       };
       for (const rows of held) if (!abort) await write(res, format(rows));
-      if (more) for (let n = await chunks.next(); !n.done && !abort; n = await chunks.next()) await write(res, format(n.value));
+      if (more) for (let n = abort ? null : await chunks.next(); n && !n.done && !abort; n = await chunks.next()) await write(res, format(n.value));
       await chunks.return(undefined);
       res.end();
     },
@@ -77,6 +77,8 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
 }
 
 function write(res: Response, text: string): Promise<void> {
+  // A client gone before the listener below was in place would leave it waiting for ever.
+  if (res.destroyed || res.writableEnded) return Promise.resolve();
   if (res.write(text)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
