@@ -222,7 +222,7 @@ function analysis(r: Results): string {
   cores adds threads, not cores: ${e2 && e1 ? (e2.rowsPerSecond > e1.rowsPerSecond * 1.05 ? 'it helped a little by overlapping round trips' : 'no gain, only more contention and a second copy of the model and runtime in memory') : ''}.
 - **reading results back (${f(median((e1?.runs ?? []).filter((x) => x.download).map((x) => x.download.rowsPerSecond)))} rows/s as CSV, 1-worker runs)** — bound by the api's CPU:
   it decodes each stored chunk (each score to the shortest digits that read back as its float4,
-  as Postgres printed reals: about 0.8 µs a score, most of the decoding) and formats CSV lines, ${f(median((e1?.runs ?? []).filter((x) => x.download).map((x) => x.download.cpuSecondsPerMillionRows.api)), 2)} CPU-s per 1,000,000 rows;
+  as Postgres printed reals) and formats CSV lines, ${f(median((e1?.runs ?? []).filter((x) => x.download).map((x) => x.download.cpuSecondsPerMillionRows.api)), 2)} CPU-s per 1,000,000 rows;
   Postgres hands over one value per chunk (${f(median((e1?.runs ?? []).filter((x) => x.download).map((x) => x.download.cpuSecondsPerMillionRows.postgres)), 2)} CPU-s).
 - **the naive way (${f(r.naive?.rowsPerSecond)} rows/s)** — one autocommit INSERT per row: each row waits for a
   round trip and a WAL flush (fsync) in series, plus a ${f(s?.ortCallUs)} µs \`run()\` per row. Nothing is

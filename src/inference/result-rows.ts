@@ -165,28 +165,57 @@ class Writer {
 /**
  * The number with the fewest significant digits that reads back as the float4 `x`, the closest to x
  * of those, as Postgres prints a real (its Ryu shortest form), so scores read as they did when each
- * row was a real[] in Postgres. The quick way: the fewest digits p at which x.toPrecision(p) reads
- * back (a binary search: for x not a power of two its neighbours are evenly spaced, so once a
- * precision reads back every finer one does). That can differ from Ryu's choice only for a power of
- * two (unevenly spaced neighbours) or when x sits exactly halfway between two p-digit decimals
- * (toPrecision rounds away from zero, Ryu to even): those take the exact way.
+ * row was a real[] in Postgres. The quick way, in doubles: x scaled by a power of ten to p digits
+ * before the point, rounded, and scaled back (exact powers of ten, so the division rounds once,
+ * as reading the decimal would); the fewest p that reads back is found by halving the range (for x
+ * not a power of two its neighbours are evenly spaced, so once a precision reads back every finer
+ * one does). Whatever that cannot settle takes the exact way: a power of two (unevenly spaced
+ * neighbours), a scaled value within rounding error of a half (a tie, which Ryu rounds to even),
+ * and magnitudes whose powers of ten are not exact doubles.
  */
 export function shortestFloat4(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   f32[0] = x;
-  if ((i32[0] & 0x7fffff) === 0) return exactShortestFloat4(x);
-  const inside = readsBackAs(x);
-  // Most scores need 7 to 9 digits: try 6 first, then halve the rest.
-  let [lo, hi] = inside(Number(x.toPrecision(6))) ? [1, 6] : [7, 9];
+  const bits = i32[0];
+  if ((bits & 0x7fffff) === 0) return exactShortestFloat4(x);
+  const ax = Math.abs(x);
+  let e = Math.floor(Math.log10(ax));
+  if (e < -13 || e > 13) return exactShortestFloat4(x);
+  // log10 may land one off next to a power of ten: settle e so that 10^e <= ax < 10^(e+1).
+  if (ax < (e >= 0 ? POW10_EXACT[e] : 1 / POW10_EXACT[-e])) e--;
+  else if (ax >= (e + 1 >= 0 ? POW10_EXACT[e + 1] : 1 / POW10_EXACT[-e - 1])) e++;
+  // Halfway to each neighbouring float4 (not counted as reading back).
+  i32[0] = bits - 1;
+  const low = (x + f32[0]) / 2;
+  i32[0] = bits + 1;
+  const high = (x + f32[0]) / 2;
+  let lo = 1;
+  let hi = 9;
+  let near = false;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (inside(Number(x.toPrecision(mid)))) hi = mid;
-    else lo = mid + 1;
+    const p = (lo + hi) >> 1;
+    const c = roundedTo(ax, p - 1 - e);
+    if (c !== c) near = true;
+    const v = x < 0 ? -c : c;
+    if (Math.fround(v) === x && v !== low && v !== high) hi = p;
+    else lo = p + 1;
   }
-  const finer = x.toPrecision(lo + 1);
-  if (/5(e.*)?$/.test(finer) && Number(finer) === x) return exactShortestFloat4(x);
-  return Number(x.toPrecision(lo));
+  const y = roundedTo(ax, lo - 1 - e);
+  if (y !== y || near) return exactShortestFloat4(x);
+  return x < 0 ? -y : y;
 }
+
+/** ax rounded to the power-of-ten scale k (ax * 10^k rounded to an integer, scaled back); NaN within rounding error of a tie. */
+function roundedTo(ax: number, k: number): number {
+  const scaled = k >= 0 ? ax * POW10_EXACT[k] : ax / POW10_EXACT[-k];
+  const fraction = scaled - Math.floor(scaled);
+  if (fraction > 0.5 - 1e-6 && fraction < 0.5 + 1e-6) return NaN;
+  const c = Math.round(scaled);
+  return k >= 0 ? c / POW10_EXACT[k] : c * POW10_EXACT[-k];
+}
+
+// 10^0 .. 10^22: the powers of ten a double holds exactly.
+const POW10_EXACT = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 /** Whether a number reads back as the float4 x (finite, not zero) without being exactly halfway to a neighbour. */
 function readsBackAs(x: number): (y: number) => boolean {

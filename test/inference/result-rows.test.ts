@@ -97,6 +97,15 @@ describe('through Postgres', () => {
     }
     for (let i = 0; i < 5_000; i++) xs.push(Math.fround(rand()), Math.fround(Math.round(rand() * 1e7) / 4), Math.fround(((rand() * 2e8) | 0) * 4));
     for (let k = -149; k < 128; k++) xs.push(2 ** k, -(2 ** k));
+    // The float4s around each power of ten, where the decimal exponent changes.
+    for (let k = -45; k <= 38; k++) {
+      f[0] = Number(`1e${k}`);
+      const at = bits[0];
+      for (let d = -3; d <= 3; d++) {
+        bits[0] = at + d;
+        if (Number.isFinite(f[0]) && f[0] !== 0) xs.push(f[0], -f[0]);
+      }
+    }
     xs.push(...[0, -0, NaN, Infinity, -Infinity, 1 / 3, 0.1, 16777217, 45825728, -2102959.25].map(Math.fround));
     // As text, so -0 stays -0 on the way in.
     const texts = xs.map((x) => (Object.is(x, -0) ? '-0' : String(x)));
