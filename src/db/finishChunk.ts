@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { splitResultRows } from '../inference/result-rows.js';
 import type { ChunkRef } from '../queue/payloads.js';
 import { recordProgress } from '../webhooks/outbox.js';
 import { JOB_ROW_SQL, type JobRow } from '../jobs/view.js';
@@ -29,8 +30,28 @@ INSERT INTO prediction_chunks (job_id, first_row, row_count, rows)
 SELECT c.job_id, c.first_row, c.row_count, substring($6::bytea FROM c.start FOR c.length)
   FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[], $5::int[]) AS c(job_id, first_row, row_count, start, length)`;
 
-/** Stores chunks' results (result-rows.ts), a row of prediction_chunks each, with one statement. */
-export async function storeResults(client: pg.ClientBase, chunks: { jobId: string; firstRow: number; rowCount: number; rows: Uint8Array }[]): Promise<void> {
+type Stored = { jobId: string; firstRow: number; rowCount: number; rows: Uint8Array };
+
+/**
+ * Stores chunks' results (result-rows.ts), a row of prediction_chunks each, with one statement. A
+ * chunk's results beyond `maxValueBytes` go as several rows (split between rows), and a statement
+ * carries at most `maxStatementBytes`, more statements otherwise: Postgres takes at most 1 GB in a
+ * value or a parameter. The limits are parameters for the tests.
+ */
+export async function storeResults(client: pg.ClientBase, chunks: Stored[], limits = { maxValueBytes: 64 << 20, maxStatementBytes: 256 << 20 }): Promise<void> {
+  const pieces = chunks.flatMap((c) => splitResultRows(c.rows, c.firstRow, c.rowCount, limits.maxValueBytes).map((p) => ({ jobId: c.jobId, ...p })));
+  for (let i = 0; i < pieces.length; ) {
+    const batch: Stored[] = [];
+    let bytes = 0;
+    while (i < pieces.length && (batch.length === 0 || bytes + pieces[i].rows.byteLength <= limits.maxStatementBytes)) {
+      bytes += pieces[i].rows.byteLength;
+      batch.push(pieces[i++]);
+    }
+    await storeBatch(client, batch);
+  }
+}
+
+async function storeBatch(client: pg.ClientBase, chunks: Stored[]): Promise<void> {
   const starts: number[] = [];
   let at = 1;
   for (const c of chunks) starts.push(at), (at += c.rows.byteLength);

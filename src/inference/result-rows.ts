@@ -10,8 +10,8 @@
 //   error (8)        uint32 UTF-8 byte length and the bytes
 // Pieces of rows concatenate: a chunk's value is its slices' pieces one after another. Strings are
 // kept exactly, NUL included (a text column could not hold one; results stored before migration
-// 0007 had it replaced by U+FFFD). A value must stay under Postgres's 1 GB: at the default
-// CHUNK_ROWS of 5000, about 200 kB of results a row.
+// 0007 had it replaced by U+FFFD). A chunk whose results are large is stored as several rows
+// (splitResultRows), each far below Postgres's 1 GB per value.
 import type { PredictionRow } from '../jobs/results.js';
 
 export interface ResultRow {
@@ -95,6 +95,31 @@ export function decodeResultRows(chunk: StoredChunk, range: { after?: number; li
   }
   if (end === count && at !== buf.length) throw new Error(`stored results hold ${buf.length - at} bytes past row ${count}`);
   return out;
+}
+
+/**
+ * A chunk's results as pieces of at most `maxBytes` each (a single larger row alone), cut between
+ * rows: stored as several rows of prediction_chunks, they read back as the one chunk. Postgres
+ * holds at most 1 GB in one value; this keeps far from it.
+ */
+export function splitResultRows(rows: Uint8Array, firstRow: number, rowCount: number, maxBytes: number): { firstRow: number; rowCount: number; rows: Uint8Array }[] {
+  if (rows.byteLength <= maxBytes) return [{ firstRow, rowCount, rows }];
+  const buf = Buffer.isBuffer(rows) ? rows : Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength);
+  const pieces: { firstRow: number; rowCount: number; rows: Uint8Array }[] = [];
+  let start = 0;
+  let startRow = 0;
+  let at = 0;
+  for (let i = 0; i < rowCount; i++) {
+    const end = stepOver(buf, at);
+    if (end - start > maxBytes && at > start) {
+      pieces.push({ firstRow: firstRow + startRow, rowCount: i - startRow, rows: buf.subarray(start, at) });
+      start = at;
+      startRow = i;
+    }
+    at = end;
+  }
+  pieces.push({ firstRow: firstRow + startRow, rowCount: rowCount - startRow, rows: buf.subarray(start, at) });
+  return pieces;
 }
 
 /** Where the row at `at` ends. */

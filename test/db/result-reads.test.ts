@@ -54,4 +54,23 @@ describe('reading stored results', () => {
     for await (const some of resultRows(env.pool, job, 60)) last.push(...some);
     expect(last).toEqual([61, 62].map((row_no) => ({ row_no, value: null, scores: null, passthrough: null, error: 'not scored' })));
   });
+
+  it('stores a chunk whose results are large as several rows, cut between rows, that read back as the chunk', async () => {
+    const job = randomUUID();
+    const rows = Array.from({ length: 300 }, (_, i) => ({ value: i, scores: null, passthrough: ['x'.repeat(i % 7 === 0 ? 900 : 5)], error: null }));
+    const client = await env.pool.connect();
+    try {
+      // Limits scaled down: a value holds at most 1,000 bytes (a 900-byte row alone still fits), a statement 4,000.
+      await storeResults(client, [{ jobId: job, firstRow: 1001, rowCount: rows.length, rows: encodeResultRows(rows) }], { maxValueBytes: 1000, maxStatementBytes: 4000 });
+    } finally {
+      client.release();
+    }
+    const stored = (await env.pool.query('SELECT first_row, row_count, octet_length(rows) AS n FROM prediction_chunks WHERE job_id = $1 ORDER BY first_row', [job])).rows;
+    expect(stored.length).toBeGreaterThan(10);
+    expect(stored.every((r) => r.n <= 1000)).toBe(true);
+    expect(stored.map((r) => Number(r.first_row))).toEqual(stored.map((_, i) => 1001 + stored.slice(0, i).reduce((a, r) => a + r.row_count, 0)));
+    const back = [];
+    for await (const some of resultRows(env.pool, job)) back.push(...some);
+    expect(back.map((r) => [r.row_no, r.value, r.passthrough![0].length])).toEqual(rows.map((r, i) => [1001 + i, i, r.passthrough[0].length]));
+  });
 });
