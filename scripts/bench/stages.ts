@@ -126,7 +126,7 @@ export async function measureStages(pool: pg.Pool, repeats: number, ms = 1500): 
   });
   await session.release();
 
-  const storage = await storageOptions(pool, outputs as never, ms);
+  const storage = await storageOptions(pool, outputs as never, ms, store.median);
   await pool.query('DELETE FROM prediction_chunks WHERE job_id = $1', [jobId]);
   const intake = await intakeStore(pool, payload, ms);
   return {
@@ -163,11 +163,11 @@ const sizeOf = async (pool: pg.Pool, table: string, rows: number) => {
  * the key the results API reads by, and sized on disk (heap + index + TOAST): one row per
  * prediction with real[] scores (the layout before migration 0007, in a table of its own now that
  * `predictions` is gone) and with jsonb scores, both by COPY text; one row per chunk as the worker
- * writes it today (encodeResultRows + finishChunk's INSERT into `prediction_chunks`); and one row
+ * writes it today (the store stage's rate, and the size of the rows it left in `prediction_chunks`); and one row
  * per chunk as arrays (COPY text). COPY text turns every score into digits and back, so those
  * rates are a little below what a binary COPY would do; their sizes are what the layouts cost.
  */
-async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>, ms: number) {
+async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>, ms: number, storeRate: number) {
   await pool.query(`
     DROP TABLE IF EXISTS bench_pred_rows, bench_pred_jsonb, bench_pred_chunk;
     CREATE TABLE bench_pred_rows (job_id uuid NOT NULL, row_no bigint NOT NULL, value double precision, scores real[], passthrough text[], error text, PRIMARY KEY (job_id, row_no));
@@ -198,16 +198,9 @@ async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>
   const jsonbRate = await rate(CHUNK, ms, () => copyInTx(pool, 'COPY bench_pred_jsonb FROM STDIN', jsonbText()));
   results.push({ layout: 'one row per prediction, scores jsonb (COPY text)', rowsPerSecond: jsonbRate, bytesPerRow: await sizeOf(pool, 'bench_pred_jsonb', written) });
 
-  // Today's: the worker's encoding and statement, into prediction_chunks (the store stage's rows
-  // are there too, the same chunk encoded the same way, so they count in the size alike).
-  const encodedRate = await rate(CHUNK, ms, async () => {
-    const rows = encodeResultRows(resultRows(preds));
-    const firstRow = next;
-    next += CHUNK;
-    await insertChunkTx(pool, jobId, firstRow, rows);
-  });
+  // Today's is what the store stage measured and wrote: the same chunk, encoded and stored as the worker does.
   const encoded = await pool.query<{ n: number }>('SELECT sum(row_count)::float8 AS n FROM prediction_chunks');
-  results.push({ layout: 'one row per chunk, rows bytea in the result-rows encoding (today; `encodeResultRows` + one INSERT)', rowsPerSecond: encodedRate, bytesPerRow: await sizeOf(pool, 'prediction_chunks', encoded.rows[0].n) });
+  results.push({ layout: 'one row per chunk, rows bytea in the result-rows encoding (today; `encodeResultRows` + one INSERT)', rowsPerSecond: storeRate, bytesPerRow: await sizeOf(pool, 'prediction_chunks', encoded.rows[0].n) });
 
   next = 1;
   written = 0;
@@ -224,7 +217,6 @@ async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>
   results.push({ layout: 'one row per chunk, value float8[] + scores real[] (row i at offset; COPY text)', rowsPerSecond: chunkRate, bytesPerRow: await sizeOf(pool, 'bench_pred_chunk', written) });
 
   await pool.query('DROP TABLE bench_pred_rows, bench_pred_jsonb, bench_pred_chunk');
-  await pool.query('DELETE FROM prediction_chunks WHERE job_id = $1', [jobId]);
   return results;
 }
 

@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import type { JobStatus } from '../jobs/view.js';
 import { chunkJobId, type ChunkRef } from '../queue/payloads.js';
-import { isUuid } from './copyFormat.js';
-import { copyOutRows } from './copyOut.js';
+import { copyOutRows, isUuid } from './copyOut.js';
 
 export interface LoadedChunk {
   status: 'pending' | 'done';

@@ -209,11 +209,7 @@ export function shortestFloat4(x: number): number {
   // log10 may land one off next to a power of ten: settle e so that 10^e <= ax < 10^(e+1).
   if (ax < (e >= 0 ? POW10_EXACT[e] : 1 / POW10_EXACT[-e])) e--;
   else if (ax >= (e + 1 >= 0 ? POW10_EXACT[e + 1] : 1 / POW10_EXACT[-e - 1])) e++;
-  // Halfway to each neighbouring float4 (not counted as reading back).
-  i32[0] = bits - 1;
-  const low = (x + f32[0]) / 2;
-  i32[0] = bits + 1;
-  const high = (x + f32[0]) / 2;
+  const [low, high] = halfways(x);
   let lo = 1;
   let hi = 9;
   let near = false;
@@ -222,7 +218,7 @@ export function shortestFloat4(x: number): number {
     const c = roundedTo(ax, p - 1 - e);
     if (c !== c) near = true;
     const v = x < 0 ? -c : c;
-    if (Math.fround(v) === x && v !== low && v !== high) hi = p;
+    if (readsBack(v, x, low, high)) hi = p;
     else lo = p + 1;
   }
   const y = roundedTo(ax, lo - 1 - e);
@@ -242,12 +238,9 @@ function roundedTo(ax: number, k: number): number {
 // 10^0 .. 10^22: the powers of ten a double holds exactly.
 const POW10_EXACT = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
-/** Whether a number reads back as the float4 x (finite, not zero) without being exactly halfway to a neighbour. */
-function readsBackAs(x: number): (y: number) => boolean {
-  const [below, above] = neighbours(x);
-  const low = (x + below) / 2;
-  const high = (x + above) / 2;
-  return (y) => Math.fround(y) === x && y !== low && y !== high;
+/** Whether y reads back as the float4 x without being exactly halfway to a neighbour of it (halfways(x)). */
+function readsBack(y: number, x: number, low: number, high: number): boolean {
+  return Math.fround(y) === x && y !== low && y !== high;
 }
 
 /**
@@ -258,7 +251,7 @@ export function exactShortestFloat4(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   const { digits, exponent } = exactDecimal(Math.abs(x));
   const sign = x < 0 ? '-' : '';
-  const inside = readsBackAs(x);
+  const [low, high] = halfways(x);
   for (let p = 1; p <= digits.length; p++) {
     const lower = BigInt(digits.slice(0, p));
     const rest = digits.slice(p);
@@ -269,7 +262,7 @@ export function exactShortestFloat4(x: number): number {
     for (const c of candidates) {
       // c has p digits (or p + 1 when rounding up carried: 99 → 100, the same value scaled).
       const y = Number(`${sign}${c}e${exponent - p + 1}`);
-      if (inside(y)) return y;
+      if (readsBack(y, x, low, high)) return y;
     }
   }
   return x;
@@ -293,13 +286,12 @@ const f64 = new Float64Array(1);
 const u64 = new BigUint64Array(f64.buffer);
 const f32 = new Float32Array(1);
 const i32 = new Int32Array(f32.buffer);
-/** The float4 values on either side of the float4 x (finite, not zero), lower first. */
-function neighbours(x: number): [number, number] {
+/** The points halfway from the float4 x (finite, not zero) to the float4s on either side of it. */
+function halfways(x: number): [number, number] {
   f32[0] = x;
   const b = i32[0];
   i32[0] = b - 1;
-  const towardZero = f32[0];
+  const one = (x + f32[0]) / 2;
   i32[0] = b + 1;
-  const awayFromZero = f32[0];
-  return x > 0 ? [towardZero, awayFromZero] : [awayFromZero, towardZero];
+  return [one, (x + f32[0]) / 2];
 }

@@ -4,7 +4,7 @@
 // answers without reading Postgres back. The commit comes first, so what the message says is what
 // is stored.
 import { decodeResultRows } from '../inference/result-rows.js';
-import type { PredictionRow } from './results.js';
+import type { OnlineResult } from './online.js';
 import type { JobRow } from './view.js';
 
 /**
@@ -21,11 +21,6 @@ export interface FinishedJob {
   /** The job row and its stored rows (base64), for a small job whose rows all came in this commit. */
   job?: JobRow;
   rows?: string;
-}
-
-export interface InlineResult {
-  job: JobRow;
-  predictions: PredictionRow[];
 }
 
 /** The message for jobs a commit finished; `rows` given for a job means they are all its results. */
@@ -55,7 +50,7 @@ export function parseFinishedMessage(message: string): FinishedJob[] {
  * The result a message carried for a job, with the row's timestamps as Dates again; null if none,
  * or if it does not read as one (the caller then reads Postgres).
  */
-export function inlineResult(f: FinishedJob): InlineResult | null {
+export function inlineResult(f: FinishedJob): OnlineResult | null {
   if (!f.job || f.rows === undefined) return null;
   const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
   try {

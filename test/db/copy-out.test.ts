@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyOutRows } from '../../src/db/copyOut.js';
-import { parseCopyRows } from '../../src/db/copyFormat.js';
+import { copyOutRows, parseCopyRows } from '../../src/db/copyOut.js';
 import { loadChunks } from '../../src/db/loadChunk.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 

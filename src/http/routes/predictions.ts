@@ -4,8 +4,8 @@ import { getJobRow } from '../../db/advanceJob.js';
 import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
 import { createGroupCommitter } from '../../jobs/groupCommit.js';
-import { inlineResult, type InlineResult } from '../../jobs/finishedMessage.js';
-import { createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineSubmission } from '../../jobs/online.js';
+import { inlineResult } from '../../jobs/finishedMessage.js';
+import { createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineResult, type OnlineSubmission } from '../../jobs/online.js';
 import { jobForIdempotencyKey } from '../../jobs/intake.js';
 import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
 import { FINAL_STATUSES, jobView, type JobRow } from '../../jobs/view.js';
@@ -52,7 +52,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
     async (req, res, { body, auth }) => {
       if (body.callback_url) assertCallbackUrlAllowed(body.callback_url, { allowPrivate: config.webhooks.allowPrivate });
       const isFinal = (j: JobRow | null) => !!j && FINAL_STATUSES.includes(j.status);
-      const answer = async (jobId: string, read: boolean, fmt: ResultFormatter | null, inline: InlineResult | null = null) => {
+      const answer = async (jobId: string, read: boolean, fmt: ResultFormatter | null, inline: OnlineResult | null = null) => {
         // The worker's wake-up message carried the result (a small job), or after a wait (woken or
         // timed out) one round trip reads the job's row and its predictions together.
         const done = inline ?? (read ? await results.submit(jobId) : null);
