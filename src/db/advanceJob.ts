@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../jobs/view.js';
+import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from './jobRow.js';
 import { recordJobEvents } from '../webhooks/outbox.js';
 
 /**

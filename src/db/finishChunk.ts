@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { splitResultRows } from '../inference/result-rows.js';
 import type { ChunkRef } from '../queue/payloads.js';
 import { recordProgress } from '../webhooks/outbox.js';
-import { JOB_ROW_SQL, type JobRow } from '../jobs/view.js';
+import { JOB_ROW_SQL, type JobRow } from './jobRow.js';
 import { impliedStatusSql, withEndEvents, type Advanced } from './advanceJob.js';
 
 export interface ChunkOutcome {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { JobStatus } from '../jobs/view.js';
+import type { JobStatus } from './jobRow.js';
 import { chunkJobId, type ChunkRef } from '../queue/payloads.js';
 import { copyOutRows, isUuid } from './copyOut.js';
 

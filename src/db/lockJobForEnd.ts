@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { JobStatus } from '../jobs/view.js';
+import type { JobStatus } from './jobRow.js';
 
 /**
  * Locks a job for a transaction that ends it from outside the chunk path (cancel, an aborted

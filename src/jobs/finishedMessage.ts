@@ -5,7 +5,7 @@
 // is stored.
 import { decodeResultRows } from '../inference/result-rows.js';
 import type { OnlineResult } from './online.js';
-import type { JobRow } from './view.js';
+import type { JobRow } from '../db/jobRow.js';
 
 /**
  * Every api process receives every message (and parses it on its event loop), so only results this

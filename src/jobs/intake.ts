@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { ResolvedVersion } from '../models/resolve.js';
 import { Chunker, CsvLimitError } from '../csv/records.js';
 import { parseHeader } from '../csv/header.js';
-import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from './view.js';
+import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../db/jobRow.js';
 import { enqueueChunks } from './enqueue.js';
 import type { JobFinishedNotifier } from './finished.js';
 

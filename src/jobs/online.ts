@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ResolvedVersion } from '../models/resolve.js';
-import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from './view.js';
+import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../db/jobRow.js';
 import { decodeResultRows } from '../inference/result-rows.js';
 import type { PredictionRow } from './results.js';
 

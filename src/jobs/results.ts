@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ModelIO, RunPlan } from '../models/types.js';
 import type { Signature } from '../models/signature.js';
-import type { JobStatus } from './view.js';
+import type { JobStatus } from '../db/jobRow.js';
 
 export interface PredictionRow {
   row_no: number;

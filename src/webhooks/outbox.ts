@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { z } from 'zod';
-import { FINAL_STATUSES, jobView, type JobRow } from '../jobs/view.js';
+import { isFinal, type JobRow } from '../db/jobRow.js';
+import { jobView } from '../jobs/view.js';
 import { generateSecret } from './sign.js';
 
 // The transactional outbox: deliveries are rows written by the transaction that changes the job,
@@ -96,7 +97,7 @@ export async function recordJobEvents(client: pg.ClientBase, events: { job: JobR
  * config.webhooks.progressIntervalMs).
  */
 export async function recordProgress(client: pg.ClientBase, job: JobRow, baseUrl: string, opts: { intervalMs?: number } = {}): Promise<string[]> {
-  if (FINAL_STATUSES.includes(job.status)) return [];
+  if (isFinal(job.status)) return [];
   const intervalMs = opts.intervalMs ?? 5000;
   const { rows } = await client.query<{ id: string }>(
     `INSERT INTO webhook_deliveries (tenant_id, job_id, destination, endpoint_id, url, message_id, event_type, payload)

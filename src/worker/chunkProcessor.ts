@@ -7,7 +7,7 @@ import { isUnavailable } from '../http/problems.js';
 import { encodeResultRows } from '../inference/result-rows.js';
 import type { Part, PartResult } from '../inference/thread.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
-import { FINAL_STATUSES } from '../jobs/view.js';
+import { isFinal } from '../db/jobRow.js';
 import type { Logger } from '../log.js';
 import { ChunkGroup, ChunkRef, chunkJobId } from '../queue/payloads.js';
 import type { ModelCache, WorkerModel } from './models.js';
@@ -47,7 +47,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       const loaded = await loadChunks(pool, refs);
       const work = refs.flatMap((ref) => {
         const chunk = loaded.get(chunkJobId(ref));
-        return chunk && chunk.status !== 'done' && !FINAL_STATUSES.includes(chunk.jobStatus) && chunk.payload ? [{ ref, chunk }] : [];
+        return chunk && chunk.status !== 'done' && !isFinal(chunk.jobStatus) && chunk.payload ? [{ ref, chunk }] : [];
       });
       if (!work.length) return 'skipped';
       const scored = await Promise.allSettled(

@@ -17,7 +17,7 @@ import { authenticate } from '../../src/http/auth.js';
 import type { AppDeps } from '../../src/http/deps.js';
 import { errorHandler } from '../../src/http/problems.js';
 import { registerWebhookRoutes } from '../../src/http/routes/webhooks.js';
-import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../../src/jobs/view.js';
+import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../../src/db/jobRow.js';
 import { QUEUES } from '../../src/queue/payloads.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { createRedis } from '../../src/queue/redis.js';

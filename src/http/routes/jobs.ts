@@ -8,7 +8,8 @@ import { lockJobForEnd } from '../../db/lockJobForEnd.js';
 import { withTransaction } from '../../db/pool.js';
 import { HttpError } from '../../errors.js';
 import { intakeCsv, jobForIdempotencyKey } from '../../jobs/intake.js';
-import { FINAL_STATUSES, JOB_FROM_SQL, JOB_ROW_SQL, jobView, type JobRow } from '../../jobs/view.js';
+import { isFinal, JOB_FROM_SQL, JOB_ROW_SQL, JOB_STATUSES, type JobRow } from '../../db/jobRow.js';
+import { jobView } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import { recordJobEvent } from '../../webhooks/outbox.js';
 import type { AppDeps } from '../deps.js';
@@ -26,7 +27,6 @@ const SubmitQuery = z.object({
 type SubmitOptions = z.output<typeof SubmitQuery>;
 
 const JobId = z.object({ id: z.string().uuid('job ids are UUIDs') });
-const Statuses = ['receiving', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 
 export function registerJobRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
@@ -79,7 +79,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
     router,
     {
       method: 'get', path: '/jobs', scope: 'jobs:read', tags: ['jobs'], summary: "The tenant's jobs, newest first",
-      query: z.object({ status: z.enum(Statuses).optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
+      query: z.object({ status: z.enum(JOB_STATUSES).optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
       responses: { 200: { description: 'a page of jobs; next_cursor is null on the last page' } },
     },
     async (_req, res, { query, auth }) => {
@@ -105,8 +105,8 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
     async (_req, res, { params, query, auth }) => {
       let job = await getJobRow(pool, params.id, auth.tenantId);
       if (!job) throw await notFound(params.id, auth.tenantId);
-      if (query.wait > 0 && !FINAL_STATUSES.includes(job.status)) {
-        await deps.waiter.wait(params.id, query.wait * 1000, async () => FINAL_STATUSES.includes((await getJobRow(pool, params.id))!.status));
+      if (query.wait > 0 && !isFinal(job.status)) {
+        await deps.waiter.wait(params.id, query.wait * 1000, async () => isFinal((await getJobRow(pool, params.id))!.status));
         job = (await getJobRow(pool, params.id, auth.tenantId))!;
       }
       res.json(jobView(job, baseUrl));
@@ -121,7 +121,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         // Chunks first, then the job: the order a finishing chunk takes its locks (no deadlock).
         const locked = await lockJobForEnd(c, params.id, auth.tenantId);
         if (!locked) throw await notFound(params.id, auth.tenantId);
-        if (FINAL_STATUSES.includes(locked.status)) throw new HttpError('job_not_cancellable', `The job is already ${locked.status}.`);
+        if (isFinal(locked.status)) throw new HttpError('job_not_cancellable', `The job is already ${locked.status}.`);
         await c.query(`UPDATE jobs SET status = 'cancelled', finished_at = now(), progressed_at = now() WHERE id = $1`, [params.id]);
         await c.query(`UPDATE job_chunks SET payload = NULL WHERE job_id = $1 AND status = 'pending'`, [params.id]);
         const job = (await getJobRow(c, params.id))!;

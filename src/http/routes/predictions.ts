@@ -8,7 +8,8 @@ import { inlineResult } from '../../jobs/finishedMessage.js';
 import { createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineResult, type OnlineSubmission } from '../../jobs/online.js';
 import { jobForIdempotencyKey } from '../../jobs/intake.js';
 import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
-import { FINAL_STATUSES, jobView, type JobRow } from '../../jobs/view.js';
+import { isFinal, type JobRow } from '../../db/jobRow.js';
+import { jobView } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
@@ -51,12 +52,12 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
     },
     async (req, res, { body, auth }) => {
       if (body.callback_url) assertCallbackUrlAllowed(body.callback_url, { allowPrivate: config.webhooks.allowPrivate });
-      const isFinal = (j: JobRow | null) => !!j && FINAL_STATUSES.includes(j.status);
+      const ended = (j: JobRow | null) => !!j && isFinal(j.status);
       const answer = async (jobId: string, read: boolean, fmt: ResultFormatter | null, inline: OnlineResult | null = null) => {
         // The worker's wake-up message carried the result (a small job), or after a wait (woken or
         // timed out) one round trip reads the job's row and its predictions together.
         const done = inline ?? (read ? await results.submit(jobId) : null);
-        if (done && isFinal(done.job)) {
+        if (done && ended(done.job)) {
           const f = fmt ?? (await formatterForJob(pool, jobId))!.fmt;
           res.status(200).json({ ...jobView(done.job, baseUrl), predictions: done.predictions.map((r) => f.json(r)) });
           return;
@@ -90,8 +91,8 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         if (id) await enqueueChunks(deps.queues.interactive, [{ jobId: id, seq: 0 }], req.log, config.worker.chunkAttempts);
       }
       const jobId = job!.id;
-      const final = isFinal(job);
-      if (body.wait > 0 && !final) await deps.waiter.wait(jobId, body.wait * 1000, async () => isFinal(await getJobRow(pool, jobId)));
+      const final = ended(job);
+      if (body.wait > 0 && !final) await deps.waiter.wait(jobId, body.wait * 1000, async () => ended(await getJobRow(pool, jobId)));
       await answer(jobId, final || body.wait > 0, null);
     },
     { jsonLimit: config.intake.maxJsonBytes },

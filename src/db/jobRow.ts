@@ -1,0 +1,43 @@
+// The job row as the database holds it: its columns as read by every query that returns a job,
+// and its statuses, named once here and spliced into SQL (UNFINISHED_SQL) so TypeScript and the
+// statements cannot disagree. The API's view of a job (src/jobs/view.ts) is built from this.
+
+export const JOB_STATUSES = ['receiving', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** A job in one of these can still change; the others are final. */
+export const UNFINISHED_STATUSES = ['receiving', 'queued', 'running'] as const satisfies readonly JobStatus[];
+export const FINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+
+export const isFinal = (s: JobStatus): boolean => (FINAL_STATUSES as readonly JobStatus[]).includes(s);
+
+const sqlList = (xs: readonly string[]) => `(${xs.map((x) => `'${x}'`).join(', ')})`;
+/** `('receiving', 'queued', 'running')`, for `status IN ${UNFINISHED_SQL}`. */
+export const UNFINISHED_SQL = sqlList(UNFINISHED_STATUSES);
+
+export interface JobRow {
+  id: string;
+  tenant_id: string;
+  kind: 'batch' | 'online';
+  status: JobStatus;
+  model_name: string;
+  model_version: number;
+  rows_total: number;
+  rows_succeeded: number;
+  rows_failed: number;
+  chunks_total: number;
+  chunks_done: number;
+  upload_complete: boolean;
+  error_code: string | null;
+  error_message: string | null;
+  callback_url: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+/** Columns to select (with jobs j, model_versions mv, models m) to build a JobRow. */
+export const JOB_ROW_SQL = `j.id, j.tenant_id, j.kind, j.status, m.name AS model_name, mv.version AS model_version,
+  j.rows_total, j.rows_succeeded, j.rows_failed, j.chunks_total, j.chunks_done, j.upload_complete,
+  j.error_code, j.error_message, j.callback_url, j.created_at, j.started_at, j.finished_at`;
+export const JOB_FROM_SQL = `jobs j JOIN model_versions mv ON mv.id = j.model_version_id JOIN models m ON m.id = mv.model_id`;
