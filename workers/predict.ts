@@ -6,7 +6,7 @@ import { createPool } from '../src/db/pool.js';
 import { createBatcher } from '../src/inference/batcher.js';
 import { createInferencePool } from '../src/inference/pool.js';
 import type { InferenceTask, Part, PartResult } from '../src/inference/thread.js';
-import { finishChunks, type ChunkOutcome, type Finished } from '../src/db/finishChunk.js';
+import { finishChunks, type ChunkOutcome, type Finished } from '../src/jobs/finishChunks.js';
 import { JobFinishedNotifier } from '../src/jobs/finished.js';
 import { createGroupCommitter } from '../src/jobs/groupCommit.js';
 import { createLogger } from '../src/log.js';

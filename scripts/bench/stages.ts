@@ -3,7 +3,7 @@
 //  - infer: raw onnxruntime-node on the benchmark model at the worker's batch size, one thread;
 //  - store: ORT output → predictions → the chunk's results as one value (result-rows.ts) → one
 //    INSERT into `prediction_chunks` in a transaction, the way the worker stores them
-//    (postprocess.ts + encodeResultRows on the thread, finishChunk's storeResults).
+//    (postprocess.ts + encodeResultRows on the thread, storeResults).
 // Plus the storage layouts the issue asks about (one row per prediction with real[] or jsonb scores,
 // one row per chunk), in the same run.
 import { Readable } from 'node:stream';
@@ -17,7 +17,7 @@ import { parseNumericSlice } from '../../src/csv/numeric.js';
 import { parseChunk, parseChunkWhole } from '../../src/csv/parse.js';
 import { postprocess, type RowPrediction } from '../../src/inference/postprocess.js';
 import { columnIndex, createPreprocessor } from '../../src/inference/preprocess.js';
-import { storeResults } from '../../src/db/finishChunk.js';
+import { storeResults } from '../../src/db/storeResults.js';
 import { encodeResultRows, type ResultRow } from '../../src/inference/result-rows.js';
 import type { RunPlan } from '../../src/models/types.js';
 import { benchModel, COLUMNS, csvRows, medianOf, now } from './common.js';

@@ -14,6 +14,8 @@ export const isFinal = (s: JobStatus): boolean => (FINAL_STATUSES as readonly Jo
 const sqlList = (xs: readonly string[]) => `(${xs.map((x) => `'${x}'`).join(', ')})`;
 /** `('receiving', 'queued', 'running')`, for `status IN ${UNFINISHED_SQL}`. */
 export const UNFINISHED_SQL = sqlList(UNFINISHED_STATUSES);
+/** `('completed', 'failed', 'cancelled')`, for `status IN ${FINAL_SQL}`. */
+export const FINAL_SQL = sqlList(FINAL_STATUSES);
 
 export interface JobRow {
   id: string;

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Advanced } from '../db/advanceJob.js';
+import type { Advanced } from './jobEnd.js';
 import type { Logger } from '../log.js';
 import { enqueueDeliveries } from '../webhooks/outbox.js';
 import { finishedMessage } from './finishedMessage.js';

@@ -1,19 +1,20 @@
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { advanceJob, getJobRow } from '../db/advanceJob.js';
-import { withTransaction } from '../db/pool.js';
-import { failUpload } from '../db/failUpload.js';
+import { deleteJob } from '../db/deleteJob.js';
+import { findJobByIdempotencyKey } from '../db/findJobByIdempotencyKey.js';
+import { getJobRow } from '../db/getJobRow.js';
+import { insertBatchJob } from '../db/insertBatchJob.js';
 import { insertChunk } from '../db/insertChunk.js';
-import { lockJobForEnd } from '../db/lockJobForEnd.js';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResolvedVersion } from '../models/resolve.js';
 import { Chunker, CsvLimitError } from '../csv/records.js';
 import { parseHeader } from '../csv/header.js';
-import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../db/jobRow.js';
+import type { JobRow } from '../db/jobRow.js';
 import { enqueueChunks } from './enqueue.js';
 import type { JobFinishedNotifier } from './finished.js';
+import { abortUpload, completeUpload } from './jobEnd.js';
 
 export interface IntakeDeps {
   config: Config;
@@ -77,18 +78,13 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
 
   const startJob = async (header: Buffer): Promise<{ job: JobRow; existing: boolean } | null> => {
     const columns = checkHeader(header, req.delimiter, req.version, config.intake.maxColumns);
-    const { rows } = await pool.query<{ id: string }>(
-      `INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, delimiter, idempotency_key, callback_url)
-       VALUES ($1, $2, 'batch', 'receiving', $3, $4, $5, $6)
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
-      [req.tenantId, req.version.id, columns, req.delimiter, req.idempotencyKey, req.callbackUrl],
-    );
-    if (rows[0]) {
-      jobId = rows[0].id;
+    const id = await insertBatchJob(pool, { tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, callbackUrl: req.callbackUrl });
+    if (id) {
+      jobId = id;
       return null;
     }
     // Another request with the same idempotency key won the race: answer with its job.
-    const existing = await jobForIdempotencyKey(pool, req.tenantId, req.idempotencyKey);
+    const existing = await findJobByIdempotencyKey(pool, req.tenantId, req.idempotencyKey);
     if (!existing) throw new HttpError('idempotency_conflict', 'Another request with this idempotency key was being handled at the same moment and did not produce a job; send the upload again.');
     return { job: existing, existing: true };
   };
@@ -114,14 +110,11 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
     }
     await storeChunks();
     if (chunker.rows === 0) {
-      await pool.query('DELETE FROM jobs WHERE id = $1', [jobId]);
+      await deleteJob(pool, jobId!);
       jobId = null;
       throw new HttpError('empty_upload', 'The upload has a header but no data rows.');
     }
-    const adv = await withTransaction(pool, async (c) => {
-      await c.query(`UPDATE jobs SET upload_complete = true, progressed_at = now() WHERE id = $1 AND status = 'receiving'`, [jobId]);
-      return advanceJob(c, jobId!, baseUrl);
-    });
+    const adv = await completeUpload(pool, jobId!, baseUrl);
     await deps.notify.afterCommit(adv);
     return { job: adv.job ?? (await getJobRow(pool, jobId!))!, existing: false };
   } catch (err) {
@@ -159,24 +152,12 @@ function csvError(err: CsvLimitError): HttpError {
   return new HttpError(code, err.message);
 }
 
-/** The tenant's job submitted under this idempotency key, if any. */
-export async function jobForIdempotencyKey(pool: pg.Pool, tenantId: string, key: string | null): Promise<JobRow | null> {
-  if (!key) return null;
-  const { rows } = await pool.query<JobRow>(`SELECT ${JOB_ROW_SQL} FROM ${JOB_FROM_SQL} WHERE j.tenant_id = $1 AND j.idempotency_key = $2`, [tenantId, key]);
-  return rows[0] ?? null;
-}
-
 /** An upload that broke off: nothing of it is scored as if it were whole. */
 async function abandonUpload(deps: IntakeDeps, jobId: string, err: unknown) {
   const aborted = (!(err instanceof HttpError) && !(err instanceof CsvLimitError)) || (err instanceof HttpError && err.code === 'upload_aborted');
   const code = aborted ? 'upload_aborted' : err instanceof HttpError ? err.code : 'invalid_csv';
   const message = aborted ? 'The upload was interrupted before it was complete; nothing was scored. Upload the file again.' : (err as Error).message;
   const baseUrl = deps.config.publicUrl ?? '';
-  const adv = await withTransaction(deps.pool, async (c) => {
-    // Chunks first, then the job (lockJobForEnd): a worker finishing one of them does the same.
-    const locked = await lockJobForEnd(c, jobId);
-    if (locked?.status !== 'receiving') return null;
-    return failUpload(c, jobId, code, message, baseUrl);
-  });
+  const adv = await abortUpload(deps.pool, jobId, code, message, baseUrl);
   if (adv) await deps.notify.afterCommit(adv);
 }

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import type { ChunkOutcome, Finished } from '../db/finishChunk.js';
+import type { ChunkOutcome, Finished } from '../jobs/finishChunks.js';
 import { loadChunks, type LoadedChunk } from '../db/loadChunk.js';
 import { isUnavailable } from '../http/problems.js';
 import { encodeResultRows } from '../inference/result-rows.js';

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
-import { pendingChunks, type PendingChunk } from '../db/reconcileChunks.js';
+import { pendingChunks, type PendingChunk } from '../db/pendingChunks.js';
 import { chunkJob } from '../jobs/enqueue.js';
 import type { Logger } from '../log.js';
 import { ChunkGroup, chunkJobId } from '../queue/payloads.js';

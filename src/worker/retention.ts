@@ -1,6 +1,10 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { deleteChunkBatch, deleteOldTombstones, deletePredictionBatch, expiredJobs, replaceJobByTombstone } from '../db/expireJobs.js';
+import { deleteChunkBatch } from '../db/deleteChunkBatch.js';
+import { deleteOldTombstones } from '../db/deleteOldTombstones.js';
+import { deletePredictionBatch } from '../db/deletePredictionBatch.js';
+import { expiredJobs } from '../db/expiredJobs.js';
+import { replaceJobByTombstone } from '../db/replaceJobByTombstone.js';
 import type { Logger } from '../log.js';
 
 // A session-level advisory lock: one worker at a time runs a retention pass (others skip theirs).

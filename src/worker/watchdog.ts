@@ -1,13 +1,14 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { failStalledJob, staleJobs } from '../db/failStalledJob.js';
+import { staleJobs } from '../db/staleJobs.js';
+import { endStalledJob } from '../jobs/jobEnd.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import type { Logger } from '../log.js';
 
 /**
  * No job stays unfinished forever. Whatever the cause (a chunk reference lost where the reconciler
  * cannot see it, an api process killed mid-upload, a bug), a job whose progressed_at has not moved
- * for JOB_STALL_TIMEOUT_MS is ended: see failStalledJob. Every worker runs this; the row locks and
+ * for JOB_STALL_TIMEOUT_MS is ended: see endStalledJob. Every worker runs this; the row locks and
  * the re-check under them make concurrent passes harmless.
  */
 export async function watchdogPass(opts: { pool: pg.Pool; config: Config; notify: JobFinishedNotifier; log: Logger }): Promise<number> {
@@ -15,7 +16,7 @@ export async function watchdogPass(opts: { pool: pg.Pool; config: Config; notify
   const timeout = config.worker.jobStallTimeoutMs;
   let ended = 0;
   for (const id of await staleJobs(pool, timeout, 100)) {
-    const adv = await failStalledJob(pool, id, timeout, config.publicUrl ?? '');
+    const adv = await endStalledJob(pool, id, timeout, config.publicUrl ?? '');
     if (!adv) continue;
     ended++;
     log.warn({ jobId: id, code: adv.job?.error_code, rowsFailed: adv.job?.rows_failed }, 'watchdog ended a job that made no progress');

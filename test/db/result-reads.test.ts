@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeResults } from '../../src/db/finishChunk.js';
+import { storeResults } from '../../src/db/storeResults.js';
 import { encodeResultRows } from '../../src/inference/result-rows.js';
 import { resultRows } from '../../src/jobs/resultChunks.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';

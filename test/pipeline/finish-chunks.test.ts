@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finishChunks, JobEndedMidGroupError, type ChunkOutcome } from '../../src/db/finishChunk.js';
+import { finishChunks, JobEndedMidGroupError, type ChunkOutcome } from '../../src/jobs/finishChunks.js';
 import { encodeResultRows } from '../../src/inference/result-rows.js';
 import { storedRows } from '../helpers/results.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';

@@ -1,7 +1,7 @@
 import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
-import { getJobRow } from '../../src/db/advanceJob.js';
+import { getJobRow } from '../../src/db/getJobRow.js';
 import { encodeResultRows } from '../../src/inference/result-rows.js';
 import { finishedMessage, INLINE_RESULT_MAX_BYTES, inlineResult, MESSAGE_RESULTS_MAX_BYTES, parseFinishedMessage } from '../../src/jobs/finishedMessage.js';
 import { jobDoneChannel, QUEUES } from '../../src/queue/payloads.js';

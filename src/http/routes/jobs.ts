@@ -2,16 +2,16 @@ import type { Request, Router } from 'express';
 import type { Pool } from 'pg';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { getJobRow } from '../../db/advanceJob.js';
-import { findExpiredJob } from '../../db/expireJobs.js';
-import { lockJobForEnd } from '../../db/lockJobForEnd.js';
-import { withTransaction } from '../../db/pool.js';
+import { getJobRow } from '../../db/getJobRow.js';
+import { findExpiredJob } from '../../db/findExpiredJob.js';
+import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
+import { listJobs } from '../../db/listJobs.js';
 import { HttpError } from '../../errors.js';
-import { intakeCsv, jobForIdempotencyKey } from '../../jobs/intake.js';
-import { isFinal, JOB_FROM_SQL, JOB_ROW_SQL, JOB_STATUSES, type JobRow } from '../../db/jobRow.js';
+import { intakeCsv } from '../../jobs/intake.js';
+import { cancel } from '../../jobs/jobEnd.js';
+import { isFinal, JOB_STATUSES, type JobRow } from '../../db/jobRow.js';
 import { jobView } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
-import { recordJobEvent } from '../../webhooks/outbox.js';
 import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
 import { defineRoute } from '../route.js';
@@ -56,7 +56,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       const submit = async (opts: SubmitOptions, body: AsyncIterable<Buffer>) => {
         if (!opts.model) throw new HttpError('validation_failed', 'Name the model: ?model=name, name:3 or name@alias (or a "model" form field before the file).');
         if (opts.callback_url) assertCallbackUrlAllowed(opts.callback_url, { allowPrivate: config.webhooks.allowPrivate });
-        const earlier = await jobForIdempotencyKey(pool, auth.tenantId, opts.idempotency_key ?? null);
+        const earlier = await findJobByIdempotencyKey(pool, auth.tenantId, opts.idempotency_key ?? null);
         if (earlier) return { job: earlier, existing: true };
         const version = await deps.lookups.resolveModel(auth.tenantId, opts.model);
         return intakeCsv(
@@ -84,11 +84,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
     },
     async (_req, res, { query, auth }) => {
       const after = query.cursor ? decodeCursor(query.cursor) : null;
-      const params: unknown[] = [auth.tenantId, query.limit + 1];
-      let where = 'j.tenant_id = $1';
-      if (query.status) where += ` AND j.status = $${params.push(query.status)}`;
-      if (after) where += ` AND (j.created_at, j.id) < ($${params.push(after.t)}::timestamptz, $${params.push(after.id)}::uuid)`;
-      const { rows } = await pool.query<JobRow>(`SELECT ${JOB_ROW_SQL} FROM ${JOB_FROM_SQL} WHERE ${where} ORDER BY j.created_at DESC, j.id DESC LIMIT $2`, params);
+      const rows = await listJobs(pool, auth.tenantId, { limit: query.limit + 1, status: query.status, after });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       res.json({ data: page.map((j) => jobView(j, baseUrl)), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null });
@@ -117,18 +113,11 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
     router,
     { method: 'post', path: '/jobs/:id/cancel', scope: 'jobs:write', tags: ['jobs'], summary: 'Cancel a job: pending chunks are not scored; results so far stay readable', params: JobId, responses: { 200: { description: 'cancelled' }, 404: { description: 'no such job' }, 409: { description: 'already finished' }, 410: { description: 'the job expired' } } },
     async (_req, res, { params, auth }) => {
-      const out = await withTransaction(pool, async (c) => {
-        // Chunks first, then the job: the order a finishing chunk takes its locks (no deadlock).
-        const locked = await lockJobForEnd(c, params.id, auth.tenantId);
-        if (!locked) throw await notFound(params.id, auth.tenantId);
-        if (isFinal(locked.status)) throw new HttpError('job_not_cancellable', `The job is already ${locked.status}.`);
-        await c.query(`UPDATE jobs SET status = 'cancelled', finished_at = now(), progressed_at = now() WHERE id = $1`, [params.id]);
-        await c.query(`UPDATE job_chunks SET payload = NULL WHERE job_id = $1 AND status = 'pending'`, [params.id]);
-        const job = (await getJobRow(c, params.id))!;
-        return { job, finished: true, deliveries: await recordJobEvent(c, job, 'job.cancelled', baseUrl) };
-      });
-      await deps.notify.afterCommit(out);
-      res.json(jobView(out.job, baseUrl));
+      const out = await cancel(pool, params.id, auth.tenantId, baseUrl);
+      if ('notFound' in out) throw await notFound(params.id, auth.tenantId);
+      if ('alreadyFinal' in out) throw new HttpError('job_not_cancellable', `The job is already ${out.alreadyFinal}.`);
+      await deps.notify.afterCommit(out.ended);
+      res.json(jobView(out.ended.job, baseUrl));
     },
   );
 }

@@ -1,12 +1,12 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { getJobRow } from '../../db/advanceJob.js';
+import { getJobRow } from '../../db/getJobRow.js';
 import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
 import { createGroupCommitter } from '../../jobs/groupCommit.js';
 import { inlineResult } from '../../jobs/finishedMessage.js';
 import { createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineResult, type OnlineSubmission } from '../../jobs/online.js';
-import { jobForIdempotencyKey } from '../../jobs/intake.js';
+import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
 import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
 import { isFinal, type JobRow } from '../../db/jobRow.js';
 import { jobView } from '../../jobs/view.js';
@@ -80,14 +80,14 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         return;
       }
 
-      let job: JobRow | null = await jobForIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
+      let job: JobRow | null = await findJobByIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
       if (job && job.kind !== 'online') {
         throw new HttpError('idempotency_conflict', `The idempotency key "${body.idempotency_key}" belongs to a batch job (${job.id}); use another key, or read that job's results at /v1/jobs/${job.id}/results.`);
       }
       if (!job) {
         const version = await deps.lookups.resolveModel(auth.tenantId, body.model);
         const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: body.idempotency_key, callbackUrl: body.callback_url ?? null });
-        job = id ? await getJobRow(pool, id) : await jobForIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
+        job = id ? await getJobRow(pool, id) : await findJobByIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
         if (id) await enqueueChunks(deps.queues.interactive, [{ jobId: id, seq: 0 }], req.log, config.worker.chunkAttempts);
       }
       const jobId = job!.id;

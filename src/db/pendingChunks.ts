@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { UNFINISHED_SQL } from './jobRow.js';
 
 export interface PendingChunk {
   jobId: string;
@@ -12,7 +13,7 @@ export interface PendingChunk {
  */
 const SQL = `
 SELECT c.job_id, c.seq, j.kind FROM job_chunks c JOIN jobs j ON j.id = c.job_id
- WHERE c.status = 'pending' AND j.status IN ('receiving', 'queued', 'running') AND c.payload IS NOT NULL
+ WHERE c.status = 'pending' AND j.status IN ${UNFINISHED_SQL} AND c.payload IS NOT NULL
    AND (c.job_id, c.seq) > ($1::uuid, $2::int)
  ORDER BY c.job_id, c.seq LIMIT $3`;
 

@@ -1,0 +1,31 @@
+import type pg from 'pg';
+
+/**
+ * A small job from POST /v1/predictions: the job, its one chunk (the records as JSON) and its
+ * counters in one statement, so it is durable before anyone is told it exists.
+ */
+const SQL = `
+WITH j AS (
+  INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, upload_complete, rows_total, chunks_total, idempotency_key, callback_url)
+  VALUES ($1, $2, 'online', 'queued', $3, true, $4, 1, $6, $7)
+  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+  RETURNING id)
+INSERT INTO job_chunks (job_id, seq, first_row, row_count, format, payload)
+SELECT j.id, 0, 1, $4, 'json', $5 FROM j
+RETURNING job_id`;
+
+export interface OnlineJobInput {
+  tenantId: string;
+  modelVersionId: number;
+  columns: string[];
+  rows: number;
+  /** The records as JSON text. */
+  payload: string;
+  callbackUrl: string | null;
+}
+
+/** Null when the tenant already has a job under this idempotency key. */
+export async function insertOnlineJob(db: pg.Pool | pg.ClientBase, j: OnlineJobInput & { idempotencyKey: string | null }): Promise<string | null> {
+  const { rows } = await db.query<{ job_id: string }>(SQL, [j.tenantId, j.modelVersionId, j.columns, j.rows, Buffer.from(j.payload), j.idempotencyKey, j.callbackUrl]);
+  return rows[0]?.job_id ?? null;
+}

@@ -1,0 +1,19 @@
+import type pg from 'pg';
+import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow, type JobStatus } from './jobRow.js';
+
+/**
+ * A page of the tenant's jobs, newest first, by keyset on (created_at, id) after `after`. Asks for
+ * `limit` rows: the caller asks one more than it shows to learn whether a next page exists.
+ */
+export async function listJobs(
+  db: pg.Pool | pg.ClientBase,
+  tenantId: string,
+  opts: { limit: number; status?: JobStatus; after?: { t: string; id: string } | null },
+): Promise<JobRow[]> {
+  const params: unknown[] = [tenantId, opts.limit];
+  let where = 'j.tenant_id = $1';
+  if (opts.status) where += ` AND j.status = $${params.push(opts.status)}`;
+  if (opts.after) where += ` AND (j.created_at, j.id) < ($${params.push(opts.after.t)}::timestamptz, $${params.push(opts.after.id)}::uuid)`;
+  const { rows } = await db.query<JobRow>(`SELECT ${JOB_ROW_SQL} FROM ${JOB_FROM_SQL} WHERE ${where} ORDER BY j.created_at DESC, j.id DESC LIMIT $2`, params);
+  return rows;
+}
