@@ -142,7 +142,7 @@ export function createPreprocessor(
     json(records, rowErrors) {
       return run(
         records.length,
-        (i, j) => jsonCell((records[i] as Record<string, unknown>)[cols[j]], cols[j]),
+        (i, j) => jsonCell(ownField(records[i], cols[j]), cols[j]),
         (i) => {
           const r = records[i];
           return rowErrors?.[i] ?? (r !== null && typeof r === 'object' && !Array.isArray(r) ? null : 'record is not an object');
@@ -178,6 +178,14 @@ function jsonCell(v: unknown, col: string): number | typeof MISSING | string {
   }
   if (typeof v === 'string') return parseCell(v, col);
   return `column ${JSON.stringify(col)}: ${truncate(JSON.stringify(v) ?? String(v))} is not a number`;
+}
+
+/**
+ * A field of a JSON record, own properties only: a column named `__proto__`, `constructor` or
+ * `toString` must read the record's own value (or nothing), never what it inherits from Object.
+ */
+function ownField(record: unknown, key: string): unknown {
+  return record !== null && typeof record === 'object' && Object.hasOwn(record, key) ? (record as Record<string, unknown>)[key] : undefined;
 }
 
 // Error texts end up in every result row; a 10 kB junk cell must not bloat them.
@@ -226,9 +234,8 @@ export function passthroughCsv(row: readonly string[] | null, map: ColumnMap): (
 
 export function passthroughJson(record: unknown, columns: readonly string[]): (string | null)[] | null {
   if (columns.length === 0) return null;
-  const r = record !== null && typeof record === 'object' ? (record as Record<string, unknown>) : {};
   return columns.map((c) => {
-    const v = r[c];
+    const v = ownField(record, c);
     if (v === undefined || v === null) return null;
     return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   });

@@ -122,6 +122,16 @@ describe('json records', () => {
     const p = createPreprocessor(sig(), plan());
     expect(p.json([{ a: 1 }]).errors).toEqual(['column "b" is missing']);
   });
+
+  it('reads own properties only: __proto__, constructor and toString columns are missing unless the record has them', () => {
+    const p = createPreprocessor(SignatureSchema.parse({ columns: ['__proto__', 'constructor'], task: 'regression' }), plan());
+    expect(p.json([{}]).errors).toEqual(['column "__proto__" is missing']);
+    // JSON.parse makes "__proto__" an own property, as the api's body parser does.
+    const out = p.json([JSON.parse('{"__proto__": 1, "constructor": 2}')]);
+    expect(out.errors).toEqual([null]);
+    expect(nums(out.data)).toEqual([1, 2]);
+    expect(passthroughJson({}, ['toString', 'constructor', '__proto__'])).toEqual([null, null, null]);
+  });
 });
 
 describe('shapes and passthrough', () => {
