@@ -150,10 +150,14 @@ async function submitMultipart<T>(
 function encodeCursor(j: JobRow) {
   return Buffer.from(JSON.stringify({ t: j.created_at.toISOString(), id: j.id })).toString('base64url');
 }
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function decodeCursor(c: string): { t: string; id: string } {
   try {
     const v = JSON.parse(Buffer.from(c, 'base64url').toString());
-    if (typeof v.t === 'string' && typeof v.id === 'string' && !Number.isNaN(Date.parse(v.t)) && /^[0-9a-f-]{36}$/i.test(v.id)) return v;
+    // Exactly what encodeCursor writes (an ISO timestamp, a UUID), so Postgres never sees a value it
+    // cannot cast: a forged cursor is the caller's 400, not our 500.
+    if (typeof v?.t === 'string' && typeof v.id === 'string' && ISO_TIME.test(v.t) && !Number.isNaN(Date.parse(v.t)) && UUID.test(v.id)) return v;
   } catch {
     /* fall through */
   }
