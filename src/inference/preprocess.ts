@@ -1,5 +1,6 @@
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
+import { matchHeader } from '../csv/columnNames.js';
 
 // Rows → the input tensor. Cell rules, the same for CSV cells and JSON values:
 // - missing: an absent value, null, an empty or whitespace-only cell, or the text NaN / NA / null
@@ -40,16 +41,9 @@ export class ColumnMappingError extends Error {
 
 /** Header positions of the signature's columns. The API checked the header; a miss here is a bug or a stale plan. */
 export function columnIndex(header: readonly string[], signature: Pick<Signature, 'columns' | 'passthrough'>): ColumnMap {
-  const at = new Map<string, number>();
-  header.forEach((h, i) => {
-    if (!at.has(h)) at.set(h, i);
-  });
-  const missing = signature.columns.filter((c) => !at.has(c));
-  if (missing.length) throw new ColumnMappingError(`header lacks signature column(s) ${missing.map((c) => JSON.stringify(c)).join(', ')}`);
-  return {
-    features: signature.columns.map((c) => at.get(c)!),
-    passthrough: (signature.passthrough ?? []).map((c) => at.get(c) ?? -1),
-  };
+  const features = matchHeader(header, signature.columns);
+  if (features.missing.length) throw new ColumnMappingError(`header lacks signature column(s) ${features.missing.map((c) => JSON.stringify(c)).join(', ')}`);
+  return { features: features.at, passthrough: matchHeader(header, signature.passthrough ?? []).at };
 }
 
 /** Values per row: the plan's input shape without the batch dim, which must hold exactly the signature's columns. */
