@@ -16,7 +16,10 @@ export interface ChunkParseOptions {
   expectedRows: number;
 }
 
-/** Exactly `expectedRows` entries: row i is its cells (fieldCount strings, untrimmed) or null, with errors[i] saying why. */
+/**
+ * Exactly `expectedRows` entries: row i is its cells (fieldCount strings, untrimmed), or null when
+ * it could not be read; errors[i] says why a row is not to be scored (a ragged row keeps its cells).
+ */
 export interface ParsedChunk {
   rows: (string[] | null)[];
   errors: (string | null)[];
@@ -151,9 +154,11 @@ export function explainCsvError(err: unknown): string {
   }
 }
 
+// A ragged row is not scored, but keeps the cells it has, so its passthrough (an id, usually the
+// first column) still says which row of the user's file failed.
 function setRow(out: ParsedChunk, i: number, cells: string[], fieldCount: number): void {
-  if (cells.length === fieldCount) out.rows[i] = cells;
-  else out.errors[i] = `expected ${fieldCount} fields, got ${cells.length}`;
+  out.rows[i] = cells;
+  if (cells.length !== fieldCount) out.errors[i] = `expected ${fieldCount} fields, got ${cells.length}`;
 }
 
 function emptyResult(n: number): ParsedChunk {

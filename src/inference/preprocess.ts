@@ -58,7 +58,7 @@ export function rowShape(plan: Pick<RunPlan, 'inputShape'>, columnCount: number)
 
 export interface Preprocessor {
   readonly rowSize: number;
-  /** CSV rows as parsed (null = unparseable, with the parser's reason in rowErrors); `map` from columnIndex(header). */
+  /** CSV rows as parsed (a row with an error in rowErrors is not scored, cells or not); `map` from columnIndex(header). */
   csv(rows: readonly (readonly string[] | null)[], map: ColumnMap, rowErrors?: readonly (string | null)[]): Preprocessed;
   /** JSON records keyed by column name; a non-null rowErrors[i] rejects record i as is. */
   json(records: readonly unknown[], rowErrors?: readonly (string | null)[]): Preprocessed;
@@ -130,7 +130,7 @@ export function createPreprocessor(
       return run(
         rows.length,
         (i, j) => parseCell(rows[i]![map.features[j]], cols[j]),
-        (i) => (rows[i] === null ? (rowErrors?.[i] ?? 'row could not be parsed') : null),
+        (i) => rowErrors?.[i] ?? (rows[i] === null ? 'row could not be parsed' : null),
       );
     },
     json(records, rowErrors) {
