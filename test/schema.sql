@@ -122,6 +122,8 @@ CREATE TABLE public.jobs (
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
     progressed_at timestamp with time zone DEFAULT now() NOT NULL,
+    request_digest text,
+    body_digest text,
     CONSTRAINT jobs_kind_check CHECK ((kind = ANY (ARRAY['batch'::text, 'online'::text]))),
     CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['receiving'::text, 'queued'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );

@@ -6,8 +6,8 @@ import type pg from 'pg';
  */
 const SQL = `
 WITH j AS (
-  INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, upload_complete, rows_total, chunks_total, idempotency_key, callback_url)
-  VALUES ($1, $2, 'online', 'queued', $3, true, $4, 1, $6, $7)
+  INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, upload_complete, rows_total, chunks_total, idempotency_key, callback_url, request_digest, body_digest)
+  VALUES ($1, $2, 'online', 'queued', $3, true, $4, 1, $6, $7, $8, $9)
   ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
   RETURNING id)
 INSERT INTO job_chunks (job_id, seq, first_row, row_count, format, payload)
@@ -25,7 +25,10 @@ export interface OnlineJobInput {
 }
 
 /** Null when the tenant already has a job under this idempotency key. */
-export async function insertOnlineJob(db: pg.Pool | pg.ClientBase, j: OnlineJobInput & { idempotencyKey: string | null }): Promise<string | null> {
-  const { rows } = await db.query<{ job_id: string }>(SQL, [j.tenantId, j.modelVersionId, j.columns, j.rows, Buffer.from(j.payload), j.idempotencyKey, j.callbackUrl]);
+export async function insertOnlineJob(
+  db: pg.Pool | pg.ClientBase,
+  j: OnlineJobInput & { idempotencyKey: string | null; requestDigest: string | null; bodyDigest: string | null },
+): Promise<string | null> {
+  const { rows } = await db.query<{ job_id: string }>(SQL, [j.tenantId, j.modelVersionId, j.columns, j.rows, Buffer.from(j.payload), j.idempotencyKey, j.callbackUrl, j.requestDigest, j.bodyDigest]);
   return rows[0]?.job_id ?? null;
 }

@@ -10,11 +10,14 @@ import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResolvedVersion } from '../models/resolve.js';
 import { Chunker, CsvLimitError } from '../csv/records.js';
+import { closestName, matchHeader } from '../csv/columnNames.js';
+import { crLineEnds } from '../csv/crLineEnds.js';
 import { parseHeader } from '../csv/header.js';
 import type { JobRow } from '../db/jobRow.js';
 import { enqueueChunks } from './enqueue.js';
 import type { JobFinishedNotifier } from './finished.js';
 import { abortUpload, completeUpload } from './jobEnd.js';
+import { assertSameRequest, bodyDigest } from './requestDigest.js';
 
 export interface IntakeDeps {
   config: Config;
@@ -30,6 +33,8 @@ export interface IntakeRequest {
   delimiter: string;
   callbackUrl: string | null;
   idempotencyKey: string | null;
+  /** With an idempotency key: the request's digest; the body's is taken as it streams (requestDigest.ts). */
+  requestDigest: string | null;
   body: AsyncIterable<Buffer>;
 }
 
@@ -61,6 +66,9 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
   const { config, pool, log } = deps;
   const baseUrl = config.publicUrl ?? '';
   const chunker = new Chunker({ maxRecordBytes: config.intake.maxRecordBytes, chunkRows: config.intake.chunkRows, maxChunkBytes: 8 * 1024 * 1024 });
+  const lineEnds = crLineEnds();
+  // Only a request that can be replayed (it has an idempotency key) pays for hashing its body.
+  const digest = req.idempotencyKey ? bodyDigest() : null;
   let jobId: string | null = null;
   let bytes = 0;
 
@@ -78,7 +86,9 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
 
   const startJob = async (header: Buffer): Promise<{ job: JobRow; existing: boolean } | null> => {
     const columns = checkHeader(header, req.delimiter, req.version, config.intake.maxColumns);
-    const id = await insertBatchJob(pool, { tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, callbackUrl: req.callbackUrl });
+    const id = await insertBatchJob(pool, {
+      tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, requestDigest: req.requestDigest, callbackUrl: req.callbackUrl,
+    });
     if (id) {
       jobId = id;
       return null;
@@ -86,6 +96,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
     // Another request with the same idempotency key won the race: answer with its job.
     const existing = await findJobByIdempotencyKey(pool, req.tenantId, req.idempotencyKey);
     if (!existing) throw new HttpError('idempotency_conflict', 'Another request with this idempotency key was being handled at the same moment and did not produce a job; send the upload again.');
+    if (req.requestDigest) assertSameRequest(existing, req.idempotencyKey!, { request: req.requestDigest });
     return { job: existing, existing: true };
   };
 
@@ -95,13 +106,16 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
       if (bytes > config.intake.maxUploadBytes) {
         throw new HttpError('payload_too_large', `The upload is larger than ${config.intake.maxUploadBytes} bytes (MAX_UPLOAD_BYTES); split it into several jobs.`);
       }
-      chunker.push(buf);
+      digest?.update(buf);
+      chunker.push(lineEnds.push(buf));
       if (!jobId && chunker.header) {
         const other = await startJob(chunker.header);
         if (other) return other;
       }
       if (jobId) await storeChunks();
     }
+    const tail = lineEnds.end();
+    if (tail.length) chunker.push(tail);
     chunker.end();
     if (!jobId) {
       if (!chunker.header) throw new HttpError('empty_upload', 'The upload is empty: send a CSV with a header row and at least one data row.');
@@ -114,7 +128,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
       jobId = null;
       throw new HttpError('empty_upload', 'The upload has a header but no data rows.');
     }
-    const adv = await completeUpload(pool, jobId!, baseUrl);
+    const adv = await completeUpload(pool, jobId!, digest?.digest() ?? null, baseUrl);
     await deps.notify.afterCommit(adv);
     return { job: adv.job ?? (await getJobRow(pool, jobId!))!, existing: false };
   } catch (err) {
@@ -133,15 +147,26 @@ function checkHeader(record: Buffer, delimiter: string, version: ResolvedVersion
     throw err;
   }
   if (columns.length > maxColumns) throw new HttpError('too_many_columns', `The header has ${columns.length} columns; at most ${maxColumns} are allowed (MAX_COLUMNS).`);
-  const have = new Set(columns);
   const sig = version.signature;
-  const missing = [...sig.columns, ...sig.passthrough].filter((c) => !have.has(c));
+  const { missing, duplicated } = matchHeader(columns, [...sig.columns, ...sig.passthrough]);
   if (missing.length) {
     const hint = columns.length === 1 && delimiter === ',' && /[;\t]/.test(columns[0]) ? ' The header looks delimited by ";" or tab: pass delimiter=";" or delimiter=tab.' : '';
+    const suggestions = Object.fromEntries(missing.flatMap((m) => {
+      const near = closestName(m, columns);
+      return near === null ? [] : [[m, near]];
+    }));
+    const named = missing.map((m) => `"${m}"${suggestions[m] !== undefined ? ` (did you mean "${suggestions[m]}"?)` : ''}`);
     throw new HttpError(
       'missing_columns',
-      `The CSV header lacks ${missing.length} column(s) that ${version.modelName} v${version.version} needs: ${missing.map((m) => `"${m}"`).join(', ')}.${hint}`,
-      { missing, found: columns.slice(0, 200) },
+      `The CSV header lacks ${missing.length} column(s) that ${version.modelName} v${version.version} needs: ${named.join(', ')}.${hint}`,
+      { missing, found: columns.slice(0, 200), suggestions },
+    );
+  }
+  if (duplicated.length) {
+    throw new HttpError(
+      'duplicate_columns',
+      `The CSV header names ${duplicated.map((d) => `"${d}"`).join(', ')} more than once (names are compared ignoring case); which one to read would be a guess. Rename or drop the extra column(s).`,
+      { duplicated },
     );
   }
   return columns;

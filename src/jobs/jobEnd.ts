@@ -41,9 +41,9 @@ const ended = async (client: pg.ClientBase, job: JobRow | null, baseUrl: string)
   job ? (await recordEnds(client, [job], baseUrl)).get(job.id)! : { job: null, finished: false, deliveries: [] };
 
 /** The last byte of an upload is stored: the job moves on (queued, running, or already complete). */
-export function completeUpload(pool: pg.Pool, jobId: string, baseUrl: string): Promise<Advanced> {
+export function completeUpload(pool: pg.Pool, jobId: string, bodyDigest: string | null, baseUrl: string): Promise<Advanced> {
   return withTransaction(pool, async (c) => {
-    await markUploadComplete(c, jobId);
+    await markUploadComplete(c, jobId, bodyDigest);
     const job = await settleJobStatus(c, jobId);
     return job ? ended(c, job, baseUrl) : { job: null, finished: false, deliveries: [] };
   });

@@ -5,6 +5,7 @@ import { decodeResultRows } from '../inference/result-rows.js';
 import type { PredictionRow } from './results.js';
 import type { JobRow } from '../db/jobRow.js';
 import { insertOnlineJob } from '../db/insertOnlineJob.js';
+import { bodyDigest } from './requestDigest.js';
 import { insertOnlineJobs } from '../db/insertOnlineJobs.js';
 import { selectOnlineResults } from '../db/selectOnlineResults.js';
 
@@ -14,6 +15,8 @@ export interface OnlineSubmission {
   records: unknown[];
   idempotencyKey: string | null;
   callbackUrl: string | null;
+  /** With an idempotency key: the request's digest (requestDigest.ts), kept to compare replays with. */
+  requestDigest?: string | null;
 }
 
 const jobInput = (o: Omit<OnlineSubmission, 'idempotencyKey'>) => ({
@@ -26,7 +29,9 @@ const jobInput = (o: Omit<OnlineSubmission, 'idempotencyKey'>) => ({
  * counters in one statement, so it is durable before anyone is told it exists.
  */
 export async function createOnlineJob(db: pg.Pool | pg.ClientBase, o: OnlineSubmission): Promise<string | null> {
-  return insertOnlineJob(db, { ...jobInput(o), idempotencyKey: o.idempotencyKey });
+  const input = jobInput(o);
+  const body = o.requestDigest ? bodyDigestOf(input.payload) : null;
+  return insertOnlineJob(db, { ...input, idempotencyKey: o.idempotencyKey, requestDigest: o.requestDigest ?? null, bodyDigest: body });
 }
 
 /**
@@ -38,6 +43,13 @@ export async function createOnlineJobs(db: pg.Pool | pg.ClientBase, subs: Omit<O
   const jobs = subs.map((o) => ({ id: randomUUID(), ...jobInput(o) }));
   await insertOnlineJobs(db, jobs);
   return jobs.map((j) => j.id);
+}
+
+/** The digest of a prediction's records as stored (their JSON text). */
+export function bodyDigestOf(payload: string): string {
+  const d = bodyDigest();
+  d.update(Buffer.from(payload));
+  return d.digest();
 }
 
 export interface OnlineResult {

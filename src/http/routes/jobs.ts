@@ -9,6 +9,7 @@ import { listJobs } from '../../db/listJobs.js';
 import { HttpError } from '../../errors.js';
 import { intakeCsv } from '../../jobs/intake.js';
 import { cancel } from '../../jobs/jobEnd.js';
+import { assertSameRequest, digestOf, requestDigest } from '../../jobs/requestDigest.js';
 import { isFinal, JOB_STATUSES, type JobRow } from '../../db/jobRow.js';
 import { jobView } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
@@ -56,12 +57,19 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       const submit = async (opts: SubmitOptions, body: AsyncIterable<Buffer>) => {
         if (!opts.model) throw new HttpError('validation_failed', 'Name the model: ?model=name, name:3 or name@alias (or a "model" form field before the file).');
         if (opts.callback_url) assertCallbackUrlAllowed(opts.callback_url, { allowPrivate: config.webhooks.allowPrivate });
-        const earlier = await findJobByIdempotencyKey(pool, auth.tenantId, opts.idempotency_key ?? null);
-        if (earlier) return { job: earlier, existing: true };
+        const key = opts.idempotency_key ?? null;
+        const digest = key ? requestDigest('batch', { model: opts.model, callback_url: opts.callback_url, delimiter: DELIMITERS[opts.delimiter ?? ','] }) : null;
+        const earlier = await findJobByIdempotencyKey(pool, auth.tenantId, key);
+        if (earlier) {
+          // A replay: the same parameters, then (read to its end, not stored) the same bytes.
+          assertSameRequest(earlier, key!, { request: digest! });
+          if (earlier.body_digest) assertSameRequest(earlier, key!, { request: digest!, body: await digestOf(body, config.intake.maxUploadBytes) });
+          return { job: earlier as JobRow, existing: true };
+        }
         const version = await deps.lookups.resolveModel(auth.tenantId, opts.model);
         return intakeCsv(
           { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
-          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: opts.idempotency_key ?? null, body },
+          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, body },
         );
       };
 

@@ -5,7 +5,8 @@ import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
 import { createGroupCommitter } from '../../jobs/groupCommit.js';
 import { inlineResult } from '../../jobs/finishedMessage.js';
-import { createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineResult, type OnlineSubmission } from '../../jobs/online.js';
+import { bodyDigestOf, createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineResult, type OnlineSubmission } from '../../jobs/online.js';
+import { assertSameRequest, requestDigest } from '../../jobs/requestDigest.js';
 import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
 import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
 import { isFinal, type JobRow } from '../../db/jobRow.js';
@@ -80,14 +81,25 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         return;
       }
 
-      let job: JobRow | null = await findJobByIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
-      if (job && job.kind !== 'online') {
-        throw new HttpError('idempotency_conflict', `The idempotency key "${body.idempotency_key}" belongs to a batch job (${job.id}); use another key, or read that job's results at /v1/jobs/${job.id}/results.`);
+      const key = body.idempotency_key;
+      const digest = requestDigest('online', { model: body.model, callback_url: body.callback_url });
+      const sameRequest = (earlier: NonNullable<Awaited<ReturnType<typeof findJobByIdempotencyKey>>>) =>
+        assertSameRequest(earlier, key, { request: digest, body: bodyDigestOf(JSON.stringify(body.inputs)) });
+      const earlier = await findJobByIdempotencyKey(pool, auth.tenantId, key);
+      if (earlier && earlier.kind !== 'online') {
+        throw new HttpError('idempotency_conflict', `The idempotency key "${key}" belongs to a batch job (${earlier.id}); use another key, or read that job's results at /v1/jobs/${earlier.id}/results.`);
       }
+      if (earlier) sameRequest(earlier);
+      let job: JobRow | null = earlier;
       if (!job) {
         const version = await deps.lookups.resolveModel(auth.tenantId, body.model);
-        const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: body.idempotency_key, callbackUrl: body.callback_url ?? null });
-        job = id ? await getJobRow(pool, id) : await findJobByIdempotencyKey(pool, auth.tenantId, body.idempotency_key);
+        const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: key, requestDigest: digest, callbackUrl: body.callback_url ?? null });
+        if (!id) {
+          // Another request with this key won the race: it must have been this same request.
+          const winner = await findJobByIdempotencyKey(pool, auth.tenantId, key);
+          if (winner) sameRequest(winner);
+          job = winner;
+        } else job = await getJobRow(pool, id);
         if (id) await enqueueChunks(deps.queues.interactive, [{ jobId: id, seq: 0 }], req.log, config.worker.chunkAttempts);
       }
       const jobId = job!.id;
