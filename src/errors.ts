@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   invalid_json: 400,
   json_too_deep: 400,
   validation_failed: 400,
+  unknown_parameter: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

@@ -8,11 +8,13 @@ import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow, type JobStatus } from './jobRow
 export async function listJobs(
   db: pg.Pool | pg.ClientBase,
   tenantId: string,
-  opts: { limit: number; status?: JobStatus; after?: { t: string; id: string } | null },
+  opts: { limit: number; status?: JobStatus; model?: { name: string; version?: number }; after?: { t: string; id: string } | null },
 ): Promise<JobRow[]> {
   const params: unknown[] = [tenantId, opts.limit];
   let where = 'j.tenant_id = $1';
   if (opts.status) where += ` AND j.status = $${params.push(opts.status)}`;
+  if (opts.model) where += ` AND m.name = $${params.push(opts.model.name)}`;
+  if (opts.model?.version !== undefined) where += ` AND mv.version = $${params.push(opts.model.version)}`;
   if (opts.after) where += ` AND (j.created_at, j.id) < ($${params.push(opts.after.t)}::timestamptz, $${params.push(opts.after.id)}::uuid)`;
   const { rows } = await db.query<JobRow>(`SELECT ${JOB_ROW_SQL} FROM ${JOB_FROM_SQL} WHERE ${where} ORDER BY j.created_at DESC, j.id DESC LIMIT $2`, params);
   return rows;

@@ -58,8 +58,16 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
   // The raw JSON is checked for nesting depth before it is parsed (MAX_JSON_DEPTH, set by createApp).
   const verify = (req: Request, _res: Response, buf: Buffer) => assertJsonDepth(buf, (req.app.locals.maxJsonDepth as number | undefined) ?? DEFAULT_MAX_JSON_DEPTH);
   const middleware = spec.body ? [express.json({ limit: opts.jsonLimit ?? '1mb', strict: true, verify })] : [];
+  const known = new Set(Object.keys(spec.query?.shape ?? {}));
   router[spec.method](spec.path, ...middleware, async (req: Request, res: Response) => {
     if (spec.scope) requireScope(req, spec.scope);
+    // A parameter the route does not take is refused, not ignored: a misspelt filter would
+    // otherwise answer with everything, and a misplaced option would silently do nothing.
+    const unknown = Object.keys(req.query).filter((k) => !known.has(k));
+    if (unknown.length) {
+      const takes = known.size ? `it takes ${[...known].join(', ')}` : 'it takes none';
+      throw new HttpError('unknown_parameter', `Unknown query parameter(s) ${unknown.map((u) => `"${u.slice(0, 100)}"`).join(', ')} for ${spec.method.toUpperCase()} ${spec.path}: ${takes}.`, { unknown: unknown.slice(0, 20) });
+    }
     const input = {
       params: check(spec.params, req.params, 'path parameter'),
       query: check(spec.query, req.query, 'query parameter'),

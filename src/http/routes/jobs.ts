@@ -86,13 +86,20 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'get', path: '/jobs', scope: 'jobs:read', tags: ['jobs'], summary: "The tenant's jobs, newest first",
-      query: z.object({ status: z.enum(JOB_STATUSES).optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
+      method: 'get', path: '/jobs', scope: 'jobs:read', tags: ['jobs'], summary: "The tenant's jobs, newest first; filter by status and by model (a name, or name:version)",
+      query: z.object({
+        status: z.enum(JOB_STATUSES).optional(),
+        model: z.string().regex(/^[^:@]{1,200}(:\d{1,9})?$/, 'a model name, or name:version').optional(),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().max(200).optional(),
+      }),
       responses: { 200: { description: 'a page of jobs; next_cursor is null on the last page' } },
     },
     async (_req, res, { query, auth }) => {
       const after = query.cursor ? decodeCursor(query.cursor) : null;
-      const rows = await listJobs(pool, auth.tenantId, { limit: query.limit + 1, status: query.status, after });
+      const [name, version] = query.model?.split(':') ?? [];
+      const model = name ? { name, version: version === undefined ? undefined : Number(version) } : undefined;
+      const rows = await listJobs(pool, auth.tenantId, { limit: query.limit + 1, status: query.status, model, after });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       res.json({ data: page.map((j) => jobView(j, baseUrl)), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null });
