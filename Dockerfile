@@ -10,6 +10,13 @@ COPY src ./src
 COPY workers ./workers
 COPY scripts ./scripts
 COPY migrations ./migrations
+# The application stays root-owned: the process, an unprivileged user, cannot change its own code.
+# The one place it writes is the worker's model cache, an absolute directory it owns (mount a
+# volume or an emptyDir there when the root filesystem is read-only). tsx keeps its compile cache
+# under the temporary directory (/tmp), which must be writable too.
+RUN mkdir -p /var/cache/sluice/models && chown -R node:node /var/cache/sluice
+ENV MODEL_CACHE_DIR=/var/cache/sluice/models
 USER node
 EXPOSE 8080
-CMD ["npm", "start"]
+# node directly, not npm: signals (SIGTERM on a rolling update) reach the process that drains.
+CMD ["node", "--import", "tsx", "src/server.ts"]
