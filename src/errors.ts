@@ -1,5 +1,11 @@
-// One status-carrying error and a catalogue of stable codes. Every 4xx the API sends is one of
-// these, rendered as application/problem+json; anything else becomes a 500 that says nothing internal.
+// The errors the code tells apart, each a class checked with `instanceof`; each is given its class
+// once, where it arises (never recognised later by its message or name):
+//  - HttpError: a status and a stable code from the catalogue below. Every 4xx the API sends is
+//    one, rendered as application/problem+json; anything else becomes a 500 that says nothing internal.
+//  - UnavailableError: Postgres or Redis cannot be reached just now, classified where their errors
+//    enter (src/db/pool.ts for every query, src/queue/redis.ts's classifyRedisError for Redis calls
+//    of our own): a 503 in the api, a pause and a retry in the worker.
+//  - InferenceError: the model could not score a task (src/inference): the worker retries the chunk.
 export const ERROR_CODES = {
   bad_request: 400,
   upload_aborted: 400,
@@ -49,9 +55,33 @@ export class HttpError extends Error {
     message: string,
     readonly extra: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.status = ERROR_CODES[code];
+  }
+}
+
+/** A backing service (Postgres, Redis) is unreachable or cut the connection: retrying later can succeed. The original error is the cause. */
+export class UnavailableError extends Error {
+  override name = 'UnavailableError';
+  constructor(
+    readonly service: 'postgres' | 'redis',
+    options: { cause: unknown },
+  ) {
+    super(`${service} is unavailable: ${(options.cause as Error | null)?.message ?? String(options.cause)}`, options);
+  }
+}
+
+/** The task as a whole could not run (plan/header mismatch, model fails to load, run rejects the batch). */
+export class InferenceError extends Error {
+  override name = 'InferenceError';
+  constructor(
+    message: string,
+    readonly stage: 'prepare' | 'load' | 'run',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
   }
 }
 

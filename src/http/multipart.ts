@@ -61,7 +61,7 @@ export async function* multipartParts(
     // listener, so it can never be an uncaught exception.
     const out = new PassThrough();
     out.on('error', () => {});
-    stream.on('error', (err: Error) => out.destroy(err instanceof HttpError ? err : new HttpError('bad_request', `The multipart body is malformed: ${err.message}.`)));
+    stream.on('error', (err: Error) => out.destroy(err instanceof HttpError ? err : new HttpError('bad_request', `The multipart body is malformed: ${err.message}.`, {}, {}, { cause: err })));
     const bad = unexpected('file', name);
     if (bad) {
       stream.resume();
@@ -85,7 +85,7 @@ export async function* multipartParts(
   bb.on('partsLimit', () => push(new HttpError('bad_request', 'The form has more parts than this endpoint takes.')));
   bb.on('filesLimit', () => push(new HttpError('bad_request', 'The form has more files than this endpoint takes.')));
   bb.on('fieldsLimit', () => push(new HttpError('bad_request', 'The form has more fields than this endpoint takes.')));
-  bb.on('error', (err: Error) => push(new HttpError('bad_request', `The multipart body is malformed: ${err.message}.`)));
+  bb.on('error', (err: Error) => push(new HttpError('bad_request', `The multipart body is malformed: ${err.message}.`, {}, {}, { cause: err })));
   bb.on('close', () => push(null));
   // A client gone mid-file must fail the file stream its reader is waiting on: busboy never
   // ends it, and the upload would hang until the watchdog.

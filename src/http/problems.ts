@@ -1,18 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { HttpError, problemBody } from '../errors.js';
+import { HttpError, problemBody, UnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
-
-// Connection-level failures of Postgres or Redis mean "try again shortly", not a server bug.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006']);
-
-export function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; name?: string; message?: string } | null;
-  if (!e) return false;
-  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
-  if (e.name === 'MaxRetriesPerRequestError') return true;
-  const m = e.message ?? '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|the database system is (starting up|shutting down)/i.test(m);
-}
 
 export function sendProblem(res: Response, err: HttpError, instance?: string) {
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
@@ -47,7 +35,8 @@ export function toHttpError(err: unknown): HttpError {
   // The client's own connection dropped mid-body (Node's "aborted"): its fault, not a backing service's.
   if ((err as { code?: string })?.code === 'ECONNRESET' && e?.message === 'aborted') return new HttpError('bad_request', 'The request was aborted by the client.');
   if (e?.type === 'request.aborted') return new HttpError('bad_request', 'The request was aborted by the client.');
-  if (isUnavailable(err)) return new HttpError('service_unavailable', 'A backing service is briefly unavailable; retry shortly.', {}, { 'Retry-After': '5' });
+  // Postgres or Redis away ("try again shortly", not a server bug): classified where their errors enter.
+  if (err instanceof UnavailableError) return new HttpError('service_unavailable', 'A backing service is briefly unavailable; retry shortly.', {}, { 'Retry-After': '5' }, { cause: err });
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError('bad_request', 'The request could not be read.');
   return new HttpError('internal', 'Something went wrong on our side. Quote the request id when you report it.');
 }

@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { threadExecArgv } from './thread-argv.js';
-import { InferenceError, type InferenceResult, type InferenceTask, type ThreadReply } from './thread.js';
+import { InferenceError } from '../errors.js';
+import type { InferenceResult, InferenceTask, ThreadReply } from './thread.js';
 
 export interface InferencePoolOptions {
   /** Worker threads; default: one per core. Each runs one task at a time with its own session cache. */

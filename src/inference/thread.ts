@@ -1,11 +1,12 @@
 // The piscina worker-thread entry: parse → preprocess → onnxruntime → postprocess → stored rows.
 // It runs off the main thread because onnxruntime-node's run() holds its thread's event loop for
 // the whole inference; on the main thread that would stop BullMQ lock renewal.
-// onnxruntime-node is imported lazily so the main thread can import this module (for its types
-// and InferenceError) without loading the native runtime.
+// onnxruntime-node is imported lazily so the main thread can import this module (for its types)
+// without loading the native runtime.
 import type * as Ort from 'onnxruntime-node';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { Buffer } from 'node:buffer';
+import { InferenceError } from '../errors.js';
 import { parseNumericSlice } from '../csv/numeric.js';
 import { assertDelimiter, parseChunk } from '../csv/parse.js';
 import { csvSlices } from '../csv/slices.js';
@@ -46,18 +47,6 @@ export interface InferenceResult {
   provider: 'cpu' | 'cuda';
   /** CUDA was asked for but could not be used; the task ran on CPU. */
   fellBack: boolean;
-}
-
-/** The task as a whole could not run (plan/header mismatch, model fails to load, run rejects the batch). */
-export class InferenceError extends Error {
-  override name = 'InferenceError';
-  constructor(
-    message: string,
-    readonly stage: 'prepare' | 'load' | 'run',
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** What crosses the thread boundary: structured clone keeps neither an Error's class nor its name. */

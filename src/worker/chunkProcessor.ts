@@ -1,9 +1,9 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type pg from 'pg';
 import type { Config } from '../config.js';
+import { InferenceError, UnavailableError } from '../errors.js';
 import type { ChunkOutcome, Finished } from '../jobs/finishChunks.js';
 import { loadChunks, type LoadedChunk } from '../db/loadChunk.js';
-import { isUnavailable } from '../http/problems.js';
 import { encodeResultRows } from '../inference/result-rows.js';
 import type { Part, PartResult } from '../inference/thread.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
@@ -33,7 +33,8 @@ const DB_RETRY_MS = 2000;
  * are then found done and skipped.
  * Failures are sorted by what retrying could change:
  *  - a malformed queue payload: unrecoverable;
- *  - Postgres unavailable: after a pause, put back on the queue without spending a BullMQ attempt;
+ *  - Postgres unavailable (UnavailableError, src/db/pool.ts): after a pause, put back on the queue
+ *    without spending a BullMQ attempt (Redis away is BullMQ's own to wait out: it reconnects);
  *  - the model fails on this chunk (InferenceError): retried by BullMQ; on the last attempt, or
  *    once the chunk has been started too often (crash loops), its rows get errors and the job goes on.
  */
@@ -65,10 +66,10 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       if (failure) throw failure.reason;
       return applied.length ? 'done' : 'duplicate';
     } catch (err) {
-      if (isUnavailable(err) && token) {
+      if (err instanceof UnavailableError && token) {
         // Back off holding the slot (the lock keeps being renewed), so a worker does not churn
         // through the whole queue putting every chunk back while Postgres is away.
-        log.warn({ err: (err as Error).message, chunks: refs.length, first: refs[0] }, 'database unavailable; chunk put back');
+        log.warn({ err: err.message, chunks: refs.length, first: refs[0] }, 'database unavailable; chunk put back');
         await new Promise((r) => setTimeout(r, DB_RETRY_MS));
         await job.moveToDelayed(Date.now() + DB_RETRY_MS / 2, token);
         throw new DelayedError();
@@ -82,7 +83,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
     try {
       model = await deps.models.get(chunk.modelVersionId);
     } catch (err) {
-      if (isUnavailable(err)) throw err;
+      if (err instanceof UnavailableError) throw err;
       return failedChunk(ref, chunk, `the model could not be loaded: ${(err as Error).message}`, 'model_load_failed');
     }
     const base = { rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter };
@@ -94,11 +95,11 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       const r = await deps.infer(model, part);
       return { ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: r.rows, succeeded: r.succeeded, failed: r.failed };
     } catch (err) {
-      if ((err as Error).name !== 'InferenceError') throw err;
+      if (!(err instanceof InferenceError)) throw err;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      log.warn({ err: (err as Error).message, chunk: ref, attempt: job.attemptsMade + 1, last }, 'inference failed on a chunk');
+      log.warn({ err: err.message, chunk: ref, attempt: job.attemptsMade + 1, last }, 'inference failed on a chunk');
       if (!last) throw err;
-      return failedChunk(ref, chunk, `inference failed: ${(err as Error).message}`, 'inference_failed');
+      return failedChunk(ref, chunk, `inference failed: ${err.message}`, 'inference_failed');
     }
   }
 }

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createInferencePool, threadSource } from '../../src/inference/pool.js';
 import { threadExecArgv } from '../../src/inference/thread-argv.js';
-import { InferenceError } from '../../src/inference/thread.js';
+import { InferenceError } from '../../src/errors.js';
 import { argmax } from '../../src/inference/postprocess.js';
 import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, readRows, removeModels, task } from './model-fixtures.js';
 

@@ -3,7 +3,8 @@ import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { transferableSymbol, valueSymbol } from 'piscina';
 import { afterAll, describe, expect, it } from 'vitest';
-import handle, { InferenceError, SESSIONS_PER_THREAD, runInference, type ThreadReply } from '../../src/inference/thread.js';
+import { InferenceError } from '../../src/errors.js';
+import handle, { SESSIONS_PER_THREAD, runInference, type ThreadReply } from '../../src/inference/thread.js';
 import { argmax } from '../../src/inference/postprocess.js';
 import {
   batchOnePath,
@@ -44,7 +45,7 @@ describe('runInference', () => {
     // Each part's results hold exactly its rows, in order.
     const rowsA = readRows(result.parts[0]);
     const rowsB = readRows(result.parts[1]);
-    expect(rowsA.map((r) => r.passthrough)).toEqual([['r1'], ['r2'], ['r3'], ['r4,x'], [null]]);
+    expect(rowsA.map((r) => r.passthrough)).toEqual([['r1'], ['r2'], ['r3'], ['r4,x'], ['broken']]); // a ragged row keeps its passthrough cell
     expect(rowsB.map((r) => r.passthrough)).toEqual([['j1'], ['j2']]);
     const scored = [rowsA[0], rowsA[2], rowsA[3], rowsB[0]];
     scored.forEach((r, k) => {
@@ -54,7 +55,7 @@ describe('runInference', () => {
     });
     expect(rowsA[1]).toMatchObject({ value: null, scores: null, passthrough: ['r2'], error: 'column "f1": "abc" is not a number' });
     expect(rowsA[3].passthrough).toEqual(['r4,x']);
-    expect(rowsA[4]).toMatchObject({ value: null, scores: null, passthrough: [null], error: 'expected 5 fields, got 3' });
+    expect(rowsA[4]).toMatchObject({ value: null, scores: null, passthrough: ['broken'], error: 'expected 5 fields, got 3' });
     expect(rowsB[1]).toMatchObject({ value: null, passthrough: ['j2'], error: 'column "f3" is missing' });
   });
 
