@@ -3,12 +3,15 @@ import { impliedStatusSql } from './impliedStatusSql.js';
 import { JOB_ROW_SQL, UNFINISHED_SQL, type JobRow } from './jobRow.js';
 
 // The counters and the status they imply in one write of each job row (see impliedStatusSql).
-const after = { chunksDone: 'j.chunks_done + u.chunks', rowsSucceeded: 'j.rows_succeeded + u.succeeded', errorCode: 'coalesce(j.error_code, u.errs[1][1])' };
+const after = {
+  chunksDone: 'j.chunks_done + u.chunks', rowsSucceeded: 'j.rows_succeeded + u.succeeded', rowsFailed: 'j.rows_failed + u.failed',
+  errorCode: 'coalesce(j.error_code, u.errs[1][1])', errorMessage: 'coalesce(j.error_message, u.errs[1][2])',
+};
 const settled = impliedStatusSql(after);
 const BUMP = `
 UPDATE jobs j SET chunks_done = ${after.chunksDone}, rows_succeeded = ${after.rowsSucceeded},
-       rows_failed = j.rows_failed + u.failed, error_code = ${after.errorCode},
-       error_message = coalesce(j.error_message, u.errs[1][2]), progressed_at = now(),
+       rows_failed = ${after.rowsFailed}, error_code = ${settled.errorCode},
+       error_message = ${settled.errorMessage}, progressed_at = now(),
        status = ${settled.status}, finished_at = ${settled.finishedAt}
   FROM (SELECT job_id, count(*)::int AS chunks, sum(succeeded)::bigint AS succeeded, sum(failed)::bigint AS failed,
                array_agg(ARRAY[code, message]) FILTER (WHERE code IS NOT NULL) AS errs

@@ -16,6 +16,16 @@ ON CONFLICT DO NOTHING`;
  */
 export async function failStalledJob(c: pg.ClientBase, jobId: string, rowError: string, message: string): Promise<JobRow | null> {
   await c.query(ERROR_ROWS, [jobId, rowError]);
+  // The unscored rows in the job's error summary, with the first five of them.
+  await c.query(
+    `INSERT INTO job_errors (job_id, code, message, count, first_rows)
+     SELECT $1, 'job_stalled', $2, sum(c.row_count),
+            ARRAY(SELECT r FROM job_chunks p, generate_series(p.first_row, p.first_row + least(p.row_count, 5) - 1) r
+                   WHERE p.job_id = $1 AND p.status = 'pending' ORDER BY r LIMIT 5)
+       FROM job_chunks c WHERE c.job_id = $1 AND c.status = 'pending' HAVING count(*) > 0
+     ON CONFLICT (job_id, code, message) DO UPDATE SET count = job_errors.count + excluded.count`,
+    [jobId, rowError],
+  );
   const { rows } = await c.query<{ n: string | null }>(
     `WITH d AS (UPDATE job_chunks SET status = 'done', payload = NULL, done_at = now() WHERE job_id = $1 AND status = 'pending' RETURNING row_count)
      SELECT sum(row_count) AS n FROM d`,

@@ -2,6 +2,8 @@
 // and its statuses, named once here and spliced into SQL (UNFINISHED_SQL) so TypeScript and the
 // statements cannot disagree. The API's view of a job (src/jobs/view.ts) is built from this.
 
+import type { JobErrorSummary } from './selectJobErrors.js';
+
 export const JOB_STATUSES = ['receiving', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
@@ -36,6 +38,8 @@ export interface JobRow {
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  /** Not a column: the job's error summary (selectJobErrors), attached where a view shows it. */
+  errors?: JobErrorSummary[];
 }
 
 /** Columns to select (with jobs j, model_versions mv, models m) to build a JobRow. */

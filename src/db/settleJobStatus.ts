@@ -7,7 +7,7 @@ import { JOB_ROW_SQL, UNFINISHED_SQL, type JobRow } from './jobRow.js';
 // transaction sees the job finish. Null when the job is already final (or gone).
 const implied = impliedStatusSql();
 const SQL = `
-UPDATE jobs j SET status = ${implied.status}, finished_at = ${implied.finishedAt}
+UPDATE jobs j SET status = ${implied.status}, finished_at = ${implied.finishedAt}, error_code = ${implied.errorCode}, error_message = ${implied.errorMessage}
 FROM model_versions mv JOIN models m ON m.id = mv.model_id
 WHERE j.id = $1 AND mv.id = j.model_version_id AND j.status IN ${UNFINISHED_SQL}
 RETURNING ${JOB_ROW_SQL}`;

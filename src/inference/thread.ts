@@ -6,7 +6,9 @@
 import type * as Ort from 'onnxruntime-node';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { Buffer } from 'node:buffer';
+import { threadId } from 'node:worker_threads';
 import { InferenceError } from '../errors.js';
+import { ErrorCounter, type ErrorCount } from './rowErrorKinds.js';
 import { parseNumericSlice } from '../csv/numeric.js';
 import { assertDelimiter, parseChunk } from '../csv/parse.js';
 import { csvSlices } from '../csv/slices.js';
@@ -40,6 +42,8 @@ export interface PartResult {
   rows: Uint8Array;
   succeeded: number;
   failed: number;
+  /** The part's row errors by kind, with the first rows (0-based in the part) of each: the job's error summary. */
+  errors: ErrorCount[];
 }
 
 export interface InferenceResult {
@@ -47,6 +51,8 @@ export interface InferenceResult {
   provider: 'cpu' | 'cuda';
   /** CUDA was asked for but could not be used; the task ran on CPU. */
   fellBack: boolean;
+  /** The worker thread that ran the task (0: the main thread), so tests can see the pool spread its work. */
+  thread: number;
 }
 
 /** What crosses the thread boundary: structured clone keeps neither an Error's class nor its name. */
@@ -226,6 +232,8 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
 
   const pieces: Buffer[][] = task.parts.map(() => []);
   const succeeded: number[] = task.parts.map(() => 0);
+  const errorCounts = task.parts.map(() => new ErrorCounter());
+  const rowsDone: number[] = task.parts.map(() => 0);
   let pending: Segment[] = [];
   let pendingRows = 0;
   async function flush() {
@@ -243,9 +251,11 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
         const p = v < pre.valid.length && pre.valid[v] === i ? predictions[g + v++] : undefined;
         const error = pre.errors[i] ?? p?.error ?? (p ? null : 'row was not scored');
         if (error === null) succeeded[part]++;
+        else errorCounts[part].add(error, rowsDone[part] + i);
         rows[i] = { value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error };
       }
       g += pre.valid.length;
+      rowsDone[part] += rows.length;
       pieces[part].push(encodeResultRows(rows));
     }
   }
@@ -268,11 +278,11 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
 
   const parts = task.parts.map((part, pi): PartResult => {
     const mine = pieces[pi];
-    return { rows: ownBuffer(mine.length === 1 ? mine[0] : Buffer.concat(mine)), succeeded: succeeded[pi], failed: part.rowCount - succeeded[pi] };
+    return { rows: ownBuffer(mine.length === 1 ? mine[0] : Buffer.concat(mine)), succeeded: succeeded[pi], failed: part.rowCount - succeeded[pi], errors: errorCounts[pi].counts() };
   });
   // With no row to score no session was touched; report what this thread would have used.
   const fellBack = loaded?.fellBack ?? (task.executionProvider === 'cuda' && cudaUnavailable);
-  return { parts, provider: loaded?.provider ?? (task.executionProvider === 'cuda' && !fellBack ? 'cuda' : 'cpu'), fellBack };
+  return { parts, provider: loaded?.provider ?? (task.executionProvider === 'cuda' && !fellBack ? 'cuda' : 'cpu'), fellBack, thread: threadId };
 }
 
 // Small Buffers share Node's 8 kB allocation pool; transferring one would detach its neighbours too.

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { addJobErrors } from '../db/addJobErrors.js';
 import { bumpJobCounters } from '../db/bumpJobCounters.js';
 import { markChunksDone } from '../db/markChunksDone.js';
 import { withTransaction } from '../db/pool.js';
@@ -17,6 +18,8 @@ export interface ChunkOutcome {
   failed: number;
   /** Set when the chunk could not be scored for a job-level reason (model does not load, inference keeps failing). */
   jobError?: { code: string; message: string };
+  /** The chunk's row errors by kind (rowErrorKinds.ts), with the first row numbers (1-based) of each. */
+  errors?: { code: string; message: string; count: number; firstRows: number[] }[];
 }
 
 export type Finished = (Advanced & { applied: true }) | { applied: false };
@@ -53,6 +56,7 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
         if (outcomes.length === 1) throw new NothingApplied();
         throw new JobEndedMidGroupError('a job ended while its chunks were being finished');
       }
+      await addJobErrors(client, kept.flatMap((o) => (o.errors ?? []).map((e) => ({ jobId: o.ref.jobId, ...e }))));
       const ends = await recordEnds(client, bumped, baseUrl);
       for (const adv of ends.values()) {
         if (!adv.finished && adv.job) adv.deliveries.push(...(await recordProgress(client, adv.job, baseUrl, { intervalMs: progressIntervalMs })));

@@ -35,6 +35,8 @@ export interface IntakeRequest {
   idempotencyKey: string | null;
   /** With an idempotency key: the request's digest; the body's is taken as it streams (requestDigest.ts). */
   requestDigest: string | null;
+  /** Fail the job fast once more than this share of its rows (0–1) failed; null: never. */
+  maxErrorRate: number | null;
   body: AsyncIterable<Buffer>;
 }
 
@@ -87,7 +89,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
   const startJob = async (header: Buffer): Promise<{ job: JobRow; existing: boolean } | null> => {
     const columns = checkHeader(header, req.delimiter, req.version, config.intake.maxColumns);
     const id = await insertBatchJob(pool, {
-      tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, requestDigest: req.requestDigest, callbackUrl: req.callbackUrl,
+      tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, requestDigest: req.requestDigest, callbackUrl: req.callbackUrl, maxErrorRate: req.maxErrorRate,
     });
     if (id) {
       jobId = id;
@@ -174,7 +176,7 @@ function checkHeader(record: Buffer, delimiter: string, version: ResolvedVersion
 
 function csvError(err: CsvLimitError): HttpError {
   const code = err.code === 'record_too_large' ? 'record_too_large' : 'invalid_csv';
-  return new HttpError(code, err.message);
+  return new HttpError(code, err.message, {}, {}, { cause: err });
 }
 
 /** An upload that broke off: nothing of it is scored as if it were whole. */

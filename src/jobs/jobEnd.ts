@@ -6,6 +6,7 @@ import { isFinal, UNFINISHED_STATUSES, type JobRow, type JobStatus } from '../db
 import { lockJobForEnd } from '../db/lockJobForEnd.js';
 import { markUploadComplete } from '../db/markUploadComplete.js';
 import { withTransaction } from '../db/pool.js';
+import { selectJobErrors } from '../db/selectJobErrors.js';
 import { settleJobStatus } from '../db/settleJobStatus.js';
 import { recordJobEvents } from '../webhooks/outbox.js';
 
@@ -33,6 +34,11 @@ const EVENT_OF: Partial<Record<JobStatus, EndEvent>> = { completed: 'job.complet
  */
 export async function recordEnds(client: pg.ClientBase, rows: JobRow[], baseUrl: string): Promise<Map<string, Advanced>> {
   const ended = rows.flatMap((job) => (EVENT_OF[job.status] ? [{ job, type: EVENT_OF[job.status]! }] : []));
+  // The end's webhook carries the error summary, as GET /v1/jobs/{id} shows it.
+  if (ended.length) {
+    const errors = await selectJobErrors(client, ended.map((e) => e.job.id));
+    for (const e of ended) e.job.errors = errors.get(e.job.id);
+  }
   const deliveries = await recordJobEvents(client, ended, baseUrl);
   return new Map(rows.map((job) => [job.id, { job, finished: deliveries.has(job.id), deliveries: deliveries.get(job.id) ?? [] }]));
 }

@@ -13,6 +13,8 @@ export function jobView(j: JobRow, baseUrl = '') {
     rows: { total: j.upload_complete ? j.rows_total : null, received: j.rows_total, succeeded: j.rows_succeeded, failed: j.rows_failed },
     progress: j.upload_complete ? (j.rows_total === 0 ? 1 : done / j.rows_total) : null,
     error: j.error_code ? { code: j.error_code, message: j.error_message } : null,
+    // The most frequent kinds of row error, where the caller read them (one job's view, its end's webhook).
+    ...(j.errors ? { errors: j.errors } : {}),
     callback_url: j.callback_url,
     created_at: j.created_at.toISOString(),
     started_at: j.started_at?.toISOString() ?? null,

@@ -93,7 +93,8 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
         : { ...base, format: 'json', records: JSON.parse(chunk.payload!.toString('utf8')) };
     try {
       const r = await deps.infer(model, part);
-      return { ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: r.rows, succeeded: r.succeeded, failed: r.failed };
+      const errors = r.errors.map((e) => ({ code: e.code, message: e.message, count: e.count, firstRows: e.first.map((i) => chunk.firstRow + i) }));
+      return { ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: r.rows, succeeded: r.succeeded, failed: r.failed, errors };
     } catch (err) {
       if (!(err instanceof InferenceError)) throw err;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -113,5 +114,9 @@ function refsOf(job: Job): ChunkRef[] {
 /** Every row of the chunk gets the error: the job still accounts for each row exactly once. */
 function failedChunk(ref: ChunkRef, chunk: LoadedChunk, message: string, code: string): ChunkOutcome {
   const rows = Array.from({ length: chunk.rowCount }, () => ({ value: null, scores: null, passthrough: null, error: message }));
-  return { ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: encodeResultRows(rows), succeeded: 0, failed: chunk.rowCount, jobError: { code, message } };
+  const firstRows = Array.from({ length: Math.min(5, chunk.rowCount) }, (_, i) => chunk.firstRow + i);
+  return {
+    ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: encodeResultRows(rows), succeeded: 0, failed: chunk.rowCount,
+    jobError: { code, message }, errors: [{ code, message, count: chunk.rowCount, firstRows }],
+  };
 }

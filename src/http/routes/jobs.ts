@@ -6,6 +6,7 @@ import { getJobRow } from '../../db/getJobRow.js';
 import { findExpiredJob } from '../../db/findExpiredJob.js';
 import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
 import { listJobs } from '../../db/listJobs.js';
+import { selectJobErrors } from '../../db/selectJobErrors.js';
 import { HttpError } from '../../errors.js';
 import { intakeCsv } from '../../jobs/intake.js';
 import { cancel } from '../../jobs/jobEnd.js';
@@ -24,8 +25,11 @@ const SubmitQuery = z.object({
   callback_url: z.string().max(2048).optional(),
   idempotency_key: z.string().min(1).max(200).optional(),
   delimiter: z.string().refine((d) => d in DELIMITERS, 'use ",", ";" or "tab"').optional(),
+  max_error_rate: z.coerce.number().min(0).max(1).optional(),
 });
 type SubmitOptions = z.output<typeof SubmitQuery>;
+/** The form fields of a multipart submission: the query's options, sent before the file. */
+const FORM_FIELDS = Object.keys(SubmitQuery.shape);
 
 const JobId = z.object({ id: z.string().uuid('job ids are UUIDs') });
 
@@ -58,7 +62,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         if (!opts.model) throw new HttpError('validation_failed', 'Name the model: ?model=name, name:3 or name@alias (or a "model" form field before the file).');
         if (opts.callback_url) assertCallbackUrlAllowed(opts.callback_url, { allowPrivate: config.webhooks.allowPrivate });
         const key = opts.idempotency_key ?? null;
-        const digest = key ? requestDigest('batch', { model: opts.model, callback_url: opts.callback_url, delimiter: DELIMITERS[opts.delimiter ?? ','] }) : null;
+        const digest = key ? requestDigest('batch', { model: opts.model, callback_url: opts.callback_url, delimiter: DELIMITERS[opts.delimiter ?? ','], max_error_rate: opts.max_error_rate?.toString() }) : null;
         const earlier = await findJobByIdempotencyKey(pool, auth.tenantId, key);
         if (earlier) {
           // A replay: the same parameters, then (read to its end, not stored) the same bytes.
@@ -69,7 +73,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         const version = await deps.lookups.resolveModel(auth.tenantId, opts.model);
         return intakeCsv(
           { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
-          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, body },
+          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, body },
         );
       };
 
@@ -120,6 +124,9 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         await deps.waiter.wait(params.id, query.wait * 1000, async () => isFinal((await getJobRow(pool, params.id))!.status));
         job = (await getJobRow(pool, params.id, auth.tenantId))!;
       }
+      // Counted as rows fail, so a running job already shows why its rows fail.
+      if (job.rows_failed > 0) job.errors = (await selectJobErrors(pool, [job.id])).get(job.id);
+      else job.errors = [];
       res.json(jobView(job, baseUrl));
     },
   );
@@ -143,11 +150,11 @@ async function submitMultipart<T>(
   submit: (opts: SubmitOptions, body: AsyncIterable<Buffer>) => Promise<T>,
   maxBytes: number,
 ): Promise<T> {
-  const opts: Record<string, string | undefined> = { ...query };
+  const opts: Record<string, unknown> = { ...query };
   let result: T | undefined;
   for await (const part of multipartParts(req, { fileSize: maxBytes, files: 1, fields: 8, fieldSize: 4096 })) {
     if (part.kind === 'field') {
-      if (!['model', 'callback_url', 'idempotency_key', 'delimiter'].includes(part.name)) throw new HttpError('validation_failed', `Unexpected form field "${part.name}": the fields are model, callback_url, idempotency_key, delimiter and file.`);
+      if (!FORM_FIELDS.includes(part.name)) throw new HttpError('validation_failed', `Unexpected form field "${part.name}": the fields are ${FORM_FIELDS.join(', ')} and file.`);
       opts[part.name] = part.value;
       continue;
     }
