@@ -100,6 +100,14 @@ CREATE TABLE public.job_chunks (
 );
 ALTER TABLE ONLY public.job_chunks ALTER COLUMN payload SET STORAGE EXTERNAL;
 
+CREATE TABLE public.job_errors (
+    job_id uuid NOT NULL,
+    code text NOT NULL,
+    message text NOT NULL,
+    count bigint NOT NULL,
+    first_rows bigint[] NOT NULL
+);
+
 CREATE TABLE public.jobs (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     tenant_id uuid NOT NULL,
@@ -124,7 +132,11 @@ CREATE TABLE public.jobs (
     progressed_at timestamp with time zone DEFAULT now() NOT NULL,
     request_digest text,
     body_digest text,
+    max_error_rate real,
+    "decimal" text DEFAULT '.'::text NOT NULL,
+    CONSTRAINT jobs_decimal_check CHECK (("decimal" = ANY (ARRAY['.'::text, ','::text]))),
     CONSTRAINT jobs_kind_check CHECK ((kind = ANY (ARRAY['batch'::text, 'online'::text]))),
+    CONSTRAINT jobs_max_error_rate_check CHECK (((max_error_rate >= (0)::double precision) AND (max_error_rate <= (1)::double precision))),
     CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['receiving'::text, 'queued'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );
 
@@ -292,6 +304,9 @@ ALTER TABLE ONLY public.expired_jobs
 ALTER TABLE ONLY public.job_chunks
     ADD CONSTRAINT job_chunks_pkey PRIMARY KEY (job_id, seq);
 
+ALTER TABLE ONLY public.job_errors
+    ADD CONSTRAINT job_errors_pkey PRIMARY KEY (job_id, code, message);
+
 ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
 
@@ -404,6 +419,9 @@ ALTER TABLE ONLY public.expired_jobs
 
 ALTER TABLE ONLY public.job_chunks
     ADD CONSTRAINT job_chunks_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.job_errors
+    ADD CONSTRAINT job_errors_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_model_version_id_fkey FOREIGN KEY (model_version_id) REFERENCES public.model_versions(id);

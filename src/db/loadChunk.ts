@@ -12,6 +12,7 @@ export interface LoadedChunk {
   rowCount: number;
   columns: string[];
   delimiter: string;
+  decimal: '.' | ',';
   modelVersionId: number;
   /** Starts of this chunk so far, this one included (0 when it is not pending). */
   starts: number;
@@ -38,7 +39,7 @@ started AS (
                   status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
    WHERE id IN (SELECT job_id FROM counted) AND (started_at IS NULL OR status = 'queued') RETURNING id)
 SELECT c.job_id::text, c.seq::text, coalesce(k.attempts, 0)::text, c.status::text, j.status::text, c.format::text, c.payload,
-       c.first_row::text, c.row_count::text, to_json(j.columns)::text, j.delimiter::text, j.model_version_id::text
+       c.first_row::text, c.row_count::text, to_json(j.columns)::text, j.delimiter::text, j.model_version_id::text, j.decimal::text
   FROM refs r JOIN job_chunks c ON c.job_id = r.job_id AND c.seq = r.seq JOIN jobs j ON j.id = c.job_id
   LEFT JOIN counted k ON k.job_id = c.job_id AND k.seq = c.seq`;
 
@@ -66,7 +67,7 @@ export async function loadChunks(db: pg.Pool, refs: ChunkRef[]): Promise<Map<str
         chunkJobId({ jobId: text(0), seq: Number(text(1)) }),
         {
           starts: Number(text(2)), status: text(3) as LoadedChunk['status'], jobStatus: text(4) as JobStatus, format: text(5) as LoadedChunk['format'],
-          payload: f[6] && (text(5) === 'csv' ? shared(f[6]) : Buffer.from(f[6])), firstRow: Number(text(7)), rowCount: Number(text(8)), columns: JSON.parse(text(9)), delimiter: text(10), modelVersionId: Number(text(11)),
+          payload: f[6] && (text(5) === 'csv' ? shared(f[6]) : Buffer.from(f[6])), firstRow: Number(text(7)), rowCount: Number(text(8)), columns: JSON.parse(text(9)), delimiter: text(10), modelVersionId: Number(text(11)), decimal: text(12) as LoadedChunk['decimal'],
         },
       ];
     }),

@@ -3,10 +3,13 @@ import type { RunPlan } from '../models/types.js';
 import { matchHeader } from '../csv/columnNames.js';
 
 // Rows → the input tensor. Cell rules, the same for CSV cells and JSON values:
-// - missing: an absent value, null, an empty or whitespace-only cell, or the text NaN / NA / null
-//   (any case) — what pandas, R and SQL exports write for "no value";
-// - numbers: plain decimal notation (sign, digits, point, exponent). Hex, "Infinity" and values
-//   that overflow a double (or, once scaled, the input type) are row errors, not silently huge inputs;
+// - missing: an absent value, null, an empty or whitespace-only cell, or one of the signature's
+//   `missing_values` (any case; by default what pandas, R, Excel and SQL exports write for "no
+//   value": NaN, NA, N/A, #N/A, null, None, -);
+// - numbers: plain decimal notation (sign, digits, point, exponent), or with a decimal comma for an
+//   upload sent with decimal="," (then a point is not a number: it may be a thousands separator,
+//   and guessing would misread 1.234 as one). Hex, "Infinity" and values that overflow a double
+//   (or, once scaled, the input type) are row errors, not silently huge inputs;
 // - integer inputs (int32/int64) take the transformed value only when it is a whole number in range.
 // Imputation: `missing: "mean"` puts the column on its mean in the *normalised* space: the model
 // sees 0 (mean is subtracted after scaling, so the raw value imputed is mean/scale). `{ fill }` is
@@ -28,11 +31,13 @@ export interface ColumnMap {
   features: number[];
   /** Header index of each passthrough column, -1 when the upload has no such column. */
   passthrough: number[];
+  /** The upload's decimal mark. */
+  decimal: '.' | ',';
 }
 
-const MISSING_TOKENS = new Set(['', 'nan', 'na', 'null']);
-const MISSING_TOKEN_MAX = Math.max(...[...MISSING_TOKENS].map((t) => t.length));
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+export const DEFAULT_MISSING_VALUES = ['', 'nan', 'na', 'n/a', '#n/a', 'null', 'none', '-'];
+const DECIMAL_POINT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const DECIMAL_COMMA = /^[+-]?(?:\d+,?\d*|,\d+)(?:[eE][+-]?\d+)?$/;
 const MISSING = Symbol('missing');
 
 export class ColumnMappingError extends Error {
@@ -40,10 +45,10 @@ export class ColumnMappingError extends Error {
 }
 
 /** Header positions of the signature's columns. The API checked the header; a miss here is a bug or a stale plan. */
-export function columnIndex(header: readonly string[], signature: Pick<Signature, 'columns' | 'passthrough'>): ColumnMap {
+export function columnIndex(header: readonly string[], signature: Pick<Signature, 'columns' | 'passthrough'>, decimal: '.' | ',' = '.'): ColumnMap {
   const features = matchHeader(header, signature.columns);
   if (features.missing.length) throw new ColumnMappingError(`header lacks signature column(s) ${features.missing.map((c) => JSON.stringify(c)).join(', ')}`);
-  return { features: features.at, passthrough: matchHeader(header, signature.passthrough ?? []).at };
+  return { features: features.at, passthrough: matchHeader(header, signature.passthrough ?? []).at, decimal };
 }
 
 /** Values per row: the plan's input shape without the batch dim, which must hold exactly the signature's columns. */
@@ -71,7 +76,7 @@ export interface Preprocessor {
 
 /** One per model version: uploads of that version differ only in header order, handled by the ColumnMap. */
 export function createPreprocessor(
-  signature: Pick<Signature, 'columns' | 'scale' | 'mean' | 'std' | 'missing'>,
+  signature: Pick<Signature, 'columns' | 'scale' | 'mean' | 'std' | 'missing' | 'missing_values'>,
   plan: Pick<RunPlan, 'inputShape' | 'inputType'>,
 ): Preprocessor {
   const cols = signature.columns;
@@ -85,6 +90,26 @@ export function createPreprocessor(
   // Per column, what a missing cell becomes after normalisation (undefined = row error).
   const imputed = cols.map((_, j) => (policy === 'mean' ? 0 : policy === 'error' ? undefined : normalise(policy.fill, j)));
   const out = outputWriter(plan.inputType, cols);
+  const tokens = new Set((signature.missing_values ?? DEFAULT_MISSING_VALUES).map((t) => t.trim().toLowerCase()));
+  const tokenMax = Math.max(0, ...[...tokens].map((t) => t.length));
+  const parseCell = (raw: string | undefined, col: string, decimal: '.' | ','): number | typeof MISSING | string => {
+    if (raw === undefined) return MISSING;
+    const s = raw.trim();
+    // Only a short cell can be a missing token: numbers skip the lower-cased copy and the lookup.
+    if (s.length <= tokenMax && tokens.has(s.toLowerCase())) return MISSING;
+    if (s === '') return MISSING;
+    const x = decimal === '.' ? (DECIMAL_POINT.test(s) ? Number(s) : NaN) : DECIMAL_COMMA.test(s) ? Number(s.replace(',', '.')) : NaN;
+    return Number.isFinite(x) ? x : `column ${JSON.stringify(col)}: ${JSON.stringify(truncate(raw))} is not a number`;
+  };
+  const jsonCell = (v: unknown, col: string): number | typeof MISSING | string => {
+    if (v === undefined || v === null) return MISSING;
+    if (typeof v === 'number') {
+      if (Number.isNaN(v)) return MISSING;
+      return Number.isFinite(v) ? v : `column ${JSON.stringify(col)}: ${v} is not a finite number`;
+    }
+    if (typeof v === 'string') return parseCell(v, col, '.');
+    return `column ${JSON.stringify(col)}: ${truncate(JSON.stringify(v) ?? String(v))} is not a number`;
+  };
 
   function run(count: number, cell: (i: number, j: number) => number | typeof MISSING | string, skip: (i: number) => string | null): Preprocessed {
     const errors: (string | null)[] = new Array(count).fill(null);
@@ -129,7 +154,7 @@ export function createPreprocessor(
     csv(rows, map, rowErrors) {
       return run(
         rows.length,
-        (i, j) => parseCell(rows[i]![map.features[j]], cols[j]),
+        (i, j) => parseCell(rows[i]![map.features[j]], cols[j], map.decimal),
         (i) => rowErrors?.[i] ?? (rows[i] === null ? 'row could not be parsed' : null),
       );
     },
@@ -147,31 +172,12 @@ export function createPreprocessor(
       const cell = texts?.size
         ? (i: number, j: number) => {
             const t = texts.get(i * n + j);
-            return t === undefined ? values[i * n + j] : parseCell(t, cols[j]);
+            return t === undefined ? values[i * n + j] : parseCell(t, cols[j], '.');
           }
         : (i: number, j: number) => values[i * n + j];
       return run(count, cell, () => null);
     },
   };
-}
-
-function parseCell(raw: string | undefined, col: string): number | typeof MISSING | string {
-  if (raw === undefined) return MISSING;
-  const s = raw.trim();
-  // Only a short cell can be a missing token: numbers skip the lower-cased copy and the lookup.
-  if (s.length <= MISSING_TOKEN_MAX && MISSING_TOKENS.has(s.toLowerCase())) return MISSING;
-  const x = DECIMAL.test(s) ? Number(s) : NaN;
-  return Number.isFinite(x) ? x : `column ${JSON.stringify(col)}: ${JSON.stringify(truncate(raw))} is not a number`;
-}
-
-function jsonCell(v: unknown, col: string): number | typeof MISSING | string {
-  if (v === undefined || v === null) return MISSING;
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) return MISSING;
-    return Number.isFinite(v) ? v : `column ${JSON.stringify(col)}: ${v} is not a finite number`;
-  }
-  if (typeof v === 'string') return parseCell(v, col);
-  return `column ${JSON.stringify(col)}: ${truncate(JSON.stringify(v) ?? String(v))} is not a number`;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type ColumnMap, type InputArray, type Preprocessed, type Preprocessor,
 } from './preprocess.js';
 
-export type Part = { rowCount: number; header: string[]; delimiter: string } & (
+export type Part = { rowCount: number; header: string[]; delimiter: string; decimal?: '.' | ',' } & (
   | { format: 'csv'; payload: Uint8Array }
   | { format: 'json'; records: Record<string, unknown>[] }
 );
@@ -139,7 +139,8 @@ function fit<T, F>(xs: readonly T[], n: number, filler: F): (T | F)[] {
 }
 
 function prepareCsv(bytes: Uint8Array, n: number, part: Part, map: ColumnMap, preprocessor: Preprocessor): Pick<Segment, 'pre' | 'passthrough'> {
-  const fast = parseNumericSlice(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n, ...map });
+  // The numeric fast path reads decimal points only; a decimal-comma upload takes the general road.
+  const fast = map.decimal === '.' ? parseNumericSlice(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n, ...map }) : null;
   if (fast) return { pre: preprocessor.numbers(fast.values, n, fast.texts), passthrough: fast.passthrough };
   const parsed = parseChunk(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n });
   const rows = fit(parsed.rows, n, null);
@@ -197,7 +198,7 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
     maps = task.parts.map((p) => {
       if (p.format !== 'csv') return null;
       assertDelimiter(p.delimiter);
-      return columnIndex(p.header, signature);
+      return columnIndex(p.header, signature, p.decimal ?? '.');
     });
   } catch (err) {
     throw new InferenceError(`cannot prepare input: ${(err as Error).message}`, 'prepare', { cause: err });

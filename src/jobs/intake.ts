@@ -31,6 +31,8 @@ export interface IntakeRequest {
   tenantId: string;
   version: ResolvedVersion;
   delimiter: string;
+  /** The decimal mark of the upload's numbers. */
+  decimal: '.' | ',';
   callbackUrl: string | null;
   idempotencyKey: string | null;
   /** With an idempotency key: the request's digest; the body's is taken as it streams (requestDigest.ts). */
@@ -89,7 +91,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
   const startJob = async (header: Buffer): Promise<{ job: JobRow; existing: boolean } | null> => {
     const columns = checkHeader(header, req.delimiter, req.version, config.intake.maxColumns);
     const id = await insertBatchJob(pool, {
-      tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, requestDigest: req.requestDigest, callbackUrl: req.callbackUrl, maxErrorRate: req.maxErrorRate,
+      tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, requestDigest: req.requestDigest, callbackUrl: req.callbackUrl, maxErrorRate: req.maxErrorRate, decimal: req.decimal,
     });
     if (id) {
       jobId = id;

@@ -18,6 +18,8 @@ export const SignatureSchema = z
     mean: z.array(z.number().finite()).optional(),
     std: z.array(z.number().finite().refine((v) => v !== 0, 'std must not be 0')).optional(),
     missing: MissingPolicy.default('error'),
+    /** Cell texts read as "no value" (any case), instead of the default list (preprocess.ts). */
+    missing_values: z.array(z.string().max(32)).max(64).optional(),
     task: z.enum(['classification', 'regression', 'raw']),
     output: z.string().min(1).optional(),
     labels: z.array(z.string()).min(1).optional(),

@@ -86,7 +86,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       if (err instanceof UnavailableError) throw err;
       return failedChunk(ref, chunk, `the model could not be loaded: ${(err as Error).message}`, 'model_load_failed');
     }
-    const base = { rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter };
+    const base = { rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter, decimal: chunk.decimal };
     const part: Part =
       chunk.format === 'csv'
         ? { ...base, format: 'csv', payload: chunk.payload! }

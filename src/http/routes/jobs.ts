@@ -26,6 +26,7 @@ const SubmitQuery = z.object({
   idempotency_key: z.string().min(1).max(200).optional(),
   delimiter: z.string().refine((d) => d in DELIMITERS, 'use ",", ";" or "tab"').optional(),
   max_error_rate: z.coerce.number().min(0).max(1).optional(),
+  decimal: z.enum(['.', ',']).optional(),
 });
 type SubmitOptions = z.output<typeof SubmitQuery>;
 /** The form fields of a multipart submission: the query's options, sent before the file. */
@@ -61,8 +62,11 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       const submit = async (opts: SubmitOptions, body: AsyncIterable<Buffer>) => {
         if (!opts.model) throw new HttpError('validation_failed', 'Name the model: ?model=name, name:3 or name@alias (or a "model" form field before the file).');
         if (opts.callback_url) assertCallbackUrlAllowed(opts.callback_url, { allowPrivate: config.webhooks.allowPrivate });
+        if (opts.decimal === ',' && DELIMITERS[opts.delimiter ?? ','] === ',') {
+          throw new HttpError('validation_failed', 'With decimal="," the cells cannot also be delimited by commas: pass delimiter=";" (as European spreadsheets export) or delimiter=tab.');
+        }
         const key = opts.idempotency_key ?? null;
-        const digest = key ? requestDigest('batch', { model: opts.model, callback_url: opts.callback_url, delimiter: DELIMITERS[opts.delimiter ?? ','], max_error_rate: opts.max_error_rate?.toString() }) : null;
+        const digest = key ? requestDigest('batch', { model: opts.model, callback_url: opts.callback_url, delimiter: DELIMITERS[opts.delimiter ?? ','], max_error_rate: opts.max_error_rate?.toString(), decimal: opts.decimal }) : null;
         const earlier = await findJobByIdempotencyKey(pool, auth.tenantId, key);
         if (earlier) {
           // A replay: the same parameters, then (read to its end, not stored) the same bytes.
@@ -73,7 +77,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         const version = await deps.lookups.resolveModel(auth.tenantId, opts.model);
         return intakeCsv(
           { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
-          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, body },
+          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, decimal: opts.decimal ?? '.', body },
         );
       };
 
