@@ -1,7 +1,8 @@
 import type { JobRow } from '../db/jobRow.js';
 
 // The job as the API shows it: GET /v1/jobs/{id}, job lists, and webhook payloads all use this.
-export function jobView(j: JobRow, baseUrl = '') {
+/** `retentionTtlHours` (RETENTION_TTL_HOURS) says when a finished job and its results will be deleted. */
+export function jobView(j: JobRow, baseUrl = '', retentionTtlHours?: number) {
   const done = j.rows_succeeded + j.rows_failed;
   const self = `${baseUrl}/v1/jobs/${j.id}`;
   return {
@@ -19,6 +20,7 @@ export function jobView(j: JobRow, baseUrl = '') {
     created_at: j.created_at.toISOString(),
     started_at: j.started_at?.toISOString() ?? null,
     finished_at: j.finished_at?.toISOString() ?? null,
+    expires_at: j.finished_at && retentionTtlHours !== undefined ? new Date(j.finished_at.getTime() + retentionTtlHours * 3_600_000).toISOString() : null,
     duration_ms: j.finished_at ? j.finished_at.getTime() - j.created_at.getTime() : null,
     links: { self, results: `${self}/results`, deliveries: `${self}/deliveries`, cancel: `${self}/cancel` },
   };

@@ -37,6 +37,7 @@ const JobId = z.object({ id: z.string().uuid('job ids are UUIDs') });
 export function registerJobRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
   const baseUrl = config.publicUrl ?? '';
+  const ttl = config.worker.retentionTtlHours;
   const notFound = (id: string, tenantId: string) => jobGoneError(pool, id, tenantId, config.worker.retentionTtlHours);
 
   defineRoute(
@@ -87,7 +88,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       if (result.existing) req.resume();
       res.status(result.existing ? 200 : 202).location(`/v1/jobs/${result.job.id}`);
       if (result.existing) res.setHeader('Idempotent-Replayed', 'true');
-      res.json(jobView(result.job, baseUrl));
+      res.json(jobView(result.job, baseUrl, ttl));
     },
   );
 
@@ -110,7 +111,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       const rows = await listJobs(pool, auth.tenantId, { limit: query.limit + 1, status: query.status, model, after });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
-      res.json({ data: page.map((j) => jobView(j, baseUrl)), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null });
+      res.json({ data: page.map((j) => jobView(j, baseUrl, ttl)), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null });
     },
   );
 
@@ -131,7 +132,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       // Counted as rows fail, so a running job already shows why its rows fail.
       if (job.rows_failed > 0) job.errors = (await selectJobErrors(pool, [job.id])).get(job.id);
       else job.errors = [];
-      res.json(jobView(job, baseUrl));
+      res.json(jobView(job, baseUrl, ttl));
     },
   );
 
@@ -143,7 +144,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       if ('notFound' in out) throw await notFound(params.id, auth.tenantId);
       if ('alreadyFinal' in out) throw new HttpError('job_not_cancellable', `The job is already ${out.alreadyFinal}.`);
       await deps.notify.afterCommit(out.ended);
-      res.json(jobView(out.ended.job, baseUrl));
+      res.json(jobView(out.ended.job, baseUrl, ttl));
     },
   );
 }

@@ -20,6 +20,7 @@ const Cell = z.union([z.number(), z.string().max(10_000), z.null()]);
 export function registerPredictionRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
   const baseUrl = config.publicUrl ?? '';
+  const ttl = config.worker.retentionTtlHours;
   const stored = createGroupCommitter({ write: (subs: Omit<OnlineSubmission, 'idempotencyKey'>[]) => createOnlineJobs(pool, subs), maxItems: 256 });
   // A group goes to the queue as ONE BullMQ job, which a worker loads, scores and commits as one.
   // Enqueueing is best effort (the reconciler re-adds whatever Redis lacks): a group that could
@@ -60,11 +61,11 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         const done = inline ?? (read ? await results.submit(jobId) : null);
         if (done && ended(done.job)) {
           const f = fmt ?? (await formatterForJob(pool, jobId))!.fmt;
-          res.status(200).json({ ...jobView(done.job, baseUrl), predictions: done.predictions.map((r) => f.json(r)) });
+          res.status(200).json({ ...jobView(done.job, baseUrl, ttl), predictions: done.predictions.map((r) => f.json(r)) });
           return;
         }
         const job = done?.job ?? (await getJobRow(pool, jobId));
-        res.status(202).location(`/v1/jobs/${jobId}`).json(jobView(job!, baseUrl));
+        res.status(202).location(`/v1/jobs/${jobId}`).json(jobView(job!, baseUrl, ttl));
       };
 
       if (!body.idempotency_key) {

@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createKey } from '../../src/auth/tenants.js';
+import { linearRegression } from '../fixtures/onnx-builder.js';
+import { client, startInProcessApi } from '../helpers/api.js';
+import { createTestEnv, type TestEnv } from '../helpers/env.js';
+
+// A job says when retention will delete it: expires_at, RETENTION_TTL_HOURS after it finished;
+// null while it runs.
+
+let env: TestEnv;
+let api: Awaited<ReturnType<typeof startInProcessApi>>;
+let c: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  env = await createTestEnv({ RETENTION_TTL_HOURS: '48' });
+  api = await startInProcessApi(env.config);
+  c = client(api.url, (await createKey(env.pool, 'acme')).key);
+  expect((await c.registerModel('m', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'regression' })).status).toBe(201);
+});
+afterAll(async () => {
+  await api?.close();
+  await env?.close();
+});
+
+it('expires_at is finished_at + RETENTION_TTL_HOURS, null until the job finishes', async () => {
+  const job = await (await c.postCsv('/v1/jobs?model=m', 'a,b\n1,2\n')).json();
+  expect(job.expires_at).toBeNull();
+  const cancelled = await (await c.post(`/v1/jobs/${job.id}/cancel`)).json();
+  expect(Date.parse(cancelled.expires_at) - Date.parse(cancelled.finished_at)).toBe(48 * 3_600_000);
+  const listed = (await (await c.get('/v1/jobs')).json()).data[0];
+  expect(listed.expires_at).toBe(cancelled.expires_at);
+});
