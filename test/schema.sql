@@ -134,6 +134,7 @@ CREATE TABLE public.jobs (
     body_digest text,
     max_error_rate real,
     "decimal" text DEFAULT '.'::text NOT NULL,
+    base_url text,
     CONSTRAINT jobs_decimal_check CHECK (("decimal" = ANY (ARRAY['.'::text, ','::text]))),
     CONSTRAINT jobs_kind_check CHECK ((kind = ANY (ARRAY['batch'::text, 'online'::text]))),
     CONSTRAINT jobs_max_error_rate_check CHECK (((max_error_rate >= (0)::double precision) AND (max_error_rate <= (1)::double precision))),

@@ -6,8 +6,8 @@ import type pg from 'pg';
  */
 const SQL = `
 WITH j AS (
-  INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, upload_complete, rows_total, chunks_total, idempotency_key, callback_url, request_digest, body_digest)
-  VALUES ($1, $2, 'online', 'queued', $3, true, $4, 1, $6, $7, $8, $9)
+  INSERT INTO jobs (tenant_id, model_version_id, kind, status, columns, upload_complete, rows_total, chunks_total, idempotency_key, callback_url, request_digest, body_digest, base_url)
+  VALUES ($1, $2, 'online', 'queued', $3, true, $4, 1, $6, $7, $8, $9, $10)
   ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
   RETURNING id)
 INSERT INTO job_chunks (job_id, seq, first_row, row_count, format, payload)
@@ -22,6 +22,8 @@ export interface OnlineJobInput {
   /** The records as JSON text. */
   payload: string;
   callbackUrl: string | null;
+  /** The base of the job's links when PUBLIC_URL is not set: the submitting request's own. */
+  baseUrl: string | null;
 }
 
 /** Null when the tenant already has a job under this idempotency key. */
@@ -29,6 +31,6 @@ export async function insertOnlineJob(
   db: pg.Pool | pg.ClientBase,
   j: OnlineJobInput & { idempotencyKey: string | null; requestDigest: string | null; bodyDigest: string | null },
 ): Promise<string | null> {
-  const { rows } = await db.query<{ job_id: string }>(SQL, [j.tenantId, j.modelVersionId, j.columns, j.rows, Buffer.from(j.payload), j.idempotencyKey, j.callbackUrl, j.requestDigest, j.bodyDigest]);
+  const { rows } = await db.query<{ job_id: string }>(SQL, [j.tenantId, j.modelVersionId, j.columns, j.rows, Buffer.from(j.payload), j.idempotencyKey, j.callbackUrl, j.requestDigest, j.bodyDigest, j.baseUrl]);
   return rows[0]?.job_id ?? null;
 }

@@ -35,6 +35,8 @@ export interface JobRow {
   error_code: string | null;
   error_message: string | null;
   callback_url: string | null;
+  /** The base of the job's links when PUBLIC_URL is not set (the submitting request's); null before 0011. */
+  base_url: string | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -45,5 +47,5 @@ export interface JobRow {
 /** Columns to select (with jobs j, model_versions mv, models m) to build a JobRow. */
 export const JOB_ROW_SQL = `j.id, j.tenant_id, j.kind, j.status, m.name AS model_name, mv.version AS model_version,
   j.rows_total, j.rows_succeeded, j.rows_failed, j.chunks_total, j.chunks_done, j.upload_complete,
-  j.error_code, j.error_message, j.callback_url, j.created_at, j.started_at, j.finished_at`;
+  j.error_code, j.error_message, j.callback_url, j.base_url, j.created_at, j.started_at, j.finished_at`;
 export const JOB_FROM_SQL = `jobs j JOIN model_versions mv ON mv.id = j.model_version_id JOIN models m ON m.id = mv.model_id`;

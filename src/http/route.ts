@@ -37,6 +37,14 @@ export interface RouteInput<P extends AnyObject, Q extends AnyObject, B extends 
 
 export const registry: RouteSpec[] = [];
 
+/**
+ * The scheme and host the caller used (behind a trusted proxy, what it forwarded), for links in
+ * what is sent later without a request at hand (webhooks). PUBLIC_URL, when set, wins over it.
+ */
+export function requestBase(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}`.slice(0, 2048);
+}
+
 function check<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
   if (!schema) return {} as z.output<T>;
   const r = schema.safeParse(value ?? {});

@@ -31,6 +31,8 @@ export interface IntakeRequest {
   tenantId: string;
   version: ResolvedVersion;
   delimiter: string;
+  /** The submitting request's base URL, for the job's links when PUBLIC_URL is not set. */
+  baseUrl: string | null;
   /** The decimal mark of the upload's numbers. */
   decimal: '.' | ',';
   callbackUrl: string | null;
@@ -91,7 +93,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
   const startJob = async (header: Buffer): Promise<{ job: JobRow; existing: boolean } | null> => {
     const columns = checkHeader(header, req.delimiter, req.version, config.intake.maxColumns);
     const id = await insertBatchJob(pool, {
-      tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, requestDigest: req.requestDigest, callbackUrl: req.callbackUrl, maxErrorRate: req.maxErrorRate, decimal: req.decimal,
+      tenantId: req.tenantId, modelVersionId: req.version.id, columns, delimiter: req.delimiter, idempotencyKey: req.idempotencyKey, requestDigest: req.requestDigest, callbackUrl: req.callbackUrl, maxErrorRate: req.maxErrorRate, decimal: req.decimal, baseUrl: req.baseUrl,
     });
     if (id) {
       jobId = id;

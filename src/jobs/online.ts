@@ -15,13 +15,15 @@ export interface OnlineSubmission {
   records: unknown[];
   idempotencyKey: string | null;
   callbackUrl: string | null;
+  /** The submitting request's base URL (see jobView). */
+  baseUrl?: string | null;
   /** With an idempotency key: the request's digest (requestDigest.ts), kept to compare replays with. */
   requestDigest?: string | null;
 }
 
 const jobInput = (o: Omit<OnlineSubmission, 'idempotencyKey'>) => ({
   tenantId: o.tenantId, modelVersionId: o.version.id, columns: [...o.version.signature.columns, ...o.version.signature.passthrough],
-  rows: o.records.length, payload: JSON.stringify(o.records), callbackUrl: o.callbackUrl,
+  rows: o.records.length, payload: JSON.stringify(o.records), callbackUrl: o.callbackUrl, baseUrl: o.baseUrl ?? null,
 });
 
 /**

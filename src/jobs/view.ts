@@ -4,7 +4,9 @@ import type { JobRow } from '../db/jobRow.js';
 /** `retentionTtlHours` (RETENTION_TTL_HOURS) says when a finished job and its results will be deleted. */
 export function jobView(j: JobRow, baseUrl = '', retentionTtlHours?: number) {
   const done = j.rows_succeeded + j.rows_failed;
-  const self = `${baseUrl}/v1/jobs/${j.id}`;
+  // PUBLIC_URL when set; else the base of the request that created the job, so a webhook sent by a
+  // worker (which knows no host of its own) still carries links a receiver can follow.
+  const self = `${baseUrl || j.base_url || ''}/v1/jobs/${j.id}`;
   return {
     id: j.id,
     object: 'job' as const,

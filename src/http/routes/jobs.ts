@@ -16,7 +16,7 @@ import { jobView } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, requestBase } from '../route.js';
 
 const DELIMITERS: Record<string, string> = { ',': ',', comma: ',', ';': ';', semicolon: ';', '\t': '\t', tab: '\t' };
 
@@ -78,7 +78,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         const version = await deps.lookups.resolveModel(auth.tenantId, opts.model);
         return intakeCsv(
           { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
-          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, decimal: opts.decimal ?? '.', body },
+          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, decimal: opts.decimal ?? '.', baseUrl: requestBase(req), body },
         );
       };
 

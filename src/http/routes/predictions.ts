@@ -13,7 +13,7 @@ import { isFinal, type JobRow } from '../../db/jobRow.js';
 import { jobView } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, requestBase } from '../route.js';
 
 const Cell = z.union([z.number(), z.string().max(10_000), z.null()]);
 
@@ -72,7 +72,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         // The common case: group commit (concurrent submissions share one INSERT and one commit;
         // each request is answered only after its own job is durable), then a grouped enqueue.
         const version = await deps.lookups.resolveModel(auth.tenantId, body.model);
-        const jobId = await stored.submit({ tenantId: auth.tenantId, version, records: body.inputs, callbackUrl: body.callback_url ?? null });
+        const jobId = await stored.submit({ tenantId: auth.tenantId, version, records: body.inputs, callbackUrl: body.callback_url ?? null, baseUrl: requestBase(req) });
         // Waiting starts before the chunk is enqueued, so the job cannot finish unseen: no need to
         // ask Postgres first. (A lost wake-up still ends at the timeout, then reads the job.)
         const finished = body.wait > 0 ? deps.waiter.wait(jobId, body.wait * 1000, async () => false) : null;
@@ -94,7 +94,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
       let job: JobRow | null = earlier;
       if (!job) {
         const version = await deps.lookups.resolveModel(auth.tenantId, body.model);
-        const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: key, requestDigest: digest, callbackUrl: body.callback_url ?? null });
+        const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: key, requestDigest: digest, callbackUrl: body.callback_url ?? null, baseUrl: requestBase(req) });
         if (!id) {
           // Another request with this key won the race: it must have been this same request.
           const winner = await findJobByIdempotencyKey(pool, auth.tenantId, key);
