@@ -7,6 +7,7 @@ import { LastUsedRecorder } from '../auth/last-used.js';
 import { authenticate } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { bodyIdleTimeout, declaredSizeLimit } from './limits.js';
+import { redactUrl } from './logRedaction.js';
 import { errorHandler } from './problems.js';
 import { queuedRowsCap } from './quotas.js';
 import { rateLimit } from './ratelimit.js';
@@ -38,8 +39,10 @@ export function createApp(deps: AppDeps): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      // Method and URL only: headers (Authorization, cookies) are never logged.
-      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url }), res: (res) => ({ statusCode: res.statusCode }) },
+      // Method and URL only: headers (Authorization, cookies) are never logged, and secret-like
+      // query values are redacted. A refused request's line carries its problem code.
+      serializers: { req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }), res: (res) => ({ statusCode: res.statusCode }) },
+      customProps: (_req, res) => (typeof res.locals?.problemCode === 'string' ? { code: res.locals.problemCode } : {}),
     }),
   );
   app.use(bodyIdleTimeout(deps.config.security.bodyIdleTimeoutMs));

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 
 export function sendProblem(res: Response, err: HttpError, instance?: string) {
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  res.locals.problemCode = err.code; // for the request's log line
   const requestId = res.getHeader('X-Request-Id');
   const body = { ...problemBody(err, instance), ...(typeof requestId === 'string' ? { request_id: requestId } : {}) };
   res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
