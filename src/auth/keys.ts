@@ -47,6 +47,9 @@ export function digestKey(key: string): Buffer {
 /** Shape and checksum only: no database needed to reject a mistyped key. */
 export function isWellFormedKey(key: string): boolean {
   if (!key.startsWith(KEY_PREFIX) || key.length !== KEY_PREFIX.length + 43 + 6) return false;
+  // A key is ASCII; anything else cannot be one (and its UTF-8 bytes would not line up for the
+  // byte comparison below, which throws on unequal lengths).
+  if (!/^[\x21-\x7e]+$/.test(key)) return false;
   const body = key.slice(0, -6);
   const a = Buffer.from(checksum(body));
   const b = Buffer.from(key.slice(-6));
