@@ -4,9 +4,10 @@ import { bumpJobCounters } from '../db/bumpJobCounters.js';
 import { markChunksDone } from '../db/markChunksDone.js';
 import { withTransaction } from '../db/pool.js';
 import { storeResults } from '../db/storeResults.js';
-import type { ChunkRef } from '../queue/payloads.js';
+import type { ChunkRef } from '../queue/chunkJobs.js';
 import { recordProgress } from '../webhooks/outbox.js';
 import { recordEnds, type Advanced } from './jobEnd.js';
+import type { ViewContext } from './view.js';
 
 export interface ChunkOutcome {
   ref: ChunkRef;
@@ -41,7 +42,7 @@ const key = (r: ChunkRef) => `${r.jobId}_${r.seq}`;
  * check sits on the UPDATE that takes the job row lock: a job that ended while this transaction
  * was storing is seen there, and its chunks go back.
  */
-export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], baseUrl: string, progressIntervalMs: number): Promise<Finished[]> {
+export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], view: ViewContext, progressIntervalMs: number): Promise<Finished[]> {
   const none = () => outcomes.map((): Finished => ({ applied: false }));
   let isMarked = new Set<string>();
   let advanced: Map<string, Advanced>;
@@ -57,9 +58,9 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], base
         throw new JobEndedMidGroupError('a job ended while its chunks were being finished');
       }
       await addJobErrors(client, kept.flatMap((o) => (o.errors ?? []).map((e) => ({ jobId: o.ref.jobId, ...e }))));
-      const ends = await recordEnds(client, bumped, baseUrl);
+      const ends = await recordEnds(client, bumped, view);
       for (const adv of ends.values()) {
-        if (!adv.finished && adv.job) adv.deliveries.push(...(await recordProgress(client, adv.job, baseUrl, { intervalMs: progressIntervalMs })));
+        if (!adv.finished && adv.job) adv.deliveries.push(...(await recordProgress(client, adv.job, view, { intervalMs: progressIntervalMs })));
       }
       return ends;
     });

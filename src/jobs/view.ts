@@ -1,8 +1,19 @@
+import type { Config } from '../config.js';
 import type { JobRow } from '../db/jobRow.js';
 
 // The job as the API shows it: GET /v1/jobs/{id}, job lists, and webhook payloads all use this.
-/** `retentionTtlHours` (RETENTION_TTL_HOURS) says when a finished job and its results will be deleted. */
-export function jobView(j: JobRow, baseUrl = '', retentionTtlHours?: number) {
+/** What a view needs beyond the row: the base of its links and how long retention keeps a finished job. */
+export interface ViewContext {
+  /** PUBLIC_URL, or '' to use the base of the request that created the job. */
+  baseUrl: string;
+  /** RETENTION_TTL_HOURS: a finished job and its results are deleted this long after it finished. */
+  retentionTtlHours?: number;
+}
+
+export const viewContext = (config: Pick<Config, 'publicUrl' | 'worker'>): ViewContext => ({ baseUrl: config.publicUrl ?? '', retentionTtlHours: config.worker.retentionTtlHours });
+
+export function jobView(j: JobRow, view: ViewContext = { baseUrl: '' }) {
+  const { baseUrl, retentionTtlHours } = view;
   const done = j.rows_succeeded + j.rows_failed;
   // PUBLIC_URL when set; else the base of the request that created the job, so a webhook sent by a
   // worker (which knows no host of its own) still carries links a receiver can follow.

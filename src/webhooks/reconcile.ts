@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
-import { pendingDeliveries } from './deliveries.js';
-import { deliveryJob, deliveryJobId } from './outbox.js';
+import { pendingDeliveries } from '../db/pendingDeliveries.js';
+import { deliveryJob, deliveryJobId } from '../queue/deliveryJobs.js';
 
 // Postgres owes every pending delivery; Redis may have lost its reference (a flush, a failover,
 // a crash between commit and enqueue). Re-add what is missing, delayed to its next-attempt time.

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import https from 'node:https';
-import type pg from 'pg';
 import { parseRetryAfter, type Outcome } from './policy.js';
 import { AddressRefusedError, DnsError, pinnedLookup, resolveChecked, type Resolver } from './ssrf.js';
 
@@ -129,13 +128,4 @@ function post(url: URL, req: AttemptRequest, checked: { address: string; family:
 
 function header(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** The attempt's row: every attempt is kept, whatever happened. */
-export async function recordAttempt(db: pg.ClientBase | pg.Pool, deliveryId: string, attemptNo: number, url: string, r: AttemptResult): Promise<void> {
-  await db.query(
-    `INSERT INTO webhook_attempts (delivery_id, attempt_no, started_at, url, address, status_code, latency_ms, outcome, error, response_excerpt)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [deliveryId, attemptNo, r.startedAt, url, r.address ?? null, r.status ?? null, r.latencyMs, r.kind, r.error ?? null, r.responseExcerpt ?? null],
-  );
 }

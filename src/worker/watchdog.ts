@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { staleJobs } from '../db/staleJobs.js';
 import { endStalledJob } from '../jobs/jobEnd.js';
+import { viewContext } from '../jobs/view.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import type { Logger } from '../log.js';
 
@@ -16,7 +17,7 @@ export async function watchdogPass(opts: { pool: pg.Pool; config: Config; notify
   const timeout = config.worker.jobStallTimeoutMs;
   let ended = 0;
   for (const id of await staleJobs(pool, timeout, 100)) {
-    const adv = await endStalledJob(pool, id, timeout, config.publicUrl ?? '');
+    const adv = await endStalledJob(pool, id, timeout, viewContext(config));
     if (!adv) continue;
     ended++;
     log.warn({ jobId: id, code: adv.job?.error_code, rowsFailed: adv.job?.rows_failed }, 'watchdog ended a job that made no progress');

@@ -44,7 +44,7 @@ describe('callback_url delivery', () => {
     expect(got.verified).toEqual([true]);
     expect(got.duplicate).toBe(false);
     expect(got.payload.type).toBe('job.completed');
-    expect(got.payload.data).toEqual(JSON.parse(JSON.stringify(jobView(job, BASE_URL))));
+    expect(got.payload.data).toEqual(JSON.parse(JSON.stringify(jobView(job, { baseUrl: BASE_URL }))));
     expect(got.payload.data).toMatchObject({ id: job.id, status: 'completed', model: { name: 'iris', version: 1 } });
     expect(new Date(got.payload.timestamp).getTime()).not.toBeNaN();
     expect(Math.abs(Number(got.timestamp) - Date.now() / 1000)).toBeLessThan(10);
@@ -114,7 +114,8 @@ describe('callback_url delivery', () => {
     const { t, rt, tenantId } = await setup({ WEBHOOK_TIMEOUT_MS: '400' });
     const port = await freePort();
     const { ids, secret } = await endedJob(t, tenantId, `http://127.0.0.1:${port}/hook`);
-    const r = await receiver({ secrets: [secret], port, script: [{ status: 200, delayMs: 3000 }, { status: 200 }] });
+    // The first answer would come long after the test's own timeout: only giving up on it gets the retry through.
+    const r = await receiver({ secrets: [secret], port, script: [{ status: 200, delayMs: 120_000 }, { status: 200 }] });
     await enqueueDeliveries(rt.queue, ids);
     rt.startWorker();
 
@@ -122,8 +123,7 @@ describe('callback_url delivery', () => {
     await waitFor(async () => (await delivery(t.pool, ids[0])).status === 'delivered', 'delivered');
     const log = await attempts(t.pool, ids[0]);
     expect(log.map((a) => a.outcome)).toEqual(['timeout', 'success']);
-    expect(log[0].latency_ms).toBeGreaterThanOrEqual(400);
-    expect(log[0].latency_ms).toBeLessThan(2500);
+    expect(log[0].status_code).toBeNull(); // no status line came before the attempt was given up
     expect(r.requests[0].webhookId).toBe(r.requests[1].webhookId);
   });
 

@@ -190,16 +190,16 @@ describe('delivery to endpoints', () => {
     const job = await jobRow(t.pool, jobId);
     const client = await t.pool.connect();
     try {
-      expect(await recordProgress(client, job, BASE_URL, { intervalMs: 60_000 })).toEqual([]); // nobody subscribes
+      expect(await recordProgress(client, job, { baseUrl: BASE_URL }, { intervalMs: 60_000 })).toEqual([]); // nobody subscribes
       await api.call(key, 'POST', '/v1/webhooks', { url: 'https://a.example.com', events: ['job.completed'] });
       const sub = await api.call(key, 'POST', '/v1/webhooks', { url: 'https://b.example.com', events: ['job.progress'] });
-      const first = await recordProgress(client, job, BASE_URL, { intervalMs: 60_000 });
+      const first = await recordProgress(client, job, { baseUrl: BASE_URL }, { intervalMs: 60_000 });
       expect(first).toHaveLength(1);
-      expect(await recordProgress(client, job, BASE_URL, { intervalMs: 60_000 })).toEqual([]);
-      expect(await recordProgress(client, job, BASE_URL, { intervalMs: 0 })).toHaveLength(1);
+      expect(await recordProgress(client, job, { baseUrl: BASE_URL }, { intervalMs: 60_000 })).toEqual([]);
+      expect(await recordProgress(client, job, { baseUrl: BASE_URL }, { intervalMs: 0 })).toHaveLength(1);
       const { rows } = await client.query(`SELECT endpoint_id, event_type, payload FROM webhook_deliveries WHERE id = $1`, [first[0]]);
       expect(rows[0]).toMatchObject({ endpoint_id: sub.body.id, event_type: 'job.progress', payload: { type: 'job.progress', data: { id: jobId, status: 'running', progress: 0.5 } } });
-      expect(await recordProgress(client, { ...job, status: 'completed' }, BASE_URL, { intervalMs: 0 })).toEqual([]);
+      expect(await recordProgress(client, { ...job, status: 'completed' }, { baseUrl: BASE_URL }, { intervalMs: 0 })).toEqual([]);
     } finally {
       client.release();
     }

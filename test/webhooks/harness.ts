@@ -18,11 +18,11 @@ import type { AppDeps } from '../../src/http/deps.js';
 import { errorHandler } from '../../src/http/problems.js';
 import { registerWebhookRoutes } from '../../src/http/routes/webhooks.js';
 import { JOB_FROM_SQL, JOB_ROW_SQL, type JobRow } from '../../src/db/jobRow.js';
-import { QUEUES } from '../../src/queue/payloads.js';
+import { QUEUES } from '../../src/queue/queues.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { enqueueDeliveries, recordJobEvent } from '../../src/webhooks/outbox.js';
-import { startWebhookWorker, type WebhookWorkerOptions } from '../../src/webhooks/worker.js';
+import { startDeliveryWorker, type DeliveryWorkerOptions } from '../../src/webhooks/deliveryWorker.js';
 
 export const BASE_URL = 'https://sluice.test';
 export const silentLog = pino({ level: 'silent' });
@@ -161,7 +161,7 @@ export async function completeJob(pool: pg.Pool, jobId: string, type: 'job.compl
       [jobId, status],
     );
     const job = await jobRow(client, jobId);
-    const ids = await recordJobEvent(client, job, type, BASE_URL);
+    const ids = await recordJobEvent(client, job, type, { baseUrl: BASE_URL });
     await client.query('COMMIT');
     return { job, ids };
   } catch (err) {
@@ -177,7 +177,7 @@ export async function completeJob(pool: pg.Pool, jobId: string, type: 'job.compl
 export interface Runtime {
   connection: Redis;
   queue: Queue;
-  startWorker(extra?: Partial<WebhookWorkerOptions>): { close(): Promise<void> };
+  startWorker(extra?: Partial<DeliveryWorkerOptions>): { close(): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -190,7 +190,7 @@ export function runtime(config: Config, pool: pg.Pool): Runtime {
     queue,
     startWorker(extra = {}) {
       // No periodic reconciler: the tests that are about it call it, so no other test depends on it.
-      const w = startWebhookWorker({ config, pool, connection, log: silentLog, ...extra });
+      const w = startDeliveryWorker({ config, pool, connection, log: silentLog, ...extra });
       workers.push(w);
       return w;
     },

@@ -68,16 +68,21 @@ describe('reconciler', () => {
     await r0.stop();
     const { ids } = await completeJob(t.pool, await createRunningJob(t.pool, tenantId, r0.url));
     const r = await receiver({ secrets: [await tenantSecret(t.pool, tenantId)], port: r0.port });
-    // As when the reconciler re-added an attempt whose lease had not yet run out.
-    const { rows } = await t.pool.query<{ due: Date }>(
-      `UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1500 milliseconds' WHERE id = $1 RETURNING next_attempt_at AS due`,
-      [ids[0]],
-    );
+    // As when the reconciler re-added an attempt whose lease had not yet run out: due in an hour,
+    // referenced now (without a delay) in Redis.
+    await t.pool.query(`UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1 hour' WHERE id = $1`, [ids[0]]);
     await enqueueDeliveries(rt.queue, ids);
     rt.startWorker();
 
+    // The worker took the reference, found it early and put it back in Redis as a delayed job, unsent.
+    await waitFor(async () => (await rt.queue.getDelayedCount()) === 1, 'the early reference delayed in Redis');
+    expect(r.requests).toHaveLength(0);
+    expect((await delivery(t.pool, ids[0])).attempt_count).toBe(0);
+    // Once it is due (here: made due, and its delay cut short), it is sent.
+    await t.pool.query(`UPDATE webhook_deliveries SET next_attempt_at = now() WHERE id = $1`, [ids[0]]);
+    const [held] = await rt.queue.getDelayed();
+    await held.promote();
     await r.next();
-    expect(Date.now()).toBeGreaterThanOrEqual(rows[0].due.getTime() - 150);
     await waitFor(async () => (await delivery(t.pool, ids[0])).status === 'delivered', 'delivered');
     expect((await delivery(t.pool, ids[0])).attempt_count).toBe(1);
     expect(r.requests).toHaveLength(1);

@@ -1,19 +1,14 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../../errors.js';
-import { listJobDeliveries, requeueDelivery } from '../../webhooks/deliveries.js';
-import {
-  createEndpoint,
-  deleteEndpoint,
-  endpointView,
-  getEndpoint,
-  getTenantSecret,
-  listEndpoints,
-  rotateEndpointSecret,
-  rotateTenantSecret,
-  updateEndpoint,
-} from '../../webhooks/endpoints.js';
-import { DELIVERY_JOB_OPTS, deliveryJobId } from '../../webhooks/outbox.js';
+import { deleteEndpoint } from '../../db/deleteEndpoint.js';
+import { getEndpoint } from '../../db/getEndpoint.js';
+import { listEndpoints } from '../../db/listEndpoints.js';
+import { updateEndpoint } from '../../db/updateEndpoint.js';
+import { retryNowJob } from '../../queue/deliveryJobs.js';
+import { listJobDeliveries, retryDelivery } from '../../webhooks/deliveries.js';
+import { createEndpoint, endpointView, getTenantSecret, rotateEndpointSecret, rotateTenantSecret } from '../../webhooks/endpoints.js';
+import { JOB_EVENT_TYPES } from '../../webhooks/eventTypes.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
@@ -23,11 +18,11 @@ import { actorOf } from './admin.js';
 // Webhook endpoints, the default secret that signs callback_url deliveries, and the delivery log.
 // Paths are relative to the /v1 router. Secrets appear in a response only when they are created.
 
-const Event = z.enum(['job.completed', 'job.failed', 'job.cancelled', 'job.progress']);
+const Event = z.enum(JOB_EVENT_TYPES);
 const Events = z
   .array(Event)
   .min(1)
-  .max(4)
+  .max(JOB_EVENT_TYPES.length)
   .transform((a) => [...new Set(a)]);
 const Url = z.string().min(1).max(2048);
 const IdParams = z.object({ id: z.uuid() });
@@ -249,7 +244,7 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       responses: { 202: { description: 'queued', schema: Delivery }, 409: { description: 'its endpoint is disabled or deleted' } },
     },
     async (_req, res, { auth, params }) => {
-      const r = await requeueDelivery(pool, auth.tenantId, params.id);
+      const r = await retryDelivery(pool, auth.tenantId, params.id);
       if (!r.ok) {
         if (r.why === 'not_found') throw new HttpError('not_found', 'No delivery with this id.');
         throw new HttpError(
@@ -259,10 +254,8 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
             : 'The endpoint of this delivery was deleted.',
         );
       }
-      const ref = { deliveryId: r.delivery.id, attempt: r.delivery.attempt_count };
-      // Its own id: the scheduled reference of this attempt may sit delayed in Redis; whichever
-      // runs first claims the attempt, the other finds it taken.
-      await deps.queues.webhooks.add('deliver', ref, { ...DELIVERY_JOB_OPTS, jobId: `${deliveryJobId(ref)}_now${Date.now()}` });
+      const job = retryNowJob({ deliveryId: r.delivery.id, attempt: r.delivery.attempt_count });
+      await deps.queues.webhooks.add(job.name, job.data, job.opts);
       res.status(202).json(r.delivery);
     },
   );

@@ -3,12 +3,15 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { QUEUES } from '../queue/payloads.js';
-import { claimDelivery, deliveryState, failUnattempted, finishAttempt } from './deliveries.js';
+import { claimDelivery, type ClaimedDelivery } from '../db/claimDelivery.js';
+import { deliveryState } from '../db/deliveryState.js';
+import { failUnattempted } from '../db/failUnattempted.js';
+import { finishAttempt, type AttemptSettlement } from '../db/finishAttempt.js';
+import { DeliveryRef, deliveryJob } from '../queue/deliveryJobs.js';
+import { QUEUES } from '../queue/queues.js';
 import { attemptSeconds, attemptsTotal, deliveriesTotal } from './metrics.js';
-import { DeliveryRef, deliveryJob } from './outbox.js';
-import { decide } from './policy.js';
-import { sendOnce } from './send.js';
+import { decide, type Decision } from './policy.js';
+import { sendOnce, type AttemptResult } from './send.js';
 import type { Resolver } from './ssrf.js';
 import { activeSecrets, signatureHeaders } from './sign.js';
 
@@ -16,7 +19,7 @@ import { activeSecrets, signatureHeaders } from './sign.js';
 // policy wants one, is a new delayed job with its own deterministic id. Postgres holds the
 // schedule (next_attempt_at), so the reconciler can rebuild the queue from it.
 
-export interface WebhookWorkerOptions {
+export interface DeliveryWorkerOptions {
   config: Config;
   pool: pg.Pool;
   connection: Redis;
@@ -25,10 +28,20 @@ export interface WebhookWorkerOptions {
   resolve?: Resolver;
 }
 
+/** What the policy decided, as it is written to the delivery: a failure's messages say why. */
+function settlement(d: ClaimedDelivery, r: AttemptResult, decision: Decision): AttemptSettlement {
+  if (decision.result !== 'give_up') return decision;
+  return {
+    result: 'failed',
+    lastError: `${r.error ?? 'failed'}; gave up: ${decision.reason}`,
+    disableEndpoint: decision.disableEndpoint && d.endpoint_id ? { endpointId: d.endpoint_id, reason: `${decision.reason} at ${r.startedAt.toISOString()}` } : undefined,
+  };
+}
+
 /** How long a claimed attempt keeps others off before the reconciler assumes its worker died. */
 const leaseMs = (config: Config) => config.webhooks.timeoutMs + 30_000;
 
-export function startWebhookWorker(opts: WebhookWorkerOptions): { close(): Promise<void> } {
+export function startDeliveryWorker(opts: DeliveryWorkerOptions): { close(): Promise<void> } {
   const { config, pool, connection, log } = opts;
   const prefix = config.redisPrefix;
   const queue = new Queue(QUEUES.webhooks, { connection, prefix });
@@ -51,7 +64,7 @@ export function startWebhookWorker(opts: WebhookWorkerOptions): { close(): Promi
       resolve: opts.resolve,
     });
     const decision = decide(result, d.attempt_count, config.webhooks.retrySchedule, d.event_type);
-    await finishAttempt(pool, d, result, decision);
+    await finishAttempt(pool, d, result, settlement(d, result, decision));
 
     attemptsTotal.inc({ outcome: result.kind });
     attemptSeconds.observe({ outcome: result.kind }, result.latencyMs / 1000);
