@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { loadConfig } from '../src/config.js';
 
 // The schema the migrations produce, dumped and checked in (test/schema.sql), so a migration's
 // effect is reviewed as a diff and drift is caught by test/schema.test.ts.
@@ -19,8 +20,7 @@ export async function dumpSchema(databaseUrl: string): Promise<string> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sluice';
-  const schema = await dumpSchema(url);
+  const schema = await dumpSchema(loadConfig(process.env).databaseUrl);
   const before = await readFile(SCHEMA_FILE, 'utf8').catch(() => '');
   await writeFile(SCHEMA_FILE, schema);
   console.error(before === schema ? 'test/schema.sql unchanged' : 'test/schema.sql rewritten: review the diff');

@@ -8,6 +8,13 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const SCOPES = ['jobs:write', 'jobs:read', 'models:write', 'models:read', 'webhooks:write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/** The caller an API key authenticates as. */
+export interface Auth {
+  tenantId: string;
+  keyId: string;
+  scopes: Scope[];
+}
+
 function base62(bytes: Buffer, width: number): string {
   let n = BigInt('0x' + (bytes.toString('hex') || '0'));
   let out = '';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { updateKeysLastUsed } from '../db/updateKeysLastUsed.js';
 
 /**
  * Records when each key was last used without a write per request: requests only note the key
@@ -32,11 +33,7 @@ export class LastUsedRecorder {
       const batch = this.pending;
       this.pending = new Map();
       try {
-        await this.pool.query(
-          `UPDATE api_keys k SET last_used_at = GREATEST(k.last_used_at, u.at)
-             FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE k.id = u.id`,
-          [[...batch.keys()], [...batch.values()]],
-        );
+        await updateKeysLastUsed(this.pool, [...batch.keys()], [...batch.values()]);
       } catch (err) {
         for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
         this.onError(err);

@@ -1,16 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import type pg from 'pg';
-import { timingSafeEqual } from 'node:crypto';
-import { digestKey, isWellFormedKey, type Scope } from '../auth/keys.js';
+import { digestKey, isWellFormedKey, type Auth, type Scope } from '../auth/keys.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
+import { findKeyByDigest } from '../db/findKeyByDigest.js';
 import { HttpError } from '../errors.js';
 import type { Lookups } from './lookups.js';
 
-export interface Auth {
-  tenantId: string;
-  keyId: string;
-  scopes: Scope[];
-}
+export type { Auth };
 
 const authOf = new WeakMap<Request, Auth>();
 
@@ -23,20 +19,6 @@ export function getAuth(req: Request): Auth {
   const a = authOf.get(req);
   if (!a) throw new Error('route declared no scope but reads the caller');
   return a;
-}
-
-/**
- * The unrevoked key with this sha256 digest, read from Postgres (one indexed read), with the digest
- * compared again in constant time; null when there is none. The uncached primitive.
- */
-export async function lookupKey(db: pg.Pool | pg.ClientBase, digest: Buffer): Promise<Auth | null> {
-  const { rows } = await db.query<{ id: string; tenant_id: string; scopes: Scope[]; digest: Buffer }>(
-    `SELECT id, tenant_id, scopes, digest FROM api_keys WHERE digest = $1 AND revoked_at IS NULL`,
-    [digest],
-  );
-  const row = rows[0];
-  if (!row || row.digest.length !== digest.length || !timingSafeEqual(row.digest, digest)) return null;
-  return { tenantId: row.tenant_id, keyId: row.id, scopes: row.scopes };
 }
 
 /**
@@ -60,7 +42,7 @@ export function authenticate(pool: pg.Pool, lastUsed?: LastUsedRecorder, keys?: 
     const key = m[1];
     if (!isWellFormedKey(key)) throw new HttpError('unauthorized', 'The API key is malformed (wrong prefix, length or checksum); check it was copied whole.', {}, { 'WWW-Authenticate': 'Bearer' });
     const digest = digestKey(key);
-    const found = keys ? await keys.findKey(digest) : await lookupKey(pool, digest);
+    const found = keys ? await keys.findKey(digest) : await findKeyByDigest<Scope>(pool, digest);
     if (!found) throw new HttpError('unauthorized', 'The API key is unknown or revoked.', {}, { 'WWW-Authenticate': 'Bearer' });
     authOf.set(req, found);
     lastUsed?.note(found.keyId);

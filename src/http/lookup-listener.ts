@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { listenForLookupChanges } from '../db/listenForLookupChanges.js';
+import { pingConnection } from '../db/pingConnection.js';
 import type { Logger } from '../log.js';
 
 /** The channel migrations/0006_lookup_notify.sql notifies on. */
@@ -89,12 +91,11 @@ export class LookupListener extends EventEmitter {
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${LOOKUP_CHANNEL}`);
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const pid = await listenForLookupChanges(client, LOOKUP_CHANNEL);
       if (client !== this.client) return false; // lost (or closed) meanwhile
       // The listener must not keep a process alive on its own (a caller that forgets close()).
       (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
-      this.backendPid = rows[0].pid;
+      this.backendPid = pid;
       if (this.attempt > 0) this.opts.log?.info({ attempts: this.attempt }, 'lookup caches: LISTEN restored; caches start empty');
       this.attempt = 0;
       this.up = true;
@@ -119,7 +120,7 @@ export class LookupListener extends EventEmitter {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('LISTEN connection did not answer a ping')), this.opts.pingTimeoutMs ?? 5000);
     });
-    Promise.race([client.query('SELECT 1'), timeout])
+    Promise.race([pingConnection(client), timeout])
       .catch((err) => this.lost(client, err))
       .finally(() => {
         clearTimeout(timer);

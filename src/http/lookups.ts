@@ -1,9 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
+import type { Auth, Scope } from '../auth/keys.js';
+import { findKeyByDigest } from '../db/findKeyByDigest.js';
+import { queuedRows } from '../db/queuedRows.js';
 import { parseModelRef, resolveModel, type ResolvedVersion } from '../models/resolve.js';
-import { lookupKey, type Auth } from './auth.js';
 import { LookupListener, type LookupListenerOptions } from './lookup-listener.js';
-import { queuedRows } from './quotas.js';
 
 export interface LookupsOptions {
   /** Safety net behind the notifications: a cached key or model reference is re-read after this. */
@@ -98,7 +99,7 @@ export class Lookups {
     }
     this.stats.keyMisses++;
     const epoch = this.keysEpoch;
-    const found = await lookupKey(this.pool, digest);
+    const found = await findKeyByDigest<Scope>(this.pool, digest);
     if (found && this.listening && epoch === this.keysEpoch) {
       this.keys.set(id, { digest: Buffer.from(digest), auth: Object.freeze({ ...found, scopes: Object.freeze([...found.scopes]) as Auth['scopes'] }) }, this.now());
     }

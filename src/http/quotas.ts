@@ -1,21 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
-import type pg from 'pg';
 import { HttpError } from '../errors.js';
 import { findAuth } from './auth.js';
 import type { Lookups } from './lookups.js';
-
-/**
- * Rows a tenant has accepted but not yet scored, from Postgres (the source of truth): the sum over
- * its unfinished jobs of rows not yet succeeded or failed. Includes jobs still being uploaded.
- */
-export async function queuedRows(db: pg.Pool, tenantId: string): Promise<number> {
-  const { rows } = await db.query<{ n: string }>(
-    `SELECT coalesce(sum(rows_total - rows_succeeded - rows_failed), 0)::text AS n
-       FROM jobs WHERE tenant_id = $1 AND status IN ('receiving', 'queued', 'running')`,
-    [tenantId],
-  );
-  return Number(rows[0].n);
-}
 
 /**
  * Per-tenant cap on queued rows, checked at intake: a tenant at or over MAX_QUEUED_ROWS_PER_TENANT

@@ -6,12 +6,15 @@ import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { findAuth } from './auth.js';
 
-// Per-key limits, counted in Redis so every api process shares them (rate-limiter-flexible):
-//  - requests per second (a fixed one-second window per key);
-//  - uploads in flight (a CSV or multipart body being received): a point is taken when the
-//    upload starts and given back when its response is done (or the connection drops). The
-//    counter expires after an hour, so a crashed api process cannot hold slots for ever.
-// Over the limit: 429 rate_limited with Retry-After. When Redis is unreachable the limits fall
+// Limits per key and per tenant, counted in Redis so every api process shares them
+// (rate-limiter-flexible). The tenant's budget is what protects the service: creating more keys
+// does not add to it; the key's budget keeps one runaway key from using all of its tenant's.
+//  - requests per second (a fixed one-second window);
+//  - uploads in flight (a CSV or multipart body being received): a point is taken from the key and
+//    from its tenant when the upload starts and given back to both when its response is done (or
+//    the connection drops). The counters expire after an hour, so a crashed api process cannot
+//    hold slots for ever.
+// Over either limit: 429 rate_limited with Retry-After. When Redis is unreachable the limits fall
 // back to the process's memory (insuranceLimiter) rather than failing every request.
 
 const UPLOAD_SLOT_TTL_S = 3600;
@@ -22,35 +25,39 @@ export function isUpload(req: Request): boolean {
 }
 
 export function rateLimit(deps: { redis: Redis; config: Config; log: Logger }) {
-  const { rateLimitPerSecond, maxConcurrentUploads } = deps.config.security;
+  const { rateLimitPerSecond, maxConcurrentUploads, tenantRateLimitPerSecond, tenantMaxConcurrentUploads } = deps.config.security;
   const prefix = `${deps.config.redisPrefix}:rl`;
-  const requests = new RateLimiterRedis({
-    storeClient: deps.redis,
-    keyPrefix: `${prefix}:req`,
-    points: rateLimitPerSecond,
-    duration: 1,
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: new RateLimiterMemory({ points: rateLimitPerSecond, duration: 1 }),
-  });
-  const uploads = new RateLimiterRedis({
-    storeClient: deps.redis,
-    keyPrefix: `${prefix}:up`,
-    points: maxConcurrentUploads,
-    duration: UPLOAD_SLOT_TTL_S,
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: new RateLimiterMemory({ points: maxConcurrentUploads, duration: UPLOAD_SLOT_TTL_S }),
-  });
+  const limiter = (name: string, points: number, duration: number) =>
+    new RateLimiterRedis({
+      storeClient: deps.redis,
+      keyPrefix: `${prefix}:${name}`,
+      points,
+      duration,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory({ points, duration }),
+    });
+  const requests = limiter('req', rateLimitPerSecond, 1);
+  const tenantRequests = limiter('req-tenant', tenantRateLimitPerSecond, 1);
+  const uploads = limiter('up', maxConcurrentUploads, UPLOAD_SLOT_TTL_S);
+  const tenantUploads = limiter('up-tenant', tenantMaxConcurrentUploads, UPLOAD_SLOT_TTL_S);
+  const giveBack = (l: RateLimiterRedis, id: string) => l.reward(id).catch((e: unknown) => deps.log.warn({ err: e }, 'could not release an upload slot'));
 
   return async (req: Request, res: Response, next: NextFunction) => {
     const auth = findAuth(req);
     if (!auth) return next();
+    let remaining: number;
     try {
-      const r = await requests.consume(auth.keyId);
-      res.setHeader('RateLimit-Limit', String(rateLimitPerSecond));
-      res.setHeader('RateLimit-Remaining', String(r.remainingPoints));
+      remaining = (await requests.consume(auth.keyId)).remainingPoints;
     } catch (err) {
       throw limited(err, `More than ${rateLimitPerSecond} requests per second with this API key (RATE_LIMIT_PER_SECOND); slow down and retry after the Retry-After seconds.`);
     }
+    try {
+      remaining = Math.min(remaining, (await tenantRequests.consume(auth.tenantId)).remainingPoints);
+    } catch (err) {
+      throw limited(err, `More than ${tenantRateLimitPerSecond} requests per second from all of your tenant's API keys together (TENANT_RATE_LIMIT_PER_SECOND); slow down and retry after the Retry-After seconds.`);
+    }
+    res.setHeader('RateLimit-Limit', String(rateLimitPerSecond));
+    res.setHeader('RateLimit-Remaining', String(remaining));
     if (isUpload(req)) {
       try {
         await uploads.consume(auth.keyId);
@@ -59,11 +66,19 @@ export function rateLimit(deps: { redis: Redis; config: Config; log: Logger }) {
         if (err instanceof RateLimiterRes) await uploads.reward(auth.keyId).catch(() => {});
         throw limited(err, `This API key already has ${maxConcurrentUploads} uploads in progress (MAX_CONCURRENT_UPLOADS); wait for one to finish.`, 1000);
       }
+      try {
+        await tenantUploads.consume(auth.tenantId);
+      } catch (err) {
+        if (err instanceof RateLimiterRes) await tenantUploads.reward(auth.tenantId).catch(() => {});
+        await giveBack(uploads, auth.keyId);
+        throw limited(err, `Your tenant already has ${tenantMaxConcurrentUploads} uploads in progress across its API keys (TENANT_MAX_CONCURRENT_UPLOADS); wait for one to finish.`, 1000);
+      }
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
-        uploads.reward(auth.keyId).catch((e: unknown) => deps.log.warn({ err: e }, 'could not release an upload slot'));
+        void giveBack(uploads, auth.keyId);
+        void giveBack(tenantUploads, auth.tenantId);
       };
       res.once('finish', release);
       res.once('close', release);

@@ -2,7 +2,7 @@
 // Every refusal is a sentence for the person registering the model, naming what the model has.
 import type { Signature } from './signature.js';
 import type { RunPlan, TensorInfo } from './types.js';
-import { isTensor, prepareGraph, type PreparedGraph } from './onnx.js';
+import { isTensor, type PreparedGraph } from './onnx.js';
 
 /** What onnxruntime itself reports after loading (see loadCheck): the names it will accept. */
 export interface OrtMeta {
@@ -171,10 +171,4 @@ export function planRun(signature: Signature, prepared: PreparedGraph, ortMeta?:
   }
   if (problems.length || !input) return { problems };
   return { plan: { input: input.name, inputType, inputShape: [-1, ...rowShape], maxBatch, ...outputs } };
-}
-
-/** Decode, apply the runnable-graph rewrites, and plan. Throws InvalidModelError for bytes that are no model. */
-export function inspectAndPlan(bytes: Uint8Array, signature: Signature): { prepared: PreparedGraph } & PlanResult {
-  const prepared = prepareGraph(bytes);
-  return { prepared, ...planRun(signature, prepared) };
 }

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { ensureModel } from '../db/ensureModel.js';
+import { insertModelVersion } from '../db/insertModelVersion.js';
 import { withTransaction } from '../db/pool.js';
 import { HttpError } from '../errors.js';
 import { loadCheck } from './load-check.js';
 import { InvalidModelError, prepareGraph } from './onnx.js';
 import { planRun } from './plan.js';
-import type { Signature } from './signature.js';
+import { headerColumns, type Signature } from './signature.js';
 import type { ModelIO } from './types.js';
 
 export interface NewVersion {
@@ -16,6 +18,8 @@ export interface NewVersion {
   metrics: Record<string, unknown> | null;
   description: string | null;
   loadTimeoutMs: number;
+  /** MAX_COLUMNS: the widest header an upload may have. */
+  maxColumns: number;
 }
 
 /**
@@ -24,6 +28,14 @@ export interface NewVersion {
  * Workers then follow the stored plan without guessing.
  */
 export async function registerVersion(pool: pg.Pool, v: NewVersion): Promise<{ version: number; io: ModelIO }> {
+  const width = headerColumns(v.signature);
+  if (width > v.maxColumns) {
+    throw new HttpError(
+      'invalid_signature',
+      `The signature names ${width} columns (columns and passthrough); uploads may have at most ${v.maxColumns} (MAX_COLUMNS), so no job could use it.`,
+      { errors: [{ path: 'columns', message: `at most ${v.maxColumns} columns (MAX_COLUMNS)` }], max_columns: v.maxColumns },
+    );
+  }
   let prepared;
   try {
     prepared = prepareGraph(v.bytes);
@@ -45,19 +57,12 @@ export async function registerVersion(pool: pg.Pool, v: NewVersion): Promise<{ v
   const io: ModelIO = { inputs: prepared.inputs, outputs: prepared.outputs, rewrites: prepared.rewrites, plan: planned.plan };
   const sha256 = createHash('sha256').update(v.bytes).digest('hex');
   const version = await withTransaction(pool, async (c) => {
-    // The upsert locks the model row until commit, so two concurrent registrations get versions N and N+1.
-    const { rows } = await c.query<{ id: number }>(
-      `INSERT INTO models (tenant_id, name) VALUES ($1, $2) ON CONFLICT (tenant_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
-      [v.tenantId, v.name],
-    );
-    const modelId = rows[0].id;
-    const r = await c.query<{ version: number }>(
-      `INSERT INTO model_versions (model_id, version, onnx, sha256, size_bytes, signature, io, metrics, description)
-       SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM model_versions WHERE model_id = $1
-       RETURNING version`,
-      [modelId, Buffer.from(prepared.bytes), sha256, v.bytes.length, v.signature, io, v.metrics, v.description],
-    );
-    return r.rows[0].version;
+    // ensureModel locks the model row until commit, so two concurrent registrations get versions N and N+1.
+    const modelId = await ensureModel(c, v.tenantId, v.name);
+    return insertModelVersion(c, {
+      modelId, onnx: Buffer.from(prepared.bytes), sha256, sizeBytes: v.bytes.length,
+      signature: v.signature, io, metrics: v.metrics, description: v.description,
+    });
   });
   return { version, io };
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { findModelVersion } from '../db/findModelVersion.js';
 import { HttpError } from '../errors.js';
 import type { ModelIO } from './types.js';
 import type { Signature } from './signature.js';
@@ -27,23 +28,10 @@ export function parseModelRef(ref: string): { name: string; version?: number; al
  */
 export async function resolveModel(db: pg.Pool | pg.ClientBase, tenantId: string, ref: string): Promise<ResolvedVersion> {
   const { name, version, alias } = parseModelRef(ref);
-  const where = alias
-    ? `mv.id = (SELECT version_id FROM model_aliases a WHERE a.model_id = m.id AND a.alias = $3)`
-    : version !== undefined
-      ? `mv.version = $3`
-      : `mv.version = (SELECT max(version) FROM model_versions WHERE model_id = m.id)`;
-  const params: unknown[] = [tenantId, name];
-  if (alias) params.push(alias);
-  else if (version !== undefined) params.push(version);
-  const { rows } = await db.query<{ id: number; version: number; signature: Signature; io: ModelIO }>(
-    `SELECT mv.id, mv.version, mv.signature, mv.io FROM models m JOIN model_versions mv ON mv.model_id = m.id
-      WHERE m.tenant_id = $1 AND m.name = $2 AND ${where}`,
-    params,
-  );
-  const r = rows[0];
+  const r = await findModelVersion(db, tenantId, { name, version, alias });
   if (!r) {
     const what = alias ? `alias "${alias}" of model "${name}"` : version !== undefined ? `version ${version} of model "${name}"` : `model "${name}"`;
     throw new HttpError('model_not_found', `There is no ${what}. GET /v1/models lists your models.`);
   }
-  return { id: Number(r.id), modelName: name, version: r.version, signature: r.signature, io: r.io };
+  return { id: Number(r.id), modelName: name, version: r.version, signature: r.signature as Signature, io: r.io as ModelIO };
 }

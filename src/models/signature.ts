@@ -40,3 +40,12 @@ export const SignatureSchema = z
   });
 
 export type Signature = z.output<typeof SignatureSchema>;
+
+/**
+ * The columns an upload for this signature must carry (its columns and passthrough, each once).
+ * More than MAX_COLUMNS could never be uploaded (intake refuses wider headers), so registration
+ * refuses such a signature rather than accept a model no job can use.
+ */
+export function headerColumns(s: Pick<Signature, 'columns' | 'passthrough'>): number {
+  return new Set([...s.columns, ...s.passthrough]).size;
+}

@@ -1,5 +1,3 @@
-import type { Signature } from './signature.js';
-
 /** A graph input or output as declared in the ONNX file. Dims are numbers, or a name/null for dynamic ones. */
 export interface TensorInfo {
   name: string;
@@ -39,13 +37,4 @@ export interface ModelIO {
   /** Human-readable notes on what registration changed in the graph (e.g. ZipMap removed). */
   rewrites: string[];
   plan: RunPlan;
-}
-
-export interface ModelVersionRow {
-  id: number;
-  modelName: string;
-  version: number;
-  signature: Signature;
-  io: ModelIO;
-  sha256: string;
 }

@@ -1,6 +1,8 @@
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
+import { getModelOnnx } from '../db/getModelOnnx.js';
+import { getModelVersionPlan } from '../db/getModelVersionPlan.js';
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
 
@@ -33,20 +35,19 @@ export class ModelCache {
   }
 
   private async load(versionId: number): Promise<WorkerModel> {
-    const { rows } = await this.pool.query<{ signature: Signature; io: { plan: RunPlan }; sha256: string }>(
-      'SELECT signature, io, sha256 FROM model_versions WHERE id = $1',
-      [versionId],
-    );
-    if (!rows[0]) throw new Error(`model version ${versionId} does not exist`);
-    const { signature, io, sha256 } = rows[0];
+    const row = await getModelVersionPlan(this.pool, versionId);
+    if (!row) throw new Error(`model version ${versionId} does not exist`);
+    const { sha256 } = row;
+    const signature = row.signature as Signature;
+    const io = row.io as { plan: RunPlan };
     const modelKey = `${versionId}-${sha256.slice(0, 16)}`;
     const modelPath = path.resolve(this.dir, `${modelKey}.onnx`);
     if (!(await exists(modelPath))) {
-      const bytes = await this.pool.query<{ onnx: Buffer }>('SELECT onnx FROM model_versions WHERE id = $1', [versionId]);
+      const onnx = await getModelOnnx(this.pool, versionId);
       await mkdir(this.dir, { recursive: true });
       // Written aside then renamed: a thread never loads a half-written file, even with several workers on one disk.
       const tmp = `${modelPath}.${process.pid}.${Date.now()}.tmp`;
-      await writeFile(tmp, bytes.rows[0].onnx);
+      await writeFile(tmp, onnx);
       await rename(tmp, modelPath);
     }
     return { versionId, modelKey, modelPath, signature, plan: io.plan };

@@ -1,10 +1,12 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
+import { advisoryUnlock } from '../db/advisoryUnlock.js';
 import { deleteChunkBatch } from '../db/deleteChunkBatch.js';
 import { deleteOldTombstones } from '../db/deleteOldTombstones.js';
 import { deletePredictionBatch } from '../db/deletePredictionBatch.js';
 import { expiredJobs } from '../db/expiredJobs.js';
 import { replaceJobByTombstone } from '../db/replaceJobByTombstone.js';
+import { tryAdvisoryLock } from '../db/tryAdvisoryLock.js';
 import type { Logger } from '../log.js';
 
 // A session-level advisory lock: one worker at a time runs a retention pass (others skip theirs).
@@ -23,8 +25,7 @@ export async function retentionPass(opts: { pool: pg.Pool; config: Config; log: 
   if (ttl <= 0) return null;
   const lock = await pool.connect();
   try {
-    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY]);
-    if (!rows[0].ok) return null;
+    if (!(await tryAdvisoryLock(lock, LOCK_KEY))) return null;
     try {
       const out = { jobs: 0, rows: 0, batches: 0 };
       for (;;) {
@@ -48,7 +49,7 @@ export async function retentionPass(opts: { pool: pg.Pool; config: Config; log: 
       if (out.jobs) log.info(out, 'retention deleted expired jobs');
       return out;
     } finally {
-      await lock.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => {});
+      await advisoryUnlock(lock, LOCK_KEY).catch(() => {});
     }
   } finally {
     lock.release();

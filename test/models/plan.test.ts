@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SignatureSchema } from '../../src/models/signature.js';
 import { prepareGraph } from '../../src/models/onnx.js';
-import { inspectAndPlan, planRun } from '../../src/models/plan.js';
+import { planRun } from '../../src/models/plan.js';
+import { inspectAndPlan } from './inspectAndPlan.js';
 import type { RunPlan } from '../../src/models/types.js';
 import { DataType, encodeModel, node, tensorValue } from '../../scripts/train/export.js';
 import { fixedWeights, linearRegression, mlpClassifier, nhwcImageModel, notOnnx, sklearnStyleClassifier } from '../fixtures/onnx-builder.js';

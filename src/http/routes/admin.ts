@@ -1,9 +1,11 @@
 import type { Request, Router } from 'express';
 import { z } from 'zod';
-import { listAudit } from '../../audit/log.js';
-import { SCOPES } from '../../auth/keys.js';
-import { createTenantKey, listKeys, revokeKey, type Actor, type KeyView } from '../../auth/tenants.js';
+import { SCOPES, type Scope } from '../../auth/keys.js';
+import { createTenantKey, revokeKey, type Actor, type KeyView } from '../../auth/tenants.js';
+import { listAudit } from '../../db/listAudit.js';
+import { listKeys } from '../../db/listKeys.js';
 import { HttpError } from '../../errors.js';
+import { decodeCursor, page, PageQuery } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
 
@@ -18,6 +20,9 @@ const AuditOut = z.object({
   id: z.string(), object: z.literal('audit_event'), at: z.string(), actor: z.object({ type: z.enum(['key', 'cli', 'system']), id: z.string() }),
   action: z.string(), target: z.string().nullable(), ip: z.string().nullable(), request_id: z.string().nullable(), details: z.record(z.string(), z.unknown()),
 });
+
+/** What the keys list's cursor holds: the id of the last key shown. */
+const KeyCursor = z.object({ k: z.uuid() }).strict();
 
 export function keyView(k: KeyView): z.output<typeof KeyOut> {
   return {
@@ -40,10 +45,10 @@ export function registerAdminRoutes(router: Router, deps: AppDeps) {
       method: 'post', path: '/keys', scope: 'admin', tags: ['admin'],
       summary: 'Create an API key for your tenant. The key is in this response only; store it now.',
       body: z.object({ scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length), name: z.string().min(1).max(100).optional() }).strict(),
-      responses: { 201: { description: 'created; `key` is shown only here', schema: KeyOut.extend({ key: z.string() }) } },
+      responses: { 201: { description: 'created; `key` is shown only here', schema: KeyOut.extend({ key: z.string() }) }, 409: { description: 'key_limit_reached: the tenant has MAX_KEYS_PER_TENANT unrevoked keys' } },
     },
     async (req, res, { body, auth }) => {
-      const { key, view } = await createTenantKey(pool, auth.tenantId, body.scopes, { name: body.name, actor: actorOf(req, auth.keyId) });
+      const { key, view } = await createTenantKey(pool, auth.tenantId, body.scopes, { name: body.name, actor: actorOf(req, auth.keyId), maxKeys: deps.config.security.maxKeysPerTenant });
       res.status(201).location(`/v1/keys/${view.id}`).setHeader('Cache-Control', 'no-store');
       res.json({ ...keyView(view), key });
     },
@@ -51,9 +56,15 @@ export function registerAdminRoutes(router: Router, deps: AppDeps) {
 
   defineRoute(
     router,
-    { method: 'get', path: '/keys', scope: 'admin', tags: ['admin'], summary: "Your tenant's keys: prefix, scopes, last use (batched, up to a few seconds late), revocation", responses: { 200: { description: 'keys', schema: z.object({ data: z.array(KeyOut) }) } } },
-    async (_req, res, { auth }) => {
-      res.json({ data: (await listKeys(pool, auth.tenantId)).map(keyView) });
+    {
+      method: 'get', path: '/keys', scope: 'admin', tags: ['admin'], summary: "Your tenant's keys, oldest first: prefix, scopes, last use (batched, up to a few seconds late), revocation",
+      query: z.object(PageQuery),
+      responses: { 200: { description: 'a page of keys; next_cursor is null on the last page', schema: z.object({ data: z.array(KeyOut), next_cursor: z.string().nullable() }) } },
+    },
+    async (_req, res, { query, auth }) => {
+      const afterId = query.cursor ? decodeCursor(query.cursor, KeyCursor).k : null;
+      const rows = await listKeys<Scope>(pool, auth.tenantId, { limit: query.limit + 1, afterId });
+      res.json(page(rows, query.limit, keyView, (k) => ({ k: k.id })));
     },
   );
 

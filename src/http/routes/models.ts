@@ -1,8 +1,12 @@
 import type { Router } from 'express';
 import { z } from 'zod';
+import { listModels } from '../../db/listModels.js';
+import { listModelVersions, type VersionRow } from '../../db/listModelVersions.js';
+import { setModelAlias } from '../../db/setModelAlias.js';
 import { HttpError } from '../../errors.js';
 import { registerVersion } from '../../models/register.js';
 import { SignatureSchema } from '../../models/signature.js';
+import { decodeCursor, page, PageQuery } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
 import { defineRoute } from '../route.js';
@@ -17,13 +21,9 @@ const VersionView = z.object({
   metrics: z.record(z.string(), z.any()).nullable(), description: z.string().nullable(), aliases: z.array(z.string()),
 });
 
-interface VersionRow {
-  name: string; version: number; created_at: Date; sha256: string; size_bytes: number; signature: unknown;
-  io: { inputs: unknown[]; outputs: unknown[]; rewrites: string[] }; metrics: Record<string, unknown> | null; description: string | null; aliases: string[] | null;
-}
-const VERSION_SQL = `SELECT m.name, mv.version, mv.created_at, mv.sha256, mv.size_bytes, mv.signature, mv.io, mv.metrics, mv.description,
-  (SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = mv.id) AS aliases
-  FROM models m JOIN model_versions mv ON mv.model_id = m.id`;
+// What the list cursors hold: the last model's name, the last version's number.
+const ModelCursor = z.object({ n: Name }).strict();
+const VersionCursor = z.object({ v: z.number().int().min(1).max(1e9) }).strict();
 
 function versionView(r: VersionRow) {
   return {
@@ -35,6 +35,23 @@ function versionView(r: VersionRow) {
 
 export function registerModelRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
+
+  // Declared before the POST of the same path: test/security/isolation.test.ts calls routes in
+  // this order, and the POST makes the other tenant's own model of that name.
+  defineRoute(
+    router,
+    {
+      method: 'get', path: '/models/:name/versions', scope: 'models:read', tags: ['models'], summary: "A model's versions, oldest first",
+      params: z.object({ name: Name }), query: z.object(PageQuery),
+      responses: { 200: { description: 'a page of versions; next_cursor is null on the last page' }, 404: { description: 'no such model' } },
+    },
+    async (_req, res, { params, query, auth }) => {
+      const after = query.cursor ? decodeCursor(query.cursor, VersionCursor).v : null;
+      const rows = await listModelVersions(pool, auth.tenantId, params.name, { limit: query.limit + 1, after });
+      if (!rows.length && after === null) throw new HttpError('model_not_found', `There is no model "${params.name}". GET /v1/models lists your models.`);
+      res.json(page(rows, query.limit, versionView, (r) => ({ v: r.version })));
+    },
+  );
 
   defineRoute(
     router,
@@ -69,25 +86,24 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
       if (metrics !== undefined && (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics))) throw new HttpError('validation_failed', 'The "metrics" field must be a JSON object.');
       const { version } = await registerVersion(pool, {
         tenantId: auth.tenantId, name: params.name, bytes: model, signature: sig.data,
-        metrics: (metrics as Record<string, unknown>) ?? null, description: fields.description ?? null, loadTimeoutMs: config.intake.modelLoadTimeoutMs,
+        metrics: (metrics as Record<string, unknown>) ?? null, description: fields.description ?? null, loadTimeoutMs: config.intake.modelLoadTimeoutMs, maxColumns: config.intake.maxColumns,
       });
       deps.lookups.forgetModels(auth.tenantId); // "name" now means this version here at once; elsewhere on NOTIFY
-      const { rows } = await pool.query<VersionRow>(`${VERSION_SQL} WHERE m.tenant_id = $1 AND m.name = $2 AND mv.version = $3`, [auth.tenantId, params.name, version]);
-      res.status(201).location(`/v1/models/${params.name}/versions/${version}`).json(versionView(rows[0]));
+      const [row] = await listModelVersions(pool, auth.tenantId, params.name, version);
+      res.status(201).location(`/v1/models/${params.name}/versions/${version}`).json(versionView(row));
     },
   );
 
   defineRoute(
     router,
-    { method: 'get', path: '/models', scope: 'models:read', tags: ['models'], summary: "The tenant's models with their latest version and aliases", responses: { 200: { description: 'models' } } },
-    async (_req, res, { auth }) => {
-      const { rows } = await pool.query(
-        `SELECT m.name, m.created_at, max(mv.version) AS latest_version, count(mv.id)::int AS versions,
-                coalesce((SELECT jsonb_object_agg(a.alias, v.version) FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = m.id), '{}') AS aliases
-           FROM models m JOIN model_versions mv ON mv.model_id = m.id WHERE m.tenant_id = $1 GROUP BY m.id ORDER BY m.name`,
-        [auth.tenantId],
-      );
-      res.json({ data: rows });
+    {
+      method: 'get', path: '/models', scope: 'models:read', tags: ['models'], summary: "The tenant's models by name, with their latest version and aliases",
+      query: z.object(PageQuery), responses: { 200: { description: 'a page of models; next_cursor is null on the last page' } },
+    },
+    async (_req, res, { query, auth }) => {
+      const after = query.cursor ? decodeCursor(query.cursor, ModelCursor).n : null;
+      const rows = await listModels(pool, auth.tenantId, { limit: query.limit + 1, after });
+      res.json(page(rows, query.limit, (m) => m, (m) => ({ n: m.name })));
     },
   );
 
@@ -95,7 +111,7 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
     router,
     { method: 'get', path: '/models/:name', scope: 'models:read', tags: ['models'], summary: 'A model: its versions and aliases', params: z.object({ name: Name }), responses: { 200: { description: 'the model' }, 404: { description: 'no such model' } } },
     async (_req, res, { params, auth }) => {
-      const { rows } = await pool.query<VersionRow>(`${VERSION_SQL} WHERE m.tenant_id = $1 AND m.name = $2 ORDER BY mv.version`, [auth.tenantId, params.name]);
+      const rows = await listModelVersions(pool, auth.tenantId, params.name);
       if (!rows.length) throw new HttpError('model_not_found', `There is no model "${params.name}". GET /v1/models lists your models.`);
       const aliases = Object.fromEntries(rows.flatMap((r) => (r.aliases ?? []).map((a) => [a, r.version])));
       res.json({ name: params.name, latest_version: rows.at(-1)!.version, aliases, versions: rows.map(versionView) });
@@ -106,9 +122,9 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
     router,
     { method: 'get', path: '/models/:name/versions/:version', scope: 'models:read', tags: ['models'], summary: 'One version: signature, inputs/outputs, metrics', params: z.object({ name: Name, version: VersionNo }), responses: { 200: { description: 'the version', schema: VersionView }, 404: { description: 'no such version' } } },
     async (_req, res, { params, auth }) => {
-      const { rows } = await pool.query<VersionRow>(`${VERSION_SQL} WHERE m.tenant_id = $1 AND m.name = $2 AND mv.version = $3`, [auth.tenantId, params.name, params.version]);
-      if (!rows[0]) throw new HttpError('model_not_found', `There is no version ${params.version} of model "${params.name}".`);
-      res.json(versionView(rows[0]));
+      const [row] = await listModelVersions(pool, auth.tenantId, params.name, params.version);
+      if (!row) throw new HttpError('model_not_found', `There is no version ${params.version} of model "${params.name}".`);
+      res.json(versionView(row));
     },
   );
 
@@ -121,15 +137,7 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
       responses: { 200: { description: 'alias set' }, 404: { description: 'no such model or version' } },
     },
     async (_req, res, { params, body, auth }) => {
-      const { rows } = await pool.query<{ version: number }>(
-        `INSERT INTO model_aliases (model_id, alias, version_id)
-         SELECT m.id, $3, mv.id FROM models m JOIN model_versions mv ON mv.model_id = m.id
-          WHERE m.tenant_id = $1 AND m.name = $2 AND mv.version = $4
-         ON CONFLICT (model_id, alias) DO UPDATE SET version_id = EXCLUDED.version_id, updated_at = now()
-         RETURNING $4::int AS version`,
-        [auth.tenantId, params.name, params.alias, body.version],
-      );
-      if (!rows[0]) throw new HttpError('model_not_found', `There is no version ${body.version} of model "${params.name}".`);
+      if (!(await setModelAlias(pool, auth.tenantId, params.name, params.alias, body.version))) throw new HttpError('model_not_found', `There is no version ${body.version} of model "${params.name}".`);
       deps.lookups.forgetModels(auth.tenantId); // a job submitted here next pins the new version; elsewhere on NOTIFY
       res.json({ name: params.name, alias: params.alias, version: body.version });
     },
