@@ -1,7 +1,7 @@
 // Stage limits, each on one core in this process: what the worker's stages could do flat out.
 //  - parse: a chunk's bytes → Float32Array (src/csv/numeric.ts + src/inference/preprocess.ts);
 //  - infer: raw onnxruntime-node on the benchmark model at the worker's batch size, one thread;
-//  - store: ORT output → predictions → the chunk's results as one value (result-rows.ts) → one
+//  - store: ORT output → predictions → the chunk's results as one value (src/results/resultRows.ts) → one
 //    INSERT into `prediction_chunks` in a transaction, the way the worker stores them
 //    (postprocess.ts + encodeResultRows on the thread, storeResults).
 // Plus the storage layouts the issue asks about (one row per prediction with real[] or jsonb scores,
@@ -18,7 +18,7 @@ import { parseChunk, parseChunkWhole } from '../../src/csv/parse.js';
 import { postprocess, type RowPrediction } from '../../src/inference/postprocess.js';
 import { columnIndex, createPreprocessor } from '../../src/inference/preprocess.js';
 import { storeResults } from '../../src/db/storeResults.js';
-import { encodeResultRows, type ResultRow } from '../../src/inference/result-rows.js';
+import { encodeResultRows, type ResultRow } from '../../src/results/resultRows.js';
 import type { RunPlan } from '../../src/models/types.js';
 import { benchModel, COLUMNS, csvRows, medianOf, now } from './common.js';
 
@@ -200,7 +200,7 @@ async function storageOptions(pool: pg.Pool, outputs: Record<string, ort.Tensor>
 
   // Today's is what the store stage measured and wrote: the same chunk, encoded and stored as the worker does.
   const encoded = await pool.query<{ n: number }>('SELECT sum(row_count)::float8 AS n FROM prediction_chunks');
-  results.push({ layout: 'one row per chunk, rows bytea in the result-rows encoding (today; `encodeResultRows` + one INSERT)', rowsPerSecond: storeRate, bytesPerRow: await sizeOf(pool, 'prediction_chunks', encoded.rows[0].n) });
+  results.push({ layout: 'one row per chunk, rows bytea in the result-row encoding (today; `encodeResultRows` + one INSERT)', rowsPerSecond: storeRate, bytesPerRow: await sizeOf(pool, 'prediction_chunks', encoded.rows[0].n) });
 
   next = 1;
   written = 0;

@@ -204,7 +204,12 @@ export interface ChunkerOptions {
 }
 
 export const DEFAULT_CHUNK_ROWS = 5000;
-export const DEFAULT_MAX_CHUNK_BYTES = 16 * 1024 * 1024;
+/**
+ * The largest chunk payload (a single longer record still gets a chunk of its own). The api holds
+ * one chunk of an upload in memory at a time, so this bounds what an upload costs it
+ * (docs/benchmarks.md, api memory), and keeps a job_chunks row small for the worker's COPY.
+ */
+export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /**
  * The first record is the header; data records are grouped into chunks of `chunkRows`. Pushed
@@ -225,7 +230,7 @@ export class Chunker {
   constructor(opts: ChunkerOptions) {
     this.splitter = new RecordSplitter({ maxRecordBytes: opts.maxRecordBytes });
     this.chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
-    this.maxChunkBytes = opts.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
+    this.maxChunkBytes = opts.maxChunkBytes ?? MAX_CHUNK_BYTES;
     if (!(this.chunkRows >= 1)) throw new RangeError('chunkRows must be at least 1');
   }
 
@@ -287,32 +292,6 @@ export class Chunker {
     this.pending = [];
     this.pendingBytes = 0;
   }
-}
-
-export type UploadEvent = { type: 'header'; header: Buffer } | { type: 'chunk'; chunk: Chunk };
-
-/**
- * Reads an upload (e.g. an Express `req` or a multipart file stream): yields the header record
- * first, then each chunk. Nothing more is read while the consumer is awaiting between events, so a
- * consumer that stores each chunk before asking for the next gets backpressure for free. An empty
- * (or all-blank) upload yields nothing.
- */
-export async function* chunkUpload(source: AsyncIterable<Uint8Array | string>, opts: ChunkerOptions): AsyncGenerator<UploadEvent, void, undefined> {
-  const chunker = new Chunker(opts);
-  let headerSent = false;
-  const events = function* (): Generator<UploadEvent> {
-    if (!headerSent && chunker.header) {
-      headerSent = true;
-      yield { type: 'header', header: chunker.header };
-    }
-    for (const chunk of chunker.drain()) yield { type: 'chunk', chunk };
-  };
-  for await (const buf of source) {
-    chunker.push(typeof buf === 'string' ? Buffer.from(buf) : buf);
-    yield* events();
-  }
-  chunker.end();
-  yield* events();
 }
 
 // Quoted files put quotes a few bytes apart, where a native indexOf call costs more than

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { JobStatus } from './jobRow.js';
-import { chunkJobId, type ChunkRef } from '../queue/payloads.js';
+import { chunkJobId, type ChunkRef } from '../queue/chunkJobs.js';
 import { copyOutRows, isUuid } from './copyOut.js';
 
 export interface LoadedChunk {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { splitResultRows } from '../inference/result-rows.js';
+import { splitResultRows } from '../results/resultRows.js';
 
 // One statement for every chunk of the commit. Their results go as ONE bytea parameter, cut in
 // SQL: node-postgres sends a Buffer as binary, while an array of them would go as hex text (twice
@@ -12,7 +12,7 @@ SELECT c.job_id, c.first_row, c.row_count, substring($6::bytea FROM c.start FOR 
 type Stored = { jobId: string; firstRow: number; rowCount: number; rows: Uint8Array };
 
 /**
- * Stores chunks' results (result-rows.ts), a row of prediction_chunks each, with one statement. A
+ * Stores chunks' results (src/results/resultRows.ts), a row of prediction_chunks each, with one statement. A
  * chunk's results beyond `maxValueBytes` go as several rows (split between rows), and a statement
  * carries at most `maxStatementBytes`, more statements otherwise: Postgres takes at most 1 GB in a
  * value or a parameter. The limits are parameters for the tests.

@@ -23,8 +23,6 @@ export interface BatcherOptions<P extends { rowCount: number }, R> {
 export interface Batcher<P, R> {
   /** Resolves with this part's own result; rejects when its batch fails. */
   submit(modelKey: string, part: P): Promise<R>;
-  /** Runs every waiting batch now (e.g. on shutdown) and resolves when they have settled. */
-  flush(): Promise<void>;
 }
 
 interface Waiting<P, R> {
@@ -42,7 +40,6 @@ interface Open<P, R> {
 
 export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOptions<P, R>): Batcher<P, R> {
   const open = new Map<string, Open<P, R>>();
-  const running = new Set<Promise<void>>();
   const inFlight = new Map<string, number>();
 
   function schedule(key: string): () => void {
@@ -69,7 +66,7 @@ export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOp
     batch.cancel();
     inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
     const items = batch.items;
-    const done = Promise.resolve()
+    void Promise.resolve()
       .then(() => opts.run(key, items.map((w) => w.part)))
       .then(
         (results) => {
@@ -87,11 +84,7 @@ export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOp
           ),
         );
       })
-      .finally(() => {
-        running.delete(done);
-        settled(key);
-      });
-    running.add(done);
+      .finally(() => settled(key));
   }
 
   return {
@@ -109,10 +102,6 @@ export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOp
         batch.rows += part.rowCount;
         if (batch.rows >= opts.maxRows) close(key);
       });
-    },
-    async flush() {
-      for (const key of [...open.keys()]) close(key);
-      await Promise.all([...running]);
     },
   };
 }

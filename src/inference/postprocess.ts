@@ -1,5 +1,6 @@
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
+import { shortestFloat4 } from '../results/shortestFloat4.js';
 
 // onnxruntime output tensors → one prediction per row. Only what the plan names is read; the plan
 // was settled at registration, so a tensor that does not fit here is a model/plan mismatch and throws
@@ -39,7 +40,11 @@ export function postprocess(
   const out: RowPrediction[] = new Array(rows);
   if (task === 'regression') {
     if (per !== 1) throw new Error(`regression output "${plan.value}" has ${per} values per row (dims ${JSON.stringify(t.dims)}), expected 1`);
-    for (let i = 0; i < rows; i++) out[i] = { value: values[i], scores: null };
+    // A float32 value is kept as the shortest decimal that reads back as it (3.12, not the double
+    // 3.119999885559082): stored as float8, it then prints as the model meant everywhere it is read.
+    // Math.fround gives the float32 back, so nothing is lost.
+    if (values instanceof Float32Array) for (let i = 0; i < rows; i++) out[i] = { value: shortestFloat4(values[i]), scores: null };
+    else for (let i = 0; i < rows; i++) out[i] = { value: values[i], scores: null };
   } else {
     for (let i = 0; i < rows; i++) out[i] = { value: null, scores: values.subarray(i * per, (i + 1) * per) };
   }

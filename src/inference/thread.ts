@@ -9,12 +9,14 @@ import { Buffer } from 'node:buffer';
 import { threadId } from 'node:worker_threads';
 import { InferenceError } from '../errors.js';
 import { ErrorCounter, type ErrorCount } from './rowErrorKinds.js';
+import { scrubOrtMessage } from './ortMessage.js';
 import { parseNumericSlice } from '../csv/numeric.js';
 import { assertDelimiter, parseChunk } from '../csv/parse.js';
 import { csvSlices } from '../csv/slices.js';
+import { rawCsvRecords } from '../csv/rawRecords.js';
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
-import { encodeResultRows, type ResultRow } from './result-rows.js';
+import { encodeResultRows, type ResultRow } from '../results/resultRows.js';
 import { postprocess, type RowPrediction } from './postprocess.js';
 import {
   columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type ColumnMap, type InputArray, type Preprocessed, type Preprocessor,
@@ -38,7 +40,7 @@ export interface InferenceTask {
 }
 
 export interface PartResult {
-  /** All rowCount rows of the part, in order (result-rows.ts): predictions and row errors. */
+  /** All rowCount rows of the part, in order (src/results/resultRows.ts): predictions and row errors. */
   rows: Uint8Array;
   succeeded: number;
   failed: number;
@@ -79,7 +81,9 @@ const ort = () => (ortModule ??= loadOrt());
 
 async function createSession(task: InferenceTask): Promise<Loaded> {
   const { InferenceSession } = await ort();
-  const base = { graphOptimizationLevel: 'all', intraOpNumThreads: task.intraOpThreads } as const;
+  // No CPU arena: a run's memory goes back when the run ends instead of staying with the session
+  // (a tenant's graph can allocate gigabytes from its input; pool.ts's MemoryGuard says the rest).
+  const base = { graphOptimizationLevel: 'all', intraOpNumThreads: task.intraOpThreads, enableCpuMemArena: false } as const;
   const wantsCuda = task.executionProvider === 'cuda';
   let cudaFailed = false;
   if (wantsCuda && !cudaUnavailable) {
@@ -129,6 +133,8 @@ interface Segment {
   part: number;
   pre: Preprocessed;
   passthrough: ((string | null)[] | null)[];
+  /** Row i's input as uploaded, for a failed row's result (asked for only when a row failed). */
+  record: (i: number) => Uint8Array | string | null;
 }
 
 /** Exactly n entries: the chunk says how many rows it holds, and every one gets a result row. */
@@ -159,12 +165,16 @@ function* segments(task: InferenceTask, preprocessor: Preprocessor, maps: (Colum
     if (part.format === 'json') {
       const records = fit(part.records, n, null);
       const missing = records.map((r) => (r === null ? 'record missing from chunk' : null));
-      yield { part: pi, pre: preprocessor.json(records, missing), passthrough: records.map((r) => passthroughJson(r, pt)) };
+      yield { part: pi, pre: preprocessor.json(records, missing), passthrough: records.map((r) => passthroughJson(r, pt)), record: (i) => (records[i] === null ? null : JSON.stringify(records[i])) };
       continue;
     }
     const map = maps[pi]!;
     const slices = csvSlices(part.payload, n, sliceRows) ?? [{ bytes: part.payload, rows: n }];
-    for (const slice of slices) yield { part: pi, ...prepareCsv(slice.bytes, slice.rows, part, map, preprocessor) };
+    for (const slice of slices) {
+      let raw: Uint8Array[] | null | undefined;
+      const record = (i: number) => (raw === undefined ? (raw = rawCsvRecords(slice.bytes, slice.rows)) : raw)?.[i] ?? null;
+      yield { part: pi, ...prepareCsv(slice.bytes, slice.rows, part, map, preprocessor), record };
+    }
   }
 }
 
@@ -213,7 +223,7 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
       try {
         loaded = await sessionFor(task);
       } catch (err) {
-        throw new InferenceError(`model failed to load: ${(err as Error).message}`, 'load', { cause: err });
+        throw new InferenceError(`model failed to load: ${scrubOrtMessage((err as Error).message, { [task.modelPath]: 'the model file' })}`, 'load', { cause: err });
       }
     }
     const { Tensor } = await ort();
@@ -225,7 +235,7 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
         const outputs = await loaded.session.run({ [plan.input]: input }, fetches);
         for (const p of postprocess(outputs, plan, signature.task, n)) predictions.push(p);
       } catch (err) {
-        throw new InferenceError(`inference failed on a batch of ${n} rows: ${(err as Error).message}`, 'run', { cause: err });
+        throw new InferenceError(`inference failed on a batch of ${n} rows: ${scrubOrtMessage((err as Error).message)}`, 'run', { cause: err });
       }
     }
     return predictions;
@@ -244,7 +254,7 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
     const total = segs.reduce((a, s) => a + s.pre.valid.length, 0);
     const predictions = total > 0 ? await score(concat(segs.map((s) => s.pre.data), total * rowSize), total) : [];
     let g = 0;
-    for (const { part, pre, passthrough } of segs) {
+    for (const { part, pre, passthrough, record } of segs) {
       const rows: ResultRow[] = new Array(pre.errors.length);
       let v = 0;
       for (let i = 0; i < rows.length; i++) {
@@ -253,7 +263,7 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
         const error = pre.errors[i] ?? p?.error ?? (p ? null : 'row was not scored');
         if (error === null) succeeded[part]++;
         else errorCounts[part].add(error, rowsDone[part] + i);
-        rows[i] = { value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error };
+        rows[i] = { value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error, record: error === null ? null : record(i) };
       }
       g += pre.valid.length;
       rowsDone[part] += rows.length;

@@ -25,7 +25,7 @@ export class JobFinishedNotifier {
   /**
    * Several jobs' news in one publish and one enqueue (the small jobs of one group commit).
    * `rows`, given with the commit that finished a small job (POST /v1/predictions: one chunk), are
-   * all its results (result-rows.ts): they go in the message, so a request waiting on the job need
+   * all its results (src/results/resultRows.ts): they go in the message, so a request waiting on the job need
    * not read them back.
    */
   async afterCommitMany(advs: (Pick<Advanced, 'job' | 'finished' | 'deliveries'> & { rows?: Uint8Array })[]) {

@@ -1,9 +1,9 @@
 // The wake-up message a worker publishes after a commit that finished jobs (finished.ts), and its
 // reading in the api (waiter.ts). A small job's message carries its result: the job row as the
-// finishing commit left it and its rows as stored (result-rows.ts), so a request waiting on it
+// finishing commit left it and its rows as stored (src/results/resultRows.ts), so a request waiting on it
 // answers without reading Postgres back. The commit comes first, so what the message says is what
 // is stored.
-import { decodeResultRows } from '../inference/result-rows.js';
+import { decodeResultRows } from '../results/resultRows.js';
 import type { OnlineResult } from './online.js';
 import type { JobRow } from '../db/jobRow.js';
 

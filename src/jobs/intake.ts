@@ -18,6 +18,7 @@ import { enqueueChunks } from './enqueue.js';
 import type { JobFinishedNotifier } from './finished.js';
 import { abortUpload, completeUpload } from './jobEnd.js';
 import { assertSameRequest, bodyDigest } from './requestDigest.js';
+import { viewContext } from './view.js';
 
 export interface IntakeDeps {
   config: Config;
@@ -70,8 +71,8 @@ export async function uploadsSettled(): Promise<void> {
 
 async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobRow; existing: boolean }> {
   const { config, pool, log } = deps;
-  const baseUrl = config.publicUrl ?? '';
-  const chunker = new Chunker({ maxRecordBytes: config.intake.maxRecordBytes, chunkRows: config.intake.chunkRows, maxChunkBytes: 8 * 1024 * 1024 });
+  const view = viewContext(config);
+  const chunker = new Chunker({ maxRecordBytes: config.intake.maxRecordBytes, chunkRows: config.intake.chunkRows });
   const lineEnds = crLineEnds();
   // Only a request that can be replayed (it has an idempotency key) pays for hashing its body.
   const digest = req.idempotencyKey ? bodyDigest() : null;
@@ -134,7 +135,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
       jobId = null;
       throw new HttpError('empty_upload', 'The upload has a header but no data rows.');
     }
-    const adv = await completeUpload(pool, jobId!, digest?.digest() ?? null, baseUrl);
+    const adv = await completeUpload(pool, jobId!, digest?.digest() ?? null, view);
     await deps.notify.afterCommit(adv);
     return { job: adv.job ?? (await getJobRow(pool, jobId!))!, existing: false };
   } catch (err) {
@@ -188,7 +189,6 @@ async function abandonUpload(deps: IntakeDeps, jobId: string, err: unknown) {
   const aborted = (!(err instanceof HttpError) && !(err instanceof CsvLimitError)) || (err instanceof HttpError && err.code === 'upload_aborted');
   const code = aborted ? 'upload_aborted' : err instanceof HttpError ? err.code : 'invalid_csv';
   const message = aborted ? 'The upload was interrupted before it was complete; nothing was scored. Upload the file again.' : (err as Error).message;
-  const baseUrl = deps.config.publicUrl ?? '';
-  const adv = await abortUpload(deps.pool, jobId, code, message, baseUrl);
+  const adv = await abortUpload(deps.pool, jobId, code, message, viewContext(deps.config));
   if (adv) await deps.notify.afterCommit(adv);
 }

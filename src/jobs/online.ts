@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ResolvedVersion } from '../models/resolve.js';
-import { decodeResultRows } from '../inference/result-rows.js';
-import type { PredictionRow } from './results.js';
+import { decodeResultRows } from '../results/resultRows.js';
+import type { PredictionRow } from '../results/predictionRow.js';
 import type { JobRow } from '../db/jobRow.js';
 import { insertOnlineJob } from '../db/insertOnlineJob.js';
 import { bodyDigest } from './requestDigest.js';

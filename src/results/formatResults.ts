@@ -1,24 +1,27 @@
 import type pg from 'pg';
+import type { JobStatus } from '../db/jobRow.js';
+import { selectJobSignature } from '../db/selectJobSignature.js';
 import type { ModelIO, RunPlan } from '../models/types.js';
 import type { Signature } from '../models/signature.js';
-import type { JobStatus } from '../db/jobRow.js';
+import type { PredictionRow } from './predictionRow.js';
+import { shortestFloat4 } from './shortestFloat4.js';
 
-export interface PredictionRow {
-  row_no: number;
-  value: number | null;
-  scores: number[] | null;
-  passthrough: string[] | null;
-  error: string | null;
-}
+// Stored results as the API shows them: class indices become labels, scores become named
+// probabilities, and rows become CSV lines or JSON objects, as the job's model signature says.
 
 /** Reads stored prediction rows the way the signature says outputs read: labels, probabilities, values. */
 export class ResultFormatter {
   readonly labels: string[] | null;
   readonly passthrough: string[];
 
-  constructor(private readonly signature: Signature, plan: RunPlan) {
+  /** Regression values of a float32 output, stored before the thread kept them shortest (postprocess.ts), print shortest too. */
+  private readonly float32Value: boolean;
+
+  /** `outputs` (the version's io.outputs): the type of the value output, when known. */
+  constructor(private readonly signature: Signature, plan: RunPlan, outputs?: ModelIO['outputs']) {
     this.passthrough = signature.passthrough;
     this.labels = signature.task === 'classification' ? (plan.labels ?? signature.labels ?? null) : null;
+    this.float32Value = signature.task === 'regression' && outputs?.find((o) => o.name === plan.value)?.type === 'float32';
   }
 
   /** Whether the CSV's columns depend on how many classes the rows have (classification without labels). */
@@ -43,7 +46,8 @@ export class ResultFormatter {
       return this.labels?.[r.value] ?? String(r.value);
     }
     if (this.signature.task === 'raw') return r.scores;
-    return r.value;
+    // Idempotent: a value already stored shortest reads back as the same float32.
+    return this.float32Value && r.value !== null ? shortestFloat4(Math.fround(r.value)) : r.value;
   }
 
   csvRow(r: PredictionRow, classCount: number | null): string[] {
@@ -67,17 +71,38 @@ export class ResultFormatter {
   }
 }
 
-const NEEDS_QUOTES = /[",\r\n]/;
-export function csvLine(cells: string[]): string {
-  return cells.map((c) => (NEEDS_QUOTES.test(c) || c.startsWith(' ') || c.endsWith(' ') ? `"${c.replace(/"/g, '""')}"` : c)).join(',') + '\n';
+export interface CsvOptions {
+  /** Cells as they are, formula-like or not (?raw=true, for programs rather than spreadsheets). */
+  raw?: boolean;
+  /** Default ','. */
+  delimiter?: string;
+}
+
+/**
+ * A CSV line. Unless `raw`, a cell a spreadsheet would run as a formula is neutralised (OWASP's
+ * CSV injection advice): one starting with = + - @ tab, CR or NUL gets a leading ' and quotes,
+ * "=cmd|' /C calc'!A0" → "'=cmd|' /C calc'!A0". A cell that is a plain decimal number (-3.5,
+ * +2, -1e-7) is left alone: a number cannot be a formula, and programs reading the file still
+ * read it as a number. See docs/security.md, "CSV downloads".
+ */
+export function csvLine(cells: readonly string[], opts: CsvOptions = {}): string {
+  const d = opts.delimiter ?? ',';
+  let line = '';
+  for (let i = 0; i < cells.length; i++) line += (i ? d : '') + csvCell(cells[i], d, opts.raw === true);
+  return line + '\n';
+}
+
+const NEEDS_QUOTES = /["\r\n]/;
+const FORMULA_START = /^[=+\-@\t\r\0]/;
+const PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function csvCell(c: string, delimiter: string, raw: boolean): string {
+  if (!raw && FORMULA_START.test(c) && !PLAIN_NUMBER.test(c)) return `"'${c.replace(/"/g, '""')}"`;
+  return NEEDS_QUOTES.test(c) || c.includes(delimiter) || c.startsWith(' ') || c.endsWith(' ') ? `"${c.replace(/"/g, '""')}"` : c;
 }
 
 /** How a job's results read (its pinned version's signature and plan), and its status; null when there is no such job (for this tenant, when given). */
 export async function formatterForJob(db: pg.Pool, jobId: string, tenantId?: string): Promise<{ fmt: ResultFormatter; status: JobStatus } | null> {
-  const { rows } = await db.query<{ signature: Signature; io: ModelIO; status: JobStatus }>(
-    `SELECT mv.signature, mv.io, j.status FROM jobs j JOIN model_versions mv ON mv.id = j.model_version_id
-      WHERE j.id = $1 ${tenantId ? 'AND j.tenant_id = $2' : ''}`,
-    tenantId ? [jobId, tenantId] : [jobId],
-  );
-  return rows[0] ? { fmt: new ResultFormatter(rows[0].signature, rows[0].io.plan), status: rows[0].status } : null;
+  const row = await selectJobSignature<Signature, ModelIO>(db, jobId, tenantId);
+  return row ? { fmt: new ResultFormatter(row.signature, row.io.plan, row.io.outputs), status: row.status } : null;
 }

@@ -1,9 +1,8 @@
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { pendingChunks, type PendingChunk } from '../db/pendingChunks.js';
-import { chunkJob } from '../jobs/enqueue.js';
 import type { Logger } from '../log.js';
-import { ChunkGroup, chunkJobId } from '../queue/payloads.js';
+import { CHUNK_GROUP_JOB, ChunkGroup, chunkJob, chunkJobId } from '../queue/chunkJobs.js';
 import { reconcileDeliveries } from '../webhooks/reconcile.js';
 
 const PAGE = 1000;
@@ -49,7 +48,7 @@ async function chunksInLiveGroups(queue: Queue): Promise<Set<string>> {
   const jobs = await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed']);
   const out = new Set<string>();
   for (const j of jobs) {
-    const g = j?.name === 'chunks' ? ChunkGroup.safeParse(j.data) : null;
+    const g = j?.name === CHUNK_GROUP_JOB ? ChunkGroup.safeParse(j.data) : null;
     if (g?.success) for (const c of g.data.chunks) out.add(chunkJobId(c));
   }
   return out;

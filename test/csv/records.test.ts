@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { Chunker, chunkUpload, CsvLimitError, RecordSplitter, splitRecords, type Chunk } from '../../src/csv/records.js';
+import { Chunker, CsvLimitError, RecordSplitter, splitRecords, type Chunk } from '../../src/csv/records.js';
 import { generateCsv, randomPieces, rng } from './generate.js';
 
 const B = (s: string) => Buffer.from(s, 'utf8');
@@ -267,40 +267,5 @@ describe('Chunker', () => {
     c.push(buf);
     buf.fill(0x7a);
     expect(c.header!.toString()).toBe('a,b');
-  });
-});
-
-describe('chunkUpload', () => {
-  it('yields the header first, then chunks, reading no further while the consumer awaits', async () => {
-    let pulled = 0;
-    const pieces = [B('h1,h2\n1,2\n3,'), B('4\n5,6\n'), B('7,8\n9,10\n'), B('11,12')];
-    async function* source() {
-      for (const p of pieces) {
-        pulled++;
-        yield p;
-      }
-    }
-    const seen: string[] = [];
-    for await (const ev of chunkUpload(source(), { maxRecordBytes: 100, chunkRows: 2 })) {
-      if (ev.type === 'header') {
-        seen.push(`header ${ev.header} after ${pulled}`);
-      } else {
-        seen.push(`chunk ${ev.chunk.seq} rows ${ev.chunk.firstRow}+${ev.chunk.rowCount} after ${pulled}`);
-        await Promise.resolve(); // the consumer storing the chunk
-      }
-    }
-    expect(seen).toEqual(['header h1,h2 after 1', 'chunk 0 rows 1+2 after 2', 'chunk 1 rows 3+2 after 3', 'chunk 2 rows 5+2 after 4']);
-  });
-
-  it('yields nothing for an empty upload and rethrows limit errors', async () => {
-    const events = [];
-    for await (const ev of chunkUpload((async function* () {})(), { maxRecordBytes: 10 })) events.push(ev);
-    expect(events).toEqual([]);
-    const bad = (async function* () {
-      yield B('h\n"never closed');
-    })();
-    await expect(async () => {
-      for await (const _ of chunkUpload(bad, { maxRecordBytes: 100 })) void _;
-    }).rejects.toMatchObject({ code: 'unterminated_quote', row: 1 });
   });
 });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeResults } from '../../src/db/storeResults.js';
-import { encodeResultRows } from '../../src/inference/result-rows.js';
-import { resultRows } from '../../src/jobs/resultChunks.js';
+import { encodeResultRows } from '../../src/results/resultRows.js';
+import { resultRows } from '../../src/results/readResultChunks.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 
 // Results are read back a few stored chunks per query, from any row on: every read must give
@@ -72,5 +72,43 @@ describe('reading stored results', () => {
     const back = [];
     for await (const some of resultRows(env.pool, job)) back.push(...some);
     expect(back.map((r) => [r.row_no, r.value, r.passthrough![0].length])).toEqual(rows.map((r, i) => [1001 + i, i, r.passthrough[0].length]));
+  });
+
+  it('only=errors / only=scored: across chunks, gaps and error-only chunks, from any row, the limit counting kept rows', async () => {
+    const job = randomUUID();
+    // Every third row fails (with its raw record); chunks of uneven sizes, rows 20..24 not stored, 40..42 one chunk error.
+    const layout = [[1, 5], [6, 1], [7, 13], [25, 15], [43, 8]];
+    const client = await env.pool.connect();
+    try {
+      for (const [firstRow, rowCount] of layout) {
+        const rows = Array.from({ length: rowCount }, (_, i) => {
+          const n = firstRow + i;
+          return n % 3 ? { value: n, scores: null, passthrough: null, error: null } : { value: null, scores: null, passthrough: null, error: `e${n}`, record: `line ${n}` };
+        });
+        await storeResults(client, [{ jobId: job, firstRow, rowCount, rows: encodeResultRows(rows) }]);
+      }
+      await client.query(`INSERT INTO prediction_chunks (job_id, first_row, row_count, error) VALUES ($1, 40, 3, 'not scored')`, [job]);
+    } finally {
+      client.release();
+    }
+    const stored = Array.from({ length: 50 }, (_, i) => i + 1).filter((n) => n < 20 || n > 24);
+    const isError = (n: number) => n % 3 === 0 || (n >= 40 && n <= 42);
+    const read = async (only: 'errors' | 'scored', after: number, limit?: number) => {
+      const out: [number, string | undefined][] = [];
+      for await (const rows of resultRows(env.pool, job, after, limit, { only, records: true })) out.push(...rows.map((r): [number, string | undefined] => [r.row_no, r.record && Buffer.from(r.record).toString()]));
+      return out;
+    };
+    const wrong: string[] = [];
+    for (const only of ['errors', 'scored'] as const) {
+      for (let after = 0; after <= 51; after += 1) {
+        for (const limit of [1, 2, 5, undefined]) {
+          const want = stored.filter((n) => n > after && isError(n) === (only === 'errors')).slice(0, limit ?? Infinity);
+          const got = await read(only, after, limit);
+          if (JSON.stringify(got.map((g) => g[0])) !== JSON.stringify(want)) wrong.push(`${only} after ${after}, limit ${limit}: ${JSON.stringify(got)}`);
+        }
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect((await read('errors', 35, 3))).toEqual([[36, 'line 36'], [39, 'line 39'], [40, undefined]]);
   });
 });

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { decodeResultRows, type StoredChunk } from '../../src/inference/result-rows.js';
+import { decodeResultRows, type StoredChunk } from '../../src/results/resultRows.js';
 
 /** Every stored result row of the jobs, decoded, in job and row order (results are stored a chunk per table row). */
 export async function storedRows(pool: pg.Pool, jobIds: string | string[]) {

@@ -148,12 +148,4 @@ describe('batcher', () => {
     const both = Promise.allSettled([batcher.submit('m', { id: 'a', rowCount: 1 }), batcher.submit('m', { id: 'b', rowCount: 1 })]);
     expect((await both).map((s) => s.status)).toEqual(['rejected', 'rejected']);
   });
-
-  it('flush runs what is waiting and resolves once it has settled', async () => {
-    const { batcher, calls } = setup(10, 60_000);
-    const a = batcher.submit('m', { id: 'a', rowCount: 1 });
-    await batcher.flush();
-    expect(calls).toEqual([{ key: 'm', ids: ['a'] }]);
-    expect(await a).toBe('m:a');
-  });
 });

@@ -7,7 +7,7 @@ import { failsAtRunModel, fixedWeights, linearRegression, mlpClassifier } from '
 import { SignatureSchema, type Signature } from '../../src/models/signature.js';
 import type { RunPlan } from '../../src/models/types.js';
 import type { InferenceTask, Part, PartResult } from '../../src/inference/thread.js';
-import { decodeResultRows } from '../../src/inference/result-rows.js';
+import { decodeResultRows } from '../../src/results/resultRows.js';
 
 export const dir = mkdtempSync(join(tmpdir(), 'sluice-inference-'));
 /** For afterAll in each file that imports these (vitest ends its workers without an 'exit' event). */

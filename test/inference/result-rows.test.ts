@@ -4,7 +4,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createPool } from '../../src/db/pool.js';
-import { decodeResultRows, encodeResultRows, exactShortestFloat4, shortestFloat4, type ResultRow } from '../../src/inference/result-rows.js';
+import { decodeResultRows, encodeResultRows, RECORD_MAX_BYTES, splitResultRows, type ResultRow } from '../../src/results/resultRows.js';
+import { csvLine } from '../../src/results/formatResults.js';
+import { exactShortestFloat4, shortestFloat4 } from '../../src/results/shortestFloat4.js';
 import { withDb } from '../global-setup.js';
 
 // A chunk's results are stored as one value in Sluice's own encoding; read back they must be
@@ -61,6 +63,40 @@ describe('stored result rows', () => {
     expect(decodeResultRows(chunk, { after: 5002 }).map((r) => r.row_no)).toEqual([5003]);
   });
 
+  it("keeps a failed row's raw record, read only when asked for; rows stored before records read as ever", () => {
+    const rows: ResultRow[] = [
+      { value: 1.5, scores: [0.25], passthrough: ['a'], error: null, record: Buffer.from('ignored: the row succeeded') },
+      { value: null, scores: null, passthrough: ['b'], error: 'bad', record: Buffer.from('b,x"y",\u00ff\0') },
+      { value: null, scores: null, passthrough: null, error: 'no record', record: null },
+      { value: null, scores: null, passthrough: [null], error: 'json', record: '{"a":"ü"}' },
+      { value: null, scores: null, passthrough: null, error: 'too big', record: Buffer.alloc(RECORD_MAX_BYTES + 1, 120) },
+      { value: 7, scores: null, passthrough: null, error: null },
+    ];
+    const bytes = encodeResultRows(rows);
+    const old = encodeResultRows(rows.map(({ record: _, ...r }) => r));
+    // A successful row pays nothing; an oversized record is left out.
+    expect(bytes.length - old.length).toBe(4 + Buffer.byteLength('b,x"y",\u00ff\0') + 4 + Buffer.byteLength('{"a":"ü"}'));
+    const chunk = { first_row: 1, row_count: rows.length, rows: bytes, error: null };
+    // Without asking, rows read exactly as those stored without records.
+    expect(decodeResultRows(chunk)).toEqual(decodeResultRows({ ...chunk, rows: old }));
+    expect(decodeResultRows(chunk, { after: 2, limit: 2 })).toEqual(decodeResultRows({ ...chunk, rows: old }, { after: 2, limit: 2 }));
+    const errors = decodeResultRows(chunk, { only: 'errors', records: true });
+    expect(errors.map((r) => [r.row_no, r.error, r.record && Buffer.from(r.record).toString('utf8')])).toEqual([
+      [2, 'bad', 'b,x"y",\u00ff\0'], [3, 'no record', undefined], [4, 'json', '{"a":"ü"}'], [5, 'too big', undefined],
+    ]);
+    expect(decodeResultRows(chunk, { only: 'scored' }).map((r) => [r.row_no, r.value])).toEqual([[1, 1.5], [6, 7]]);
+    expect(decodeResultRows(chunk, { only: 'errors', after: 2, limit: 2 }).map((r) => r.row_no)).toEqual([3, 4]);
+    // Rows stored before records (no record bit) through the filtered road.
+    expect(decodeResultRows({ ...chunk, rows: old }, { only: 'errors', records: true }).map((r) => [r.row_no, r.record])).toEqual([[2, undefined], [3, undefined], [4, undefined], [5, undefined]]);
+    // A chunk stored as one error: all errors, none scored.
+    expect(decodeResultRows({ first_row: 9, row_count: 2, rows: null, error: 'x' }, { only: 'scored' })).toEqual([]);
+    expect(decodeResultRows({ first_row: 9, row_count: 2, rows: null, error: 'x' }, { only: 'errors', limit: 1 }).map((r) => r.row_no)).toEqual([9]);
+    // Splitting steps over records too.
+    const pieces = splitResultRows(bytes, 1, rows.length, 16);
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.flatMap((p) => decodeResultRows({ first_row: p.firstRow, row_count: p.rowCount, rows: p.rows, error: null }, { only: 'errors', records: true }))).toEqual(errors);
+  });
+
   it('refuses a value with bytes past its last row', () => {
     const rows = encodeResultRows([{ value: 1, scores: null, passthrough: null, error: null }]);
     expect(() => decodeResultRows({ first_row: 1, row_count: 1, rows: Buffer.concat([rows, Buffer.from([0])]), error: null })).toThrow(/past row 1/);
@@ -69,7 +105,9 @@ describe('stored result rows', () => {
 
 describe('through Postgres', () => {
   const admin = () => new pg.Client({ connectionString: inject('testRun').adminUrl });
-  const dbName = `sluice_scratch_${randomBytes(5).toString('hex')}`;
+  // Named as test/helpers/env.ts names a file's database (sluice_t_<run>_…), so the run's teardown and
+  // the stale-database cleanup of test/global-setup.ts drop it if this file never reaches afterAll.
+  const dbName = `sluice_t_${inject('testRun').runId}_scratch${randomBytes(4).toString('hex')}`;
   let pool: pg.Pool;
   beforeAll(async () => {
     const a = admin();
@@ -150,5 +188,14 @@ describe('through Postgres', () => {
     chunks.slice(1).forEach((c, k) => expect(c.rows.equals(encodeResultRows([stored[10 + k]])), `row ${c.first_row}`).toBe(true));
     expect(JSON.stringify(chunks.flatMap((c) => decodeResultRows(c)))).toBe(JSON.stringify(before));
     expect((await pool.query(`SELECT to_regclass('predictions') AS t`)).rows[0].t).toBeNull();
+  });
+});
+
+describe('CSV lines (docs/security.md, "CSV downloads")', () => {
+  it("neutralise formula-like cells with ' and quotes, leave plain numbers and other cells alone; raw turns it off", () => {
+    const cells = ['=1+1', '+1+1', '-1+1', '@A1', '\tx', '\rx', '\0x', '-3.5', '+2', '-1e-7', '.5', '-Infinity', 'plain', 'a,b', 'say "hi"', ' pad', ''];
+    expect(csvLine(cells)).toBe(`"'=1+1","'+1+1","'-1+1","'@A1","'\tx","'\rx","'\0x",-3.5,+2,-1e-7,.5,"'-Infinity",plain,"a,b","say ""hi"""," pad",\n`);
+    expect(csvLine(cells, { raw: true })).toBe(`=1+1,+1+1,-1+1,@A1,\tx,"\rx",\0x,-3.5,+2,-1e-7,.5,-Infinity,plain,"a,b","say ""hi"""," pad",\n`);
+    expect(csvLine(['a;b', 'c,d', '=x'], { delimiter: ';' })).toBe(`"a;b";c,d;"'=x"\n`);
   });
 });

@@ -1,13 +1,18 @@
 import type { Response, Router } from 'express';
 import { z } from 'zod';
 import { jobGoneError } from './jobs.js';
-import { resultRows } from '../../jobs/resultChunks.js';
-import { csvLine, formatterForJob, type PredictionRow } from '../../jobs/results.js';
+import { resultRows } from '../../results/readResultChunks.js';
+import { csvLine, formatterForJob } from '../../results/formatResults.js';
+import type { PredictionRow } from '../../results/predictionRow.js';
+import { ErrorRows } from '../../results/errorRows.js';
+import { selectJobUpload } from '../../db/selectJobUpload.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
 
-// Results are read a few stored chunks at a time (src/jobs/resultChunks.ts): JSON pages by row
-// number (the cursor is the last row of the page), CSV and NDJSON streamed.
+// Results are read a few stored chunks at a time (src/results/readResultChunks.ts): JSON pages by
+// row number (the cursor is the last row of the page), CSV and NDJSON streamed. ?only=errors gives
+// the failed rows with their inputs as uploaded (src/results/errorRows.ts), ?only=scored the others.
+// CSV cells that a spreadsheet would run as formulas are neutralised unless ?raw=true (csvLine).
 const LOOKAHEAD_ROWS = 50_000;
 
 export function registerResultRoutes(router: Router, deps: AppDeps) {
@@ -16,12 +21,17 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
     router,
     {
       method: 'get', path: '/jobs/:id/results', scope: 'jobs:read', tags: ['jobs'],
-      summary: 'Results in input order: CSV (default, streamed), NDJSON (streamed) or JSON pages. While a job runs, what is done so far.',
+      summary:
+        'Results in input order: CSV (default, streamed), NDJSON (streamed) or JSON pages. While a job runs, what is done so far. ' +
+        'only=errors: the failed rows, each with its input as uploaded (CSV: the upload\'s header after row and error, ready to fix and resubmit); only=scored: the others. ' +
+        'CSV cells starting with = + - @ tab or CR (plain numbers aside) are prefixed with \' and quoted against spreadsheet formula injection; raw=true turns that off.',
       params: z.object({ id: z.string().uuid('job ids are UUIDs') }),
       query: z.object({
         format: z.enum(['csv', 'ndjson', 'json']).default('csv'),
         cursor: z.coerce.number().int().min(0).optional(),
         limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+        only: z.enum(['all', 'errors', 'scored']).default('all'),
+        raw: z.enum(['true', 'false']).default('false'),
       }),
       responses: { 200: { description: 'results', contentType: 'text/csv' }, 404: { description: 'no such job' } },
     },
@@ -30,13 +40,19 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
       if (!job) throw await jobGoneError(pool, params.id, auth.tenantId, deps.config.worker.retentionTtlHours);
       const { fmt } = job;
       res.setHeader('X-Job-Status', job.status);
+      const read = { only: query.only, records: query.only === 'errors' };
+      const csvOpts = { raw: query.raw === 'true' };
+      const upload = query.only === 'errors' ? await selectJobUpload(pool, params.id) : null;
+      if (query.only === 'errors' && !upload) throw await jobGoneError(pool, params.id, auth.tenantId, deps.config.worker.retentionTtlHours);
+      const errors = upload ? new ErrorRows(upload, csvOpts.raw) : null;
+      const json = errors ? (r: PredictionRow) => ({ ...fmt.json(r), input: errors.input(r) }) : (r: PredictionRow) => fmt.json(r);
 
       if (query.format === 'json') {
         const rows: PredictionRow[] = [];
-        for await (const some of resultRows(pool, params.id, query.cursor ?? 0, query.limit + 1)) rows.push(...some);
+        for await (const some of resultRows(pool, params.id, query.cursor ?? 0, query.limit + 1, read)) rows.push(...some);
         const data = rows.slice(0, query.limit);
         const more = rows.length > query.limit;
-        res.json({ job_status: job.status, data: data.map((r) => fmt.json(r)), next_cursor: more ? data.at(-1)!.row_no : null });
+        res.json({ job_status: job.status, data: data.map(json), next_cursor: more ? data.at(-1)!.row_no : null });
         return;
       }
 
@@ -44,12 +60,12 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
       res.once('close', () => (abort = true));
       // Without labels, the CSV header names a column per class: read on to the first row with
       // scores to count them (the rows before it, all errors, wait in hand; at most LOOKAHEAD_ROWS).
-      const chunks = resultRows(pool, params.id);
+      const chunks = resultRows(pool, params.id, 0, Infinity, read);
       const held: PredictionRow[][] = [];
       let classCount: number | null = null;
       let heldRows = 0;
       let more = true;
-      while (query.format === 'csv' && fmt.needsClassCount && classCount === null && heldRows < LOOKAHEAD_ROWS && !abort) {
+      while (query.format === 'csv' && !errors && fmt.needsClassCount && classCount === null && heldRows < LOOKAHEAD_ROWS && !abort) {
         const n = await chunks.next();
         if (n.done) {
           more = false;
@@ -60,12 +76,14 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
         classCount = n.value.find((r) => r.scores)?.scores?.length ?? null;
       }
       if (query.format === 'csv') {
-        res.type('text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${params.id}.csv"`);
-        await write(res, csvLine(fmt.csvHeader(classCount)));
+        res.type('text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${params.id}${query.only === 'all' ? '' : `.${query.only}`}.csv"`);
+        await write(res, errors ? errors.csvHeader() : csvLine(fmt.csvHeader(classCount), csvOpts));
       } else res.type('application/x-ndjson');
       const format = (rows: PredictionRow[]) => {
         let text = '';
-        for (const r of rows) text += query.format === 'csv' ? csvLine(fmt.csvRow(r, classCount)) : JSON.stringify(fmt.json(r)) + '\n';
+        if (query.format !== 'csv') for (const r of rows) text += JSON.stringify(json(r)) + '\n';
+        else if (errors) for (const r of rows) text += errors.csvRow(r);
+        else for (const r of rows) text += csvLine(fmt.csvRow(r, classCount), csvOpts);
         return text;
       };
       for (const rows of held) if (!abort) await write(res, format(rows));

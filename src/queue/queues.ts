@@ -1,0 +1,13 @@
+// The BullMQ queues and the pub/sub channel the api and workers share through Redis. What travels
+// is references to durable rows in Postgres, never the rows themselves (chunkJobs.ts,
+// deliveryJobs.ts).
+export const QUEUES = {
+  /** CSV chunks of batch jobs. */
+  predict: 'predict',
+  /** Small jobs from POST /v1/predictions: their own queue, so they never wait behind bulk chunks. */
+  interactive: 'predict-interactive',
+  webhooks: 'webhooks',
+} as const;
+
+/** Pub/sub channel on which a worker announces that jobs reached a final status (their ids, space-separated). */
+export const jobDoneChannel = (prefix: string) => `${prefix}:job-finished`;
