@@ -5,9 +5,16 @@
 // end). Malformed CSV (unbalanced quotes, NUL bytes, invalid UTF-8, 1 MB fields, 100k columns, a BOM
 // in the middle, mixed line endings), malformed multipart, malformed and deeply nested JSON, wrong
 // content types, huge headers, bad ids, other tenants' ids, truncated uploads, bad keys.
+// Before the random requests, issue 12's hostile cases run once each (`hostile` in the report): a
+// model that allocates 2 GB from its input's shape (memory bomb: its job must fail
+// model_memory_exceeded and the worker's RSS come back within 100 MB of its start), models with
+// EXTERNAL-data initializers (422 external_data_not_supported, no server path), CSV formula values,
+// a key with a non-ASCII byte (401), forged job cursors (400), a key in `?api_key=` (not logged in
+// clear) and JSON inputs with __proto__/constructor/toString columns (own properties only).
 // Reports requests sent, the status histogram, 5xx (must be 0), responses that leak internals (0),
 // crashes (0), jobs stuck (0) and whether the service still answers; exits 1 if any fails.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -15,6 +22,7 @@ import { Redis } from 'ioredis';
 import { createKey } from '../src/auth/tenants.js';
 import { migrate } from '../src/db/migrate.js';
 import { linearRegression } from '../test/fixtures/onnx-builder.js';
+import { externalDataModel, hostileSignature, memoryBombModel } from '../test/fixtures/hostileModels.js';
 import { startApi, startWorker, type Proc } from '../test/helpers/processes.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' }, seed: { type: 'string' } } });
@@ -53,7 +61,18 @@ const env: Record<string, string> = {
   // Limits small enough that the fuzzer reaches them; rate limits out of the way (tested elsewhere).
   MAX_UPLOAD_BYTES: String(4 * 1024 * 1024), MAX_RECORD_BYTES: String(256 * 1024), MAX_COLUMNS: '2000', MAX_MODEL_BYTES: String(1024 * 1024),
   MAX_JSON_BYTES: String(256 * 1024), RATE_LIMIT_PER_SECOND: '100000', MAX_CONCURRENT_UPLOADS: '64', BODY_IDLE_TIMEOUT_MS: '2000', HEADERS_TIMEOUT_MS: '2000',
+  MODEL_MEMORY_LIMIT_MB: '1024',
 };
+/** A process's resident set in MB, as the kernel counts it. */
+const rssMb = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const FORGED_CURSORS = [
+  b64url({ t: '2020-01-01T00:00:00Z', id: '------------------------------------' }),
+  b64url({ t: '1', id: '00000000-0000-0000-0000-000000000000' }),
+  b64url({ t: 'not a time', id: 'x' }),
+  b64url({ t: null, id: 1 }),
+  b64url([1, 2]),
+];
 
 let api: (Proc & { url: string }) | undefined;
 let worker: Proc | undefined;
@@ -64,6 +83,7 @@ const fivexx: string[] = [];
 const leaks: string[] = [];
 let sent = 0;
 const started = Date.now();
+const count = (k: string) => histogram.set(k, (histogram.get(k) ?? 0) + 1);
 
 try {
   api = await startApi(env);
@@ -88,6 +108,104 @@ try {
 
   const keys = { a: a.key, b: b.key };
   const auth = (k = keys.a) => ({ authorization: `Bearer ${k}` });
+  // A key of the right shape whose checksum part holds a non-ASCII character (a latin-1 byte on the wire).
+  const nonAsciiKey = `${a.key.slice(0, -1)}\u00e9`;
+
+  // ---------- issue 12's hostile cases, once each, before the random requests ----------
+  const hostile: Record<string, unknown> = {};
+  const hostileFailures: string[] = [];
+  const check = (name: string, ok: boolean, detail: unknown) => {
+    hostile[name] = detail;
+    if (!ok) hostileFailures.push(`${name}: ${JSON.stringify(detail)}`);
+  };
+  const note = (status: number, what: string, text: string) => {
+    count(String(status));
+    sent++;
+    if (status >= 500) fivexx.push(`${what} → ${status} ${text.slice(0, 200)}`);
+    if (INTERNALS.test(text) || text.includes(process.cwd())) leaks.push(`${what} → ${status} ${text.slice(0, 200)}`);
+  };
+  const call = async (what: string, path: string, init: RequestInit = {}) => {
+    const res = await fetch(url + path, { ...init, headers: { ...auth(), ...(init.headers as Record<string, string>) } });
+    const text = await res.text();
+    note(res.status, what, text);
+    return { status: res.status, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
+  };
+  const register = (name: string, onnx: Uint8Array, signature: unknown) => {
+    const f = new FormData();
+    f.set('signature', JSON.stringify(signature));
+    f.set('model', new Blob([Buffer.from(onnx)]), `${name}.onnx`);
+    return call(`register ${name}`, `/v1/models/${name}/versions`, { method: 'POST', body: f });
+  };
+  const waitJob = async (id: string) => {
+    for (const end = Date.now() + 90_000; Date.now() < end; ) {
+      const j = (await call('wait job', `/v1/jobs/${id}?wait=5`)).json;
+      if (['completed', 'failed', 'cancelled'].includes(j?.status)) return j;
+    }
+    throw new Error(`job ${id} did not finish`);
+  };
+  const submit = async (model: string, csv: string) => (await call(`job ${model}`, `/v1/jobs?model=${model}`, { method: 'POST', body: csv, headers: { 'content-type': 'text/csv' } })).json;
+  {
+    // 1. The memory bomb, on a worker that has scored a job (its baseline) and is otherwise idle.
+    await waitJob(aJob.id);
+    const start = rssMb(worker.pid);
+    if ((await register('bomb', memoryBombModel(), hostileSignature)).status !== 201) throw new Error('setup: the memory bomb did not register');
+    let peak = start;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(worker!.pid))), 20);
+    const bombed = await waitJob((await submit('bomb', 'a,b\n1,2\n')).id);
+    const t0 = Date.now();
+    const again = await waitJob((await submit('bomb', 'a,b\n1,2\n')).id);
+    const refusedMs = Date.now() - t0;
+    clearInterval(sampler);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = rssMb(worker.pid);
+    const memory = { job_error: bombed.error?.code, second_job_error: again.error?.code, second_job_ms: refusedMs, worker_rss_mb: { start, peak, after, growth: after - start } };
+    check('memory_bomb', bombed.error?.code === 'model_memory_exceeded' && again.error?.code === 'model_memory_exceeded' && after - start < 100, memory);
+
+    // 2. External data: refused, and nothing of this host in the answer.
+    const ext: Record<string, unknown> = {};
+    let extOk = true;
+    for (const location of ['package.json', '.env', '/etc/passwd', '../../../etc/hostname']) {
+      const r = await register('ext', externalDataModel(location), hostileSignature);
+      ext[location] = `${r.status} ${r.json?.code}`;
+      extOk &&= r.status === 422 && r.json?.code === 'external_data_not_supported' && !r.text.includes(process.cwd());
+    }
+    check('external_data', extOk, ext);
+
+    // 3. CSV formula values in a passthrough column come back escaped in the CSV download.
+    const formulas = ["=cmd|' /C calc'!A0", '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx'];
+    const fj = await submit('lin', 'id,a,b\n' + formulas.map((f) => `"${f.replace(/"/g, '""')}",1,2`).join('\n') + '\n');
+    await waitJob(fj.id);
+    const csvOut = (await call('results csv', `/v1/jobs/${fj.id}/results?format=csv`)).text;
+    const rawCells = formulas.filter((f) => csvOut.split('\n').some((line) => line.startsWith(f) || line.startsWith(`"${f}`)));
+    const dataLines = csvOut.split('\n').slice(1).filter((l) => l.trim()).length;
+    check('csv_formulas', rawCells.length === 0 && dataLines >= formulas.length, { unescaped: rawCells.length, of: formulas.length, rows_read_back: dataLines });
+
+    // 4. A key with a non-ASCII byte: 401, not a 500 from the constant-time comparison.
+    const na = await call('non-ascii key', '/v1/jobs', { headers: { authorization: `Bearer ${nonAsciiKey}` } });
+    check('non_ascii_key', na.status === 401, na.status);
+
+    // 5. Forged job cursors: 400.
+    const cursors = [];
+    for (const cur of FORGED_CURSORS) cursors.push((await call('forged cursor', `/v1/jobs?cursor=${cur}`)).status);
+    check('forged_cursors', cursors.every((st) => st === 400), cursors);
+
+    // 6. A key in the query string is not logged in clear.
+    await fetch(`${url}/v1/jobs?api_key=${encodeURIComponent(keys.a)}&callback_url=${encodeURIComponent('https://user:pw@example.com/h')}`).then((r) => (note(r.status, '?api_key', ''), r.text()));
+    await new Promise((r) => setTimeout(r, 300));
+    const logged = JSON.stringify(api.logs);
+    check('api_key_in_query', !logged.includes(keys.a) && !logged.includes('user:pw'), { key_in_logs: logged.includes(keys.a), callback_credentials_in_logs: logged.includes('user:pw') });
+
+    // 7. JSON inputs read own properties only: inherited names are missing columns, never functions.
+    const protoSig = { columns: ['__proto__', 'constructor'], task: 'regression', passthrough: ['toString', 'hasOwnProperty'] };
+    const protoReg = await register('proto', linearRegression([1, 2], 0), protoSig);
+    const outs: string[] = [];
+    for (const inputs of [[{}], [JSON.parse('{"__proto__": 1, "constructor": 2, "toString": "t"}')], [{ constructor: 1 }]]) {
+      const r = await call('proto inputs', '/v1/predictions', { method: 'POST', body: JSON.stringify({ model: 'proto', inputs, wait: 20 }), headers: { 'content-type': 'application/json' } });
+      outs.push(`${r.status}`);
+      if (r.text.includes('native code') || r.text.includes('function ')) outs.push('inherited property read');
+    }
+    check('json_prototype_columns', !outs.includes('inherited property read') && outs.every((st) => !st.startsWith('5')), { registered: protoReg.status, answers: outs });
+  }
 
   // ---------- generators ----------
   const enc = (s: string) => Buffer.from(s, 'utf8');
@@ -157,9 +275,9 @@ try {
     () => { const m = pick(multipartBodies)(); return { method: 'POST', path: pick([routes.jobs('lin'), '/v1/jobs', '/v1/models/fz/versions']), headers: { ...auth(), 'content-type': m.type }, body: m.body }; },
     () => ({ method: pick(['POST', 'PUT', 'PATCH']), path: pick(['/v1/predictions', '/v1/webhooks', '/v1/keys', '/v1/models/lin/aliases/prod', `/v1/webhooks/${aHook.id}`, '/v1/webhooks/default-secret/rotate', `/v1/jobs/${aJob.id}/cancel`]), headers: { ...auth(rnd() < 0.5 ? keys.a : keys.b), 'content-type': pick(['application/json', 'application/json', 'text/plain', 'application/merge-patch+json']) }, body: pick(jsonBodies)() }),
     () => ({ method: pick(['POST', 'PUT']), path: pick(['/v1/jobs?model=lin', '/v1/predictions', '/v1/models/lin/versions', '/v1/webhooks']), headers: { ...auth(), 'content-type': pick(contentTypes) }, body: pick([...csvBodies, () => enc(pick(jsonBodies)())])() }),
-    () => ({ method: pick(['GET', 'GET', 'POST', 'DELETE', 'PATCH']), path: pick([`/v1/jobs/${pick(badIds)}`, `/v1/jobs/${pick(badIds)}/results?format=${pick(['csv', 'json', 'ndjson', 'xml', ''])}&cursor=${pick(['-1', 'x', '1e99', '0'])}&limit=${pick(['0', '1', '99999', 'x'])}`, `/v1/jobs/${pick(badIds)}/deliveries`, `/v1/deliveries/${pick(badIds)}/retry`, `/v1/models/${encodeURIComponent(pick(models))}`, `/v1/models/lin/versions/${pick(['1', '0', '-1', 'x', '99999999999'])}`, `/v1/webhooks/${pick(badIds)}`, `/v1/keys/${pick(badIds)}`, `/v1/jobs?status=${pick(['x', 'queued'])}&limit=${pick(['0', '-5', '201', 'x'])}&cursor=${pick(['x', 'eyJ0IjoxfQ', '%00'])}`, `/v1/audit?before=${pick(['x', '1', '-1', '99999999999999999999'])}`]), headers: auth(rnd() < 0.5 ? keys.a : keys.b) }),
+    () => ({ method: pick(['GET', 'GET', 'POST', 'DELETE', 'PATCH']), path: pick([`/v1/jobs/${pick(badIds)}`, `/v1/jobs/${pick(badIds)}/results?format=${pick(['csv', 'json', 'ndjson', 'xml', ''])}&cursor=${pick(['-1', 'x', '1e99', '0'])}&limit=${pick(['0', '1', '99999', 'x'])}`, `/v1/jobs/${pick(badIds)}/deliveries`, `/v1/deliveries/${pick(badIds)}/retry`, `/v1/models/${encodeURIComponent(pick(models))}`, `/v1/models/lin/versions/${pick(['1', '0', '-1', 'x', '99999999999'])}`, `/v1/webhooks/${pick(badIds)}`, `/v1/keys/${pick(badIds)}`, `/v1/jobs?status=${pick(['x', 'queued'])}&limit=${pick(['0', '-5', '201', 'x'])}&cursor=${pick(['x', 'eyJ0IjoxfQ', '%00', ...FORGED_CURSORS])}`, `/v1/audit?before=${pick(['x', '1', '-1', '99999999999999999999'])}`]), headers: auth(rnd() < 0.5 ? keys.a : keys.b) }),
     () => ({ method: pick(['GET', 'POST', 'DELETE', 'PATCH', 'PUT']), path: pick([`/v1/jobs/${aJob.id}`, `/v1/jobs/${aJob.id}/results`, `/v1/jobs/${aJob.id}/cancel`, `/v1/jobs/${aJob.id}/deliveries`, '/v1/models/lin', '/v1/models/lin/versions/1', `/v1/webhooks/${aHook.id}`, `/v1/webhooks/${aHook.id}/rotate-secret`, `/v1/keys/${a.id}`]), headers: { ...auth(keys.b), 'content-type': 'application/json' }, body: '{}' }),
-    () => ({ method: 'GET', path: pick(['/v1/jobs', '/v1/models', '/v1/keys', '/v1/webhooks']), headers: pick<Record<string, string>>([{}, { authorization: 'Bearer' }, { authorization: `Bearer ${revoked.key}` }, { authorization: `Bearer ${a.key.slice(0, -1)}0` }, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }, { authorization: `Bearer ${readOnly.key}` }, { authorization: 'Bearer ' + 'sluice_sk_'.padEnd(59, 'A') }]) }),
+    () => ({ method: 'GET', path: pick(['/v1/jobs', '/v1/models', '/v1/keys', '/v1/webhooks']), headers: pick<Record<string, string>>([{}, { authorization: 'Bearer' }, { authorization: `Bearer ${revoked.key}` }, { authorization: `Bearer ${a.key.slice(0, -1)}0` }, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }, { authorization: `Bearer ${readOnly.key}` }, { authorization: 'Bearer ' + 'sluice_sk_'.padEnd(59, 'A') }, { authorization: `Bearer ${nonAsciiKey}` }]) }),
     () => 'raw',
   ];
 
@@ -192,7 +310,6 @@ try {
 
   // ---------- run ----------
   const deadline = started + SECONDS * 1000;
-  const count = (k: string) => histogram.set(k, (histogram.get(k) ?? 0) + 1);
   const one = async () => {
     const g = pick(generators)();
     sent++;
@@ -251,10 +368,12 @@ try {
     jobs_stuck: unfinished,
     jobs_with_missing_rows: orphans,
     still_answering: answering,
+    hostile,
+    hostile_failures: hostileFailures.length,
   };
   console.log(JSON.stringify(report, null, 2));
-  for (const l of [...fivexx, ...leaks].slice(0, 20)) console.error(l);
-  if (fivexx.length || leaks.length || crashes || unfinished || orphans || !answering) process.exitCode = 1;
+  for (const l of [...fivexx, ...leaks, ...hostileFailures].slice(0, 20)) console.error(l);
+  if (fivexx.length || leaks.length || crashes || unfinished || orphans || !answering || hostileFailures.length) process.exitCode = 1;
 } catch (err) {
   console.error(err);
   process.exitCode = 1;

@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 // The one place that reads the environment. Everything else receives a Config.
 const SECOND = 1000;
+/** MODEL_MEMORY_LIMIT_MB's default, also the inference pool's when it is not given one. */
+export const DEFAULT_MODEL_MEMORY_LIMIT_MB = 1024;
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -51,6 +53,9 @@ const EnvSchema = z.object({
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(256),
   BATCH_MAX_DELAY_MS: z.coerce.number().min(0).default(2),
   MODEL_CACHE_DIR: z.string().default('.cache/models'),
+  // How far the worker process's resident memory may grow while a task runs before its model is
+  // failed with model_memory_exceeded (src/inference/pool.ts says what this does and does not bound).
+  MODEL_MEMORY_LIMIT_MB: z.coerce.number().int().min(64).default(DEFAULT_MODEL_MEMORY_LIMIT_MB),
   // BullMQ lock, sized for chunks of CHUNK_ROWS=5000 (0.1-2 s to score and store). Inference runs on
   // worker threads, so the main loop renews the lock every LOCK_DURATION/2 without fail; 30 s
   // outlasts a long GC pause or a slow commit (a lock lost on a live worker means the chunk runs
@@ -87,13 +92,25 @@ const EnvSchema = z.object({
   // How long the previous secret keeps signing after a rotation, so receivers can switch over.
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(24 * 60 * 60),
 
-  // Security: per-key rate limits, per-tenant queue caps, JSON depth, slow-client timeouts (docs/security.md)
+  // Security: per-key and per-tenant rate limits, per-tenant queue and key caps, JSON depth, slow-client timeouts (docs/security.md)
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(1000),
   MAX_CONCURRENT_UPLOADS: z.coerce.number().int().min(1).default(4),
+  // Per tenant as well as per key, so a tenant cannot multiply its share by creating keys. Unset,
+  // a tenant gets twice its key's budget: room for two busy keys (say production and a backfill)
+  // at full speed, while every further key only shares what the tenant has.
+  TENANT_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).optional(),
+  TENANT_MAX_CONCURRENT_UPLOADS: z.coerce.number().int().min(1).optional(),
   MAX_QUEUED_ROWS_PER_TENANT: z.coerce.number().int().min(1).default(50_000_000),
+  // Unrevoked keys per tenant. 100 is far more than services and people a tenant needs keys for,
+  // and bounds the rows an admin key (or a looping script) can create.
+  MAX_KEYS_PER_TENANT: z.coerce.number().int().min(1).default(100),
   MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(20 * SECOND),
   BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30 * SECOND),
+  // The whole body of one request must arrive within this, however steadily it trickles: 6 h moves
+  // MAX_UPLOAD_BYTES (5 GiB) at ~250 KB/s, a slow link; a body slower than that only holds a
+  // connection, an upload slot and a job row.
+  MAX_UPLOAD_SECONDS: z.coerce.number().min(1).default(6 * 60 * 60),
   MAX_HEADER_BYTES: z.coerce.number().int().min(1024).default(16 * 1024),
   KEY_LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).default(10 * SECOND),
 });
@@ -133,6 +150,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       batchMaxRows: e.BATCH_MAX_ROWS,
       batchMaxDelayMs: e.BATCH_MAX_DELAY_MS,
       modelCacheDir: e.MODEL_CACHE_DIR,
+      modelMemoryLimitMb: e.MODEL_MEMORY_LIMIT_MB,
       lockDurationMs: e.LOCK_DURATION_MS,
       stalledIntervalMs: e.STALLED_INTERVAL_MS,
       maxStalledCount: e.MAX_STALLED_COUNT,
@@ -156,10 +174,14 @@ function toConfig(e: z.output<typeof EnvSchema>) {
     security: {
       rateLimitPerSecond: e.RATE_LIMIT_PER_SECOND,
       maxConcurrentUploads: e.MAX_CONCURRENT_UPLOADS,
+      tenantRateLimitPerSecond: e.TENANT_RATE_LIMIT_PER_SECOND ?? 2 * e.RATE_LIMIT_PER_SECOND,
+      tenantMaxConcurrentUploads: e.TENANT_MAX_CONCURRENT_UPLOADS ?? 2 * e.MAX_CONCURRENT_UPLOADS,
       maxQueuedRowsPerTenant: e.MAX_QUEUED_ROWS_PER_TENANT,
+      maxKeysPerTenant: e.MAX_KEYS_PER_TENANT,
       maxJsonDepth: e.MAX_JSON_DEPTH,
       headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
       bodyIdleTimeoutMs: e.BODY_IDLE_TIMEOUT_MS,
+      maxUploadMs: e.MAX_UPLOAD_SECONDS * SECOND,
       maxHeaderBytes: e.MAX_HEADER_BYTES,
       keyLastUsedFlushMs: e.KEY_LAST_USED_FLUSH_MS,
     },

@@ -1,6 +1,7 @@
 // Loads a model in onnxruntime inside a worker thread with a deadline: a malformed or hostile
 // model can hang or throw in native code while loading, and the caller must survive both.
 import { Worker } from 'node:worker_threads';
+import { scrubOrtMessage } from '../inference/ortMessage.js';
 import { threadExecArgv } from '../inference/thread-argv.js';
 import { InvalidModelError } from './onnx.js';
 
@@ -40,7 +41,8 @@ export function loadCheck(bytes: Uint8Array, opts: { timeoutMs: number }): Promi
       finish(() =>
         m.ok
           ? resolve({ inputNames: m.inputNames, outputNames: m.outputNames })
-          : reject(new InvalidModelError(m.message)),
+          : // onnxruntime quotes paths of this host (its working directory, its own sources): never sent back.
+            reject(new InvalidModelError(scrubOrtMessage(m.message, { [process.cwd()]: '.' }))),
       ),
     );
     // onnxruntime's own failures arrive as messages; an 'error' event means the thread itself broke (a server fault, not the model's).

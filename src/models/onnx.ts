@@ -2,6 +2,7 @@
 // rewrites that make real exports runnable by onnxruntime-node.
 import pkg from 'onnx-proto';
 import type { onnx } from 'onnx-proto';
+import { HttpError } from '../errors.js';
 import type { TensorInfo } from './types.js';
 
 const proto = pkg.onnx;
@@ -13,6 +14,23 @@ export class InvalidModelError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'InvalidModelError';
+  }
+}
+
+/**
+ * The model keeps tensor data outside the file (data_location EXTERNAL: a `location` onnxruntime
+ * resolves against the model's folder, or the api's working directory for bytes). Sluice stores
+ * one self-contained file per version, so such a model is refused outright: loading it would read
+ * files of the api and worker hosts (issue 12 item 2). An HttpError, not an InvalidModelError, so
+ * it reaches the client as 422 external_data_not_supported.
+ */
+export class ExternalDataError extends HttpError {
+  override name = 'ExternalDataError';
+  constructor(tensor: string) {
+    super(
+      'external_data_not_supported',
+      `The model stores the data of tensor "${tensor}" outside the file (external data), which Sluice does not support: save the model with all tensors inside it (e.g. onnx.save_model(model, path, save_as_external_data=False)).`,
+    );
   }
 }
 
@@ -31,7 +49,60 @@ export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   // Random bytes sometimes decode as a message of unknown fields: a real model always has a graph.
   if (!model.graph) throw new InvalidModelError('the model has no graph');
   if (!model.graph.output?.length) throw new InvalidModelError("the model's graph has no outputs");
+  const external = externalTensor(model);
+  if (external !== undefined) throw new ExternalDataError(external);
   return model;
+}
+
+const isExternal = (t: onnx.ITensorProto | null | undefined) =>
+  !!t && (t.dataLocation === proto.TensorProto.DataLocation.EXTERNAL || (t.externalData?.length ?? 0) > 0);
+
+/**
+ * The name of the first tensor anywhere in the model whose data is external: initializers (sparse
+ * ones too), tensor attributes (Constant's value, ConstantOfShape's…), subgraphs of If/Loop/Scan,
+ * training initializers and functions' nodes. Depth-limited: protobuf allows nesting without end.
+ */
+function externalTensor(model: onnx.IModelProto): string | undefined {
+  const sparse = (s: onnx.ISparseTensorProto | null | undefined) => (s && (isExternal(s.values) || isExternal(s.indices)) ? (s.values?.name ?? '') : undefined);
+  function inGraph(g: onnx.IGraphProto | null | undefined, depth: number): string | undefined {
+    if (!g || depth > 64) return undefined;
+    for (const t of g.initializer ?? []) if (isExternal(t)) return t.name ?? '';
+    for (const s of g.sparseInitializer ?? []) {
+      const name = sparse(s);
+      if (name !== undefined) return name;
+    }
+    return inNodes(g.node, depth);
+  }
+  function inNodes(nodes: onnx.INodeProto[] | null | undefined, depth: number): string | undefined {
+    for (const n of nodes ?? []) {
+      for (const a of n.attribute ?? []) {
+        if (isExternal(a.t)) return a.t!.name || `${n.name ?? n.opType}.${a.name}`;
+        for (const t of a.tensors ?? []) if (isExternal(t)) return t.name || `${n.name ?? n.opType}.${a.name}`;
+        for (const s of [a.sparseTensor, ...(a.sparseTensors ?? [])]) {
+          const name = sparse(s);
+          if (name !== undefined) return name || `${n.name ?? n.opType}.${a.name}`;
+        }
+        for (const g of [a.g, ...(a.graphs ?? [])]) {
+          const name = inGraph(g, depth + 1);
+          if (name !== undefined) return name;
+        }
+      }
+    }
+    return undefined;
+  }
+  const found = inGraph(model.graph, 0);
+  if (found !== undefined) return found;
+  // Fields newer than some onnx-proto schemas: read loosely.
+  const loose = model as { trainingInfo?: { initialization?: onnx.IGraphProto; algorithm?: onnx.IGraphProto }[]; functions?: { node?: onnx.INodeProto[] }[] };
+  for (const ti of loose.trainingInfo ?? []) {
+    const name = inGraph(ti.initialization, 1) ?? inGraph(ti.algorithm, 1);
+    if (name !== undefined) return name;
+  }
+  for (const f of loose.functions ?? []) {
+    const name = inNodes(f.node, 1);
+    if (name !== undefined) return name;
+  }
+  return undefined;
 }
 
 // Element type names as onnxruntime-node's Tensor.Type spells them.

@@ -1,15 +1,18 @@
+import path from 'node:path';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import { InferenceError, UnavailableError } from '../errors.js';
+import { scrubOrtMessage } from '../inference/ortMessage.js';
+import { ModelMemoryError } from '../inference/pool.js';
 import type { ChunkOutcome, Finished } from '../jobs/finishChunks.js';
 import { loadChunks, type LoadedChunk } from '../db/loadChunk.js';
-import { encodeResultRows } from '../inference/result-rows.js';
+import { encodeResultRows } from '../results/resultRows.js';
 import type { Part, PartResult } from '../inference/thread.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import { isFinal } from '../db/jobRow.js';
 import type { Logger } from '../log.js';
-import { ChunkGroup, ChunkRef, chunkJobId } from '../queue/payloads.js';
+import { CHUNK_GROUP_JOB, ChunkGroup, ChunkRef, chunkJobId } from '../queue/chunkJobs.js';
 import type { ModelCache, WorkerModel } from './models.js';
 
 export interface ChunkProcessorDeps {
@@ -41,6 +44,8 @@ const DB_RETRY_MS = 2000;
 export function createChunkProcessor(deps: ChunkProcessorDeps) {
   const { config, pool, log } = deps;
   const maxStarts = config.worker.chunkAttempts + config.worker.maxStalledCount + 1;
+  // Job errors are read by the tenant: no path of this host (the model cache, onnxruntime's sources).
+  const userText = (message: string) => scrubOrtMessage(message, { [path.resolve(config.worker.modelCacheDir)]: 'the model cache', [config.worker.modelCacheDir]: 'the model cache' });
 
   return async (job: Job, token?: string) => {
     const refs = refsOf(job);
@@ -84,7 +89,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       model = await deps.models.get(chunk.modelVersionId);
     } catch (err) {
       if (err instanceof UnavailableError) throw err;
-      return failedChunk(ref, chunk, `the model could not be loaded: ${(err as Error).message}`, 'model_load_failed');
+      return failedChunk(ref, chunk, `the model could not be loaded: ${userText((err as Error).message)}`, 'model_load_failed');
     }
     const base = { rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter, decimal: chunk.decimal };
     const part: Part =
@@ -99,14 +104,20 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       if (!(err instanceof InferenceError)) throw err;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ err: err.message, chunk: ref, attempt: job.attemptsMade + 1, last }, 'inference failed on a chunk');
+      if (err instanceof ModelMemoryError) {
+        // A model the pool now refuses (pool.ts MemoryGuard) fails at once: another attempt would
+        // only repeat the spike, or be refused. One merely running beside such a spike is retried.
+        if (err.unhealthy || last) return failedChunk(ref, chunk, err.message, 'model_memory_exceeded');
+        throw err;
+      }
       if (!last) throw err;
-      return failedChunk(ref, chunk, `inference failed: ${err.message}`, 'inference_failed');
+      return failedChunk(ref, chunk, `inference failed: ${userText(err.message)}`, 'inference_failed');
     }
   }
 }
 
 function refsOf(job: Job): ChunkRef[] {
-  const parsed = job.name === 'chunks' ? ChunkGroup.safeParse(job.data) : ChunkRef.safeParse(job.data);
+  const parsed = job.name === CHUNK_GROUP_JOB ? ChunkGroup.safeParse(job.data) : ChunkRef.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed chunk reference: ${parsed.error.message}`);
   return 'chunks' in parsed.data ? parsed.data.chunks : [parsed.data];
 }
