@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { decodeResultRows, type StoredChunk } from '../src/inference/result-rows.js';
+import { decodeResultRows, type StoredChunk } from '../src/results/resultRows.js';
 import { createKey } from '../src/auth/tenants.js';
 import { rowsCsv, slowClassifier } from '../test/reliability/data.js';
 import { startPostgres, startRedisServer, waitFor } from '../test/reliability/infra.js';

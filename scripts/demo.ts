@@ -10,27 +10,27 @@ import { trainDemoModels } from './train/demo-models.js';
 // models, score their held-out rows as CSV jobs, check the served predictions against the
 // training metrics, and leave Sluice running (or stop, with --exit).
 const ROOT = path.resolve(import.meta.dirname, '..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const exitAfter = process.argv.includes('--exit');
 const config = loadConfig(process.env);
 const base = `http://127.0.0.1:${config.port}`;
 const children: ChildProcess[] = [];
 const say = (s: string) => console.log(s);
 
-function run(script: string, wait: RegExp | null): Promise<ChildProcess> {
-  // Readiness is read from the children's info-level log lines (their output is not shown).
-  const child = spawn(TSX, [path.join(ROOT, script)], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(script: string, waitReady: boolean): Promise<ChildProcess> {
+  // One node process per script (no tsx CLI relay in between). The api and the worker say they are
+  // ready by a message on their IPC channel (src/lifecycle.ts); their output is not shown.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   children.push(child);
-  if (!wait) return once(child, 'exit').then(([code]) => (code === 0 ? child : Promise.reject(new Error(`${script} exited with ${code}`))));
+  let seen = '';
+  const onData = (b: Buffer) => {
+    seen += b.toString();
+    if (seen.length > 100_000) seen = seen.slice(-10_000);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  if (!waitReady) return once(child, 'exit').then(([code]) => (code === 0 ? child : Promise.reject(new Error(`${script} exited with ${code}:\n${seen.slice(-2000)}`))));
   return new Promise((resolve, reject) => {
-    let seen = '';
-    const onData = (b: Buffer) => {
-      seen += b.toString();
-      if (wait.test(seen)) resolve(child);
-      if (seen.length > 100_000) seen = seen.slice(-10_000);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.on('message', (m: { ready?: boolean }) => m?.ready && resolve(child));
     child.on('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${seen.slice(-2000)}`)));
   });
 }
@@ -43,13 +43,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => vo
 
 try {
   say('1/6 migrating the database');
-  await run('scripts/migrate.ts', null);
+  await run('scripts/migrate.ts', false);
   const pool = createPool(config, 2);
   const { key } = await createKey(pool, 'demo');
   await pool.end();
   say('2/6 starting the api and a worker');
-  await run('src/server.ts', /sluice api listening/);
-  await run('workers/predict.ts', /sluice worker started/);
+  await run('src/server.ts', true);
+  await run('workers/predict.ts', true);
   const auth = { authorization: `Bearer ${key}` };
 
   say('3/6 training the demo models (batch gradient descent, deterministic)');

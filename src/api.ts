@@ -1,14 +1,18 @@
 import { Queue } from 'bullmq';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { LastUsedRecorder } from './auth/last-used.js';
 import type { Config } from './config.js';
 import { assertMigrated } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { createApp } from './http/app.js';
 import { Lookups } from './http/lookups.js';
+import { serverOptions } from './http/server-options.js';
+import { uploadsSettled } from './jobs/intake.js';
 import { JobFinishedNotifier } from './jobs/finished.js';
 import { JobWaiter } from './jobs/waiter.js';
-import { createLogger } from './log.js';
-import { jobDoneChannel, QUEUES } from './queue/payloads.js';
+import { createLogger, type Logger } from './log.js';
+import { jobDoneChannel, QUEUES } from './queue/queues.js';
 import { createRedis } from './queue/redis.js';
 
 /** Wires the api's dependencies; the caller listens. Refuses to start on a schema it does not know. */
@@ -47,4 +51,61 @@ export async function buildApi(config: Config) {
       await pool.end();
     },
   };
+}
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  server: Server;
+  log: Logger;
+  /**
+   * What SIGTERM asks for: stop accepting connections; requests in flight finish (an upload in
+   * progress is stored whole and answered 202). Past SHUTDOWN_GRACE_MS the remaining connections
+   * are cut: an upload cut off ends `failed` (upload_aborted) with its chunks removed. Only then are
+   * Postgres and Redis closed (the lookup caches' LISTEN connection first).
+   */
+  close(): Promise<void>;
+}
+
+/** The api listening on config.host:config.port (port 0: any free one, see `port`). */
+export async function startApi(config: Config): Promise<RunningApi> {
+  const api = await buildApi(config);
+  const { log } = api;
+  const server = createServer(serverOptions(config), api.app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => (server.off('error', reject), resolve()));
+  }).catch(async (err) => {
+    await api.close();
+    throw err;
+  });
+  const { port } = server.address() as AddressInfo;
+  log.info({ port }, 'sluice api listening');
+
+  // Responses in progress, so a shutdown can tell their clients not to reuse the connection.
+  const open = new Set<ServerResponse>();
+  let stopping = false;
+  server.on('request', (_req, res: ServerResponse) => {
+    if (stopping) res.setHeader('Connection', 'close');
+    open.add(res);
+    res.on('close', () => open.delete(res));
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () => new Promise<void>((resolve, reject) => {
+    stopping = true;
+    log.info({ graceMs: config.worker.shutdownGraceMs, inFlight: open.size }, 'stopping: no new connections, finishing requests in flight');
+    for (const res of open) if (!res.headersSent) res.setHeader('Connection', 'close');
+    const timer = setTimeout(() => {
+      log.warn({ inFlight: open.size }, 'grace period over; closing the connections still open');
+      server.closeAllConnections();
+    }, config.worker.shutdownGraceMs).unref();
+    server.close(() => {
+      clearTimeout(timer);
+      uploadsSettled().then(() => api.close()).then(() => log.info('stopped')).then(resolve, reject);
+    });
+    server.closeIdleConnections();
+  });
+  const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { url: `http://${host}:${port}`, port, server, log, close: () => (closing ??= close()) };
 }

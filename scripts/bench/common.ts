@@ -10,7 +10,6 @@ import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { seededRandom } from '../train/datasets.js';
-import { freePort } from '../../test/helpers/processes.js';
 import { Redis } from 'ioredis';
 import { createKey } from '../../src/auth/tenants.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -183,7 +182,11 @@ export async function dropRedisPrefix(prefix: string) {
 export interface Proc {
   child: ChildProcess;
   pid: number;
-  waitForLog(match: RegExp, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves with the process's readiness message on its IPC channel (`{ ready: true, ... }`, see
+   * src/lifecycle.ts). A process that exits first, or is not ready in time, is killed and this rejects.
+   */
+  ready(timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Peak resident set size (VmHWM) in MB: the high-water mark since the process started. */
   peakRssMb(): number;
   rssMb(): number;
@@ -200,15 +203,16 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script)], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const readyMessage = new Promise<Record<string, unknown>>((resolve) => {
+    child.on('message', (m: Record<string, unknown>) => m?.ready && resolve(m));
   });
   const lines: string[] = [];
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
   const onLine = (line: string) => {
     lines.push(line);
     if (lines.length > 200) lines.shift();
     if (process.env.BENCH_VERBOSE) process.stderr.write(`[${path.basename(script)}:${child.pid}] ${line}\n`);
-    for (const w of [...waiters]) if (w.re.test(line)) waiters.splice(waiters.indexOf(w), 1), w.resolve();
   };
   readline.createInterface({ input: child.stdout! }).on('line', onLine);
   readline.createInterface({ input: child.stderr! }).on('line', onLine);
@@ -224,13 +228,21 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
   return {
     child,
     pid: child.pid!,
-    waitForLog(re, timeoutMs = 60_000) {
-      if (lines.some((l) => re.test(l))) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${script} did not log ${re}; last lines:\n${lines.slice(-10).join('\n')}`)), timeoutMs);
-        exited.then(() => reject(new Error(`${script} exited before logging ${re}; last lines:\n${lines.slice(-10).join('\n')}`)));
-        waiters.push({ re, resolve: () => (clearTimeout(t), resolve()) });
+    async ready(timeoutMs = 60_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const failed = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${script} was not ready within ${timeoutMs} ms; last lines:\n${lines.slice(-10).join('\n')}`)), timeoutMs);
+        exited.then(() => reject(new Error(`${script} exited before it was ready; last lines:\n${lines.slice(-10).join('\n')}`)));
       });
+      failed.catch(() => {}); // once ready, a later exit is no failure to start
+      try {
+        return await Promise.race([readyMessage, failed]);
+      } catch (err) {
+        child.kill('SIGKILL'); // a process that failed to start gets no stop() call
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
     },
     peakRssMb: () => status('VmHWM'),
     rssMb: () => status('VmRSS'),
@@ -245,15 +257,15 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
 }
 
 export async function startApi(env: Record<string, string>): Promise<Proc & { url: string; port: number }> {
-  const port = await freePort();
-  const p = startProcess('src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' });
-  await p.waitForLog(/sluice api listening/);
+  // PORT 0: the api listens on a free port and names it in its readiness message.
+  const p = startProcess('src/server.ts', { ...env, PORT: '0', HOST: '127.0.0.1' });
+  const port = Number((await p.ready()).port);
   return Object.assign(p, { url: `http://127.0.0.1:${port}`, port });
 }
 
 export async function startWorker(env: Record<string, string>): Promise<Proc> {
   const p = startProcess('workers/predict.ts', env);
-  await p.waitForLog(/sluice worker started/);
+  await p.ready();
   return p;
 }
 

@@ -24,5 +24,10 @@ app.post('/v1/predictions', async (req, res) => {
   });
 });
 const port = Number(process.env.PORT ?? 0);
-const server = app.listen(port, '127.0.0.1', () => console.log(`floor listening ${(server.address() as { port: number }).port}`));
+const server = app.listen(port, '127.0.0.1', () => {
+  const listening = (server.address() as { port: number }).port;
+  console.log(`floor listening ${listening}`);
+  process.send?.({ ready: true, port: listening }); // to bench/run.ts, when it started us
+  process.channel?.unref();
+});
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

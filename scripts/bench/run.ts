@@ -124,13 +124,7 @@ try {
   if (!skip.has('floor')) {
     log('floor: the model inside an Express handler…');
     const floor = startProcess('scripts/bench/floor-server.ts', { PORT: '0' });
-    let port = 0;
-    floor.child.stdout!.on('data', (d: Buffer) => {
-      const m = /floor listening (\d+)/.exec(d.toString());
-      if (m) port = Number(m[1]);
-    });
-    await floor.waitForLog(/floor listening/);
-    await new Promise((r) => setTimeout(r, 50));
+    const port = Number((await floor.ready()).port);
     const url = `http://127.0.0.1:${port}`;
     try {
       await openLoop(url, {}, 50, 1, 0);

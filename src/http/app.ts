@@ -20,7 +20,7 @@ import { registerPredictionRoutes } from './routes/predictions.js';
 import { registerResultRoutes } from './routes/results.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
-/** The api as a value: its dependencies are built by src/api.ts, the process that listens is src/server.ts. */
+/** The api as a value: its dependencies are built by src/api.ts, startApi in the same file listens, and src/server.ts is the process's entry point. */
 export function createApp(deps: AppDeps): Express {
   const { lookups } = deps;
   const app = express();

@@ -7,6 +7,8 @@ import net from 'node:net';
 // Real processes of ours for integration tests. Our api and worker as ONE OS process each (node --import tsx), not through the tsx CLI: the CLI
 // is a parent that relays signals to a child, so a SIGKILL sent to it would kill the relay and
 // leave the real worker running as an orphan. Chaos needs the signal to reach the real thing.
+// A process tells us it is ready by a message on its IPC channel (src/lifecycle.ts announceReady),
+// never by a log line; its logs are collected for failure messages and for tests about them.
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const all = new Set<ChildProcess>();
@@ -15,11 +17,19 @@ export interface Proc {
   child: ChildProcess;
   pid: number;
   logs: Record<string, unknown>[];
-  /** Resolves with the first log line (pino JSON) whose msg matches, seen before or after the call. */
+  /**
+   * Resolves with the first log line (pino JSON) whose msg matches, seen before or after the call:
+   * for tests about what a process logs, not to learn that it is ready (see `ready`).
+   */
   waitForLog(match: RegExp, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Sends the signal and resolves with the exit code, or the name of the signal that ended the process. */
   stop(signal?: NodeJS.Signals): Promise<number | NodeJS.Signals>;
   exited: Promise<number | NodeJS.Signals>;
+  /**
+   * Resolves with the process's readiness message (`{ ready: true, ... }`). A process that exits
+   * first, or is not ready within `timeoutMs`, is SIGKILLed and this rejects with its last lines.
+   */
+  ready(timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
 export function startProcess(script: string, env: Record<string, string>): Proc {
@@ -28,7 +38,10 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script)], {
     cwd: ROOT,
     env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' ? 'debug' : 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const readyMessage = new Promise<Record<string, unknown>>((resolve) => {
+    child.on('message', (m: Record<string, unknown>) => m?.ready && resolve(m));
   });
   all.add(child);
   const logs: Record<string, unknown>[] = [];
@@ -73,6 +86,24 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
         watchers.push({ re, resolve: (l) => (clearTimeout(t), resolve(l)) });
       });
     },
+    async ready(timeoutMs = 45_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const failed = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${script} was not ready within ${timeoutMs} ms; last lines:\n${tail()}`)), timeoutMs);
+        exited.then((code) => reject(new Error(`${script} exited (${code}) before it was ready; last lines:\n${tail()}`)));
+      });
+      failed.catch(() => {}); // once ready, a later exit is no failure to start
+      try {
+        return await Promise.race([readyMessage, failed]);
+      } catch (err) {
+        // Never leave a process that failed to start behind: no stop() is coming for it.
+        child.kill('SIGKILL');
+        await exited;
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode!;
       child.kill(signal);
@@ -83,14 +114,14 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
 
 export async function startWorker(env: Record<string, string>, extra: Record<string, string> = {}): Promise<Proc> {
   const p = startProcess('workers/predict.ts', { ...env, ...extra });
-  await p.waitForLog(/sluice worker started/, 45_000);
+  await p.ready();
   return p;
 }
 
 export async function startApi(env: Record<string, string>, extra: Record<string, string> = {}): Promise<Proc & { url: string }> {
-  const port = await freePort();
-  const p = startProcess('src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1', ...extra });
-  await p.waitForLog(/sluice api listening/, 45_000);
+  // PORT 0: the api listens on a free port and names it in its readiness message (no race for a port).
+  const p = startProcess('src/server.ts', { ...env, PORT: '0', HOST: '127.0.0.1', ...extra });
+  const { port } = await p.ready();
   return Object.assign(p, { url: `http://127.0.0.1:${port}` });
 }
 

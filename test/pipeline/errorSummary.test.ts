@@ -3,7 +3,7 @@ import { createKey } from '../../src/auth/tenants.js';
 import { linearRegression } from '../fixtures/onnx-builder.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
-import { killAll, startWorker } from '../helpers/processes.js';
+import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';
 
 // A job says why its rows failed: the most frequent kinds of row error with counts and their first
 // rows, so nobody downloads a million rows to learn that a column was text. A job where nothing
@@ -12,6 +12,7 @@ import { killAll, startWorker } from '../helpers/processes.js';
 
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startInProcessApi>>;
+let worker: InProcessWorker;
 let c: ReturnType<typeof client>;
 const sig = { columns: ['a', 'b'], task: 'regression', passthrough: ['id'] };
 
@@ -20,10 +21,10 @@ beforeAll(async () => {
   api = await startInProcessApi(env.config);
   c = client(api.url, (await createKey(env.pool, 'acme')).key);
   expect((await c.registerModel('cars', linearRegression([1, 2], 0), sig)).status).toBe(201);
-  await startWorker(env.env, { INFERENCE_THREADS: '1' });
+  worker = await startWorkerInProcess(env.env, { INFERENCE_THREADS: '1' });
 });
 afterAll(async () => {
-  await killAll();
+  await worker?.close();
   await api?.close();
   await env?.close();
 });

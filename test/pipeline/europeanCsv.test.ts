@@ -3,7 +3,7 @@ import { createKey } from '../../src/auth/tenants.js';
 import { linearRegression } from '../fixtures/onnx-builder.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
-import { killAll, startWorker } from '../helpers/processes.js';
+import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';
 import { readCsv } from './helpers.js';
 
 // Files as spreadsheets export them: a decimal comma with ";" between cells, and the many ways of
@@ -11,6 +11,7 @@ import { readCsv } from './helpers.js';
 
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startInProcessApi>>;
+let worker: InProcessWorker;
 let c: ReturnType<typeof client>;
 
 beforeAll(async () => {
@@ -21,10 +22,10 @@ beforeAll(async () => {
   expect((await c.registerModel('sum', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'regression', passthrough: ['id'], missing: { fill: 100 } })).status).toBe(201);
   const own = { columns: ['a', 'b'], task: 'regression', passthrough: ['id'], missing: { fill: 100 }, missing_values: ['?', 'unknown'] };
   expect((await c.registerModel('own', linearRegression([1, 2], 0), own)).status).toBe(201);
-  await startWorker(env.env, { INFERENCE_THREADS: '1' });
+  worker = await startWorkerInProcess(env.env, { INFERENCE_THREADS: '1' });
 });
 afterAll(async () => {
-  await killAll();
+  await worker?.close();
   await api?.close();
   await env?.close();
 });

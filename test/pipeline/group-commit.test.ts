@@ -6,11 +6,11 @@ import { resolveModel } from '../../src/models/resolve.js';
 import { trainDemoModels } from '../../scripts/train/demo-models.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
-import { startWorker, type Proc } from '../helpers/processes.js';
+import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';
 import { readCsv, scoreDirectly } from './helpers.js';
 import { storedRows } from '../helpers/results.js';
 import { inlineResult, parseFinishedMessage, type FinishedJob } from '../../src/jobs/finishedMessage.js';
-import { jobDoneChannel } from '../../src/queue/payloads.js';
+import { jobDoneChannel } from '../../src/queue/queues.js';
 import { createRedis } from '../../src/queue/redis.js';
 
 // Group commit for single predictions: concurrent submissions share one INSERT and one commit,
@@ -72,7 +72,7 @@ describe('group committer', () => {
 describe('single predictions under concurrency', () => {
   let env: TestEnv;
   let api: Awaited<ReturnType<typeof startInProcessApi>>;
-  let worker: Proc;
+  let worker: InProcessWorker;
   let c: ReturnType<typeof client>;
   let tenantId: string;
   const demo = trainDemoModels();
@@ -80,14 +80,14 @@ describe('single predictions under concurrency', () => {
   beforeAll(async () => {
     env = await createTestEnv({ INFERENCE_THREADS: '1' });
     api = await startInProcessApi(env.config);
-    worker = await startWorker(env.env);
+    worker = await startWorkerInProcess(env.env);
     const k = await createKey(env.pool, 'acme');
     tenantId = k.tenantId;
     c = client(api.url, k.key);
     expect((await c.registerModel(demo.penguins.name, demo.penguins.onnx, demo.penguins.signature)).status).toBe(201);
   });
   afterAll(async () => {
-    await worker?.stop();
+    await worker?.close();
     await api?.close();
     await env?.close();
   });

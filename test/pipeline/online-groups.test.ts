@@ -1,17 +1,18 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
-import { chunkGroupJob, enqueueChunks } from '../../src/jobs/enqueue.js';
+import { enqueueChunks } from '../../src/jobs/enqueue.js';
 import { createOnlineJobs } from '../../src/jobs/online.js';
 import { createLogger } from '../../src/log.js';
 import { resolveModel } from '../../src/models/resolve.js';
-import { chunkGroupJobId, QUEUES } from '../../src/queue/payloads.js';
+import { chunkGroupJob, chunkGroupJobId } from '../../src/queue/chunkJobs.js';
+import { QUEUES } from '../../src/queue/queues.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { reconcile } from '../../src/worker/reconcile.js';
 import { trainDemoModels } from '../../scripts/train/demo-models.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
-import { startWorker, type Proc } from '../helpers/processes.js';
+import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';
 import { readCsv } from './helpers.js';
 
 // Single predictions reach the queue in groups: one BullMQ job carries the chunks of every small
@@ -21,7 +22,7 @@ import { readCsv } from './helpers.js';
 describe('small jobs enqueued as groups', () => {
   let env: TestEnv;
   let api: Awaited<ReturnType<typeof startInProcessApi>>;
-  let worker: Proc | undefined;
+  let worker: InProcessWorker | undefined;
   let c: ReturnType<typeof client>;
   let tenantId: string;
   let queues: { predict: Queue; interactive: Queue; webhooks: Queue };
@@ -47,7 +48,7 @@ describe('small jobs enqueued as groups', () => {
     await events.waitUntilReady();
   });
   afterAll(async () => {
-    await worker?.stop();
+    await worker?.close();
     await events?.close();
     await Promise.all(Object.values(queues ?? {}).map((q) => q.close()));
     await api?.close();
@@ -77,13 +78,13 @@ describe('small jobs enqueued as groups', () => {
     const readded = await queues.interactive.getJobs(['waiting', 'prioritized']);
     expect(readded.map((j) => j.name).sort()).toEqual(['chunk', 'chunk', 'chunk']);
 
-    worker = await startWorker(env.env);
+    worker = await startWorkerInProcess(env.env);
     for (const id of ids) expect((await c.waitForJob(id)).status).toBe('completed');
     expect(await predictionsOf(ids)).toBe(3);
   });
 
   it('a worker scores a group together, each job its own rows; the same group delivered again changes nothing', async () => {
-    worker ??= await startWorker(env.env);
+    worker ??= await startWorkerInProcess(env.env);
     const { ids, refs } = await storeJobs(5, 10);
     const g = chunkGroupJob({ chunks: refs }, 3);
     const first = await queues.interactive.add(g.name, g.data, g.opts);

@@ -1,14 +1,14 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
-import { QUEUES } from '../../src/queue/payloads.js';
+import { QUEUES } from '../../src/queue/queues.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { failsAtRunModel } from '../fixtures/onnx-builder.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, receiver, registerSlowModel, rowsCsv, submitCsv } from './harness.js';
 import { waitFor } from './infra.js';
-import { killAll, startWorker as worker } from '../helpers/processes.js';
+import { closeWorkersInProcess, startWorkerInProcess as worker } from '../helpers/worker.js';
 
 // No job stays unfinished: poison chunks are retried a bounded number of times and then give their
 // rows errors; a job that stops progressing for any reason is ended by the watchdog; a cancelled
@@ -26,7 +26,7 @@ beforeAll(async () => {
   await registerSlowModel(c);
 });
 afterAll(async () => {
-  await killAll();
+  await closeWorkersInProcess();
   await api?.close();
   await env?.close();
 });
@@ -43,7 +43,7 @@ describe('jobs always end', () => {
     expectExactlyOnce(await accounting(env.pool, id), 1000, { errors: 1000 });
     const { rows } = await env.pool.query(`SELECT array_agg(DISTINCT attempts) AS a FROM job_chunks WHERE job_id = $1`, [id]);
     expect(rows[0].a).toEqual([3]);
-    expect(await w.stop()).toBe(0);
+    await w.close();
   });
 
   it('cancel while running: nothing more is scored, status cancelled, results so far readable, job.cancelled sent', async () => {
@@ -84,7 +84,7 @@ describe('jobs always end', () => {
     await waitFor(() => hook.got.length > 0, 20_000, 'the job.cancelled webhook');
     expect(hook.got).toEqual([{ type: 'job.cancelled', id }]);
     await hook.close();
-    expect(await w.stop()).toBe(0);
+    await w.close();
   });
 
   it('a job that makes no progress (nobody consumes its chunks) is ended by the watchdog: failed job_stalled, every row accounted for', async () => {
@@ -95,6 +95,6 @@ describe('jobs always end', () => {
     expect(job).toMatchObject({ status: 'failed', error: { code: 'job_stalled' }, rows: { total: 2000, succeeded: 0, failed: 2000 } });
     expect(job.error.message).toMatch(/no progress/);
     expectExactlyOnce(await accounting(env.pool, id), 2000, { errors: 2000 });
-    expect(await dog.stop()).toBe(0);
+    await dog.close();
   });
 });

@@ -1,0 +1,48 @@
+import os from 'node:os';
+import type { Config } from '../config.js';
+import { createBatcher } from '../inference/batcher.js';
+import { createInferencePool } from '../inference/pool.js';
+import type { InferenceTask, Part, PartResult } from '../inference/thread.js';
+import type { Logger } from '../log.js';
+import type { WorkerModel } from './models.js';
+
+export interface Scoring {
+  threads: number;
+  /** One part straight to the thread pool (batch chunks: already large). */
+  score(model: WorkerModel, part: Part): Promise<PartResult>;
+  /** One part through the dynamic batcher (small jobs: scored together with others of the same model version). */
+  scoreBatched(model: WorkerModel, part: Part): Promise<PartResult>;
+  /** Releases the inference threads (each lets go of its onnxruntime sessions). */
+  close(): Promise<void>;
+}
+
+/** The worker's inference threads, and the batcher that gathers small jobs' parts for them. */
+export function createScoring(config: Config, log: Logger): Scoring {
+  const threads = config.worker.inferenceThreads ?? os.availableParallelism();
+  const inference = createInferencePool({ threads, memoryLimitMb: config.worker.modelMemoryLimitMb });
+  let warnedFallback = false;
+  const taskFor = (model: WorkerModel, parts: Part[]): InferenceTask => ({
+    modelPath: model.modelPath, modelKey: model.modelKey, plan: model.plan, signature: model.signature,
+    executionProvider: config.worker.executionProvider, intraOpThreads: config.worker.intraOpThreads, batchSize: config.worker.inferenceBatchSize, parts,
+  });
+  const runTask = async (task: InferenceTask) => {
+    const r = await inference.run(task);
+    if (r.fellBack && !warnedFallback) {
+      warnedFallback = true;
+      log.warn('EXECUTION_PROVIDER=cuda but CUDA could not be used here; running on CPU');
+    }
+    return r;
+  };
+  // A batch holds parts of one model version (batches are keyed by modelKey): its first item's model runs them all.
+  const batcher = createBatcher<{ model: WorkerModel; part: Part; rowCount: number }, PartResult>({
+    maxRows: config.worker.batchMaxRows,
+    maxDelayMs: config.worker.batchMaxDelayMs,
+    run: async (_modelKey, items) => (await runTask(taskFor(items[0].model, items.map((i) => i.part)))).parts,
+  });
+  return {
+    threads,
+    score: async (model, part) => (await runTask(taskFor(model, [part]))).parts[0],
+    scoreBatched: (model, part) => batcher.submit(model.modelKey, { model, part, rowCount: part.rowCount }),
+    close: () => inference.close(),
+  };
+}
