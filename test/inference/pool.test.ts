@@ -11,6 +11,7 @@ import { createInferencePool, threadSource } from '../../src/inference/pool.js';
 import { threadExecArgv } from '../../src/inference/thread-argv.js';
 import { InferenceError } from '../../src/errors.js';
 import { argmax } from '../../src/inference/postprocess.js';
+import { cudaAvailable } from './cuda.js';
 import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, readRows, removeModels, task } from './model-fixtures.js';
 
 const pool = createInferencePool({ threads: 2 });
@@ -42,6 +43,11 @@ describe('inference pool', () => {
     const runs = Array.from({ length: 6 }, (_, k) => pool.run(task([csvPart([`r${k},${k},1,1,1`])])));
     const results = await Promise.all(runs);
     results.forEach((r, k) => expect(readRows(r.parts[0])).toMatchObject([{ passthrough: [`r${k}`], error: null }]));
+    // Both threads ran some of them (a thread takes one task at a time, so six at once must spread),
+    // and none ran on the main thread (thread 0).
+    const threads = new Set(results.map((r) => r.thread));
+    expect(threads.size).toBe(2);
+    expect(threads.has(0)).toBe(false);
   });
 
   it('rejects with a recognisable InferenceError when the model rejects the batch', async () => {
@@ -51,10 +57,14 @@ describe('inference pool', () => {
     expect(err.message).toMatch(/inference failed on a batch of 1 rows/);
   });
 
-  it('CUDA requested: falls back to CPU in the thread and reports it', async () => {
+  it('CUDA requested: runs on CUDA where onnxruntime has it, else falls back to CPU in the thread and reports it', async () => {
+    const cuda = await cudaAvailable();
     const result = await pool.run(task([csvPart(['a,1,2,3,4'])], { executionProvider: 'cuda' }));
-    expect(result).toMatchObject({ provider: 'cpu', fellBack: true });
+    expect(result).toMatchObject({ provider: cuda ? 'cuda' : 'cpu', fellBack: !cuda });
     expect(result.parts[0]).toMatchObject({ succeeded: 1, failed: 0 });
+    const [row] = readRows(result.parts[0]);
+    const [expected] = await directProbabilities(classifierPath, [[1, 2, 3, 4]]);
+    row.scores!.forEach((s, k) => expect(s).toBeCloseTo(expected[k], 5));
   });
 
   it('has one thread per core unless told otherwise', async () => {
@@ -70,7 +80,7 @@ describe('inference pool', () => {
     expect(code).toContain('runInference');
     expect(code).not.toMatch(/\bimport\(/); // run as a function, not a module
     const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
-    expect(new Set(required)).toEqual(new Set(['piscina', 'node:buffer', 'csv-parse/sync', 'onnxruntime-node']));
+    expect(new Set(required)).toEqual(new Set(['piscina', 'node:buffer', 'node:worker_threads', 'csv-parse/sync', 'onnxruntime-node']));
   });
 
   it('threads take profiling and diagnostics options from the process, not loaders or V8 flags', () => {

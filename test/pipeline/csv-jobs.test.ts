@@ -4,27 +4,27 @@ import { trainDemoModels } from '../../scripts/train/demo-models.js';
 import { fixedWeights, nhwcImageModel, sklearnStyleClassifier } from '../fixtures/onnx-builder.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
-import { startWorker, type Proc } from '../helpers/processes.js';
+import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';
 import { readCsv, scoreDirectly } from './helpers.js';
 
-// Through HTTP with a real worker process: what the service returns must equal onnxruntime run
+// Through HTTP with a real worker (in this process): what the service returns must equal onnxruntime run
 // directly on the same rows with the signature's preprocessing.
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startInProcessApi>>;
-let worker: Proc;
+let worker: InProcessWorker;
 let c: ReturnType<typeof client>;
 const demo = trainDemoModels();
 
 beforeAll(async () => {
   env = await createTestEnv({ CHUNK_ROWS: '20', INFERENCE_THREADS: '1' });
   api = await startInProcessApi(env.config);
-  worker = await startWorker(env.env);
+  worker = await startWorkerInProcess(env.env);
   const { key } = await createKey(env.pool, 'acme');
   c = client(api.url, key);
   for (const m of [demo.penguins, demo.cars]) expect((await c.registerModel(m.name, m.onnx, m.signature, m.metrics)).status).toBe(201);
 });
 afterAll(async () => {
-  await worker?.stop();
+  await worker?.close();
   await api?.close();
   await env?.close();
 });
@@ -61,6 +61,8 @@ describe('CSV jobs end to end', () => {
     const input = readCsv(demo.cars.holdoutCsv);
     const want = await scoreDirectly(demo.cars.onnx, demo.cars.signature, input, { output: 'variable' });
     const got = await results(job.id);
+    expect(input.length).toBeGreaterThan(0);
+    expect(got).toHaveLength(input.length);
     got.forEach((r, i) => expect(Number(r.prediction)).toBeCloseTo(want[i][0], 3));
     const nd = (await (await c.get(`/v1/jobs/${job.id}/results?format=ndjson`)).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(nd.map((r) => r.prediction)).toEqual(got.map((r) => Number(r.prediction)));
@@ -85,6 +87,7 @@ describe('CSV jobs end to end', () => {
     const got = await results(job.id);
     const plain = sklearnStyleClassifier(w, b, { labels: [10, 20, 30], batchDim: '', zipmap: false });
     const want = await scoreDirectly(plain, sig as never, rows, { output: 'output_probability' });
+    expect(got).toHaveLength(rows.length);
     got.forEach((r, i) => {
       const best = want[i].indexOf(Math.max(...want[i]));
       expect(r.prediction).toBe(String([10, 20, 30][best]));
@@ -104,6 +107,7 @@ describe('CSV jobs end to end', () => {
     expect(job.rows.succeeded, JSON.stringify(job) + (await (await c.get(`/v1/jobs/${job.id}/results?format=json&limit=2`)).text())).toBe(25);
     const got = await results(job.id);
     const want = await scoreDirectly(onnx, sig as never, rows, { output: 'probabilities', shape: [28, 28, 1] });
+    expect(got).toHaveLength(rows.length);
     got.forEach((r, i) => sig.labels.forEach((l, k) => expect(Number(r[`probability_${l}`])).toBeCloseTo(want[i][k], 5)));
   });
 
@@ -180,7 +184,7 @@ describe('single predictions', () => {
     const res = await c.postJson('/v1/predictions', { model: 'cars', inputs: [rec] });
     expect(res.status).toBe(202);
     const body = await res.json();
-    expect(body.links.self).toBe(`/v1/jobs/${body.id}`);
+    expect(body.links.self).toBe(`${api.url}/v1/jobs/${body.id}`);
     expect((await c.waitForJob(body.id)).rows.succeeded).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishChunks, JobEndedMidGroupError, type ChunkOutcome } from '../../src/jobs/finishChunks.js';
-import { encodeResultRows } from '../../src/inference/result-rows.js';
+import { encodeResultRows } from '../../src/results/resultRows.js';
 import { storedRows } from '../helpers/results.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 
@@ -50,7 +50,7 @@ describe('finishChunks', () => {
   it('finishes the chunks of several jobs in one transaction; each job is told once that it finished', async () => {
     const a = await job(1);
     const b = await job(2);
-    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(b, 0), outcome(b, 1)], '', 5000);
+    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(b, 0), outcome(b, 1)], { baseUrl: '' }, 5000);
     expect(res.map((r) => r.applied)).toEqual([true, true, true]);
     expect(res.filter((r) => r.applied && r.finished).map((r) => r.applied && r.job?.id).sort()).toEqual([a, b].sort());
     expect(await status(a)).toEqual({ status: 'completed', rows_succeeded: 2, chunks_done: 1 });
@@ -62,7 +62,7 @@ describe('finishChunks', () => {
     const a = await job(1, 2, 'https://example.com/a');
     const b = await job(1, 2, 'https://example.com/b');
     const quiet = await job(1);
-    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(b, 0), outcome(quiet, 0)], '', 5000);
+    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(b, 0), outcome(quiet, 0)], { baseUrl: '' }, 5000);
     const owed = new Map(res.map((r) => (r.applied && r.job ? [r.job.id, r.deliveries] : ['', []])));
     expect(owed.get(a)).toHaveLength(1);
     expect(owed.get(b)).toHaveLength(1);
@@ -76,8 +76,8 @@ describe('finishChunks', () => {
 
   it('a redelivered chunk in a group changes nothing; the others go in', async () => {
     const a = await job(2);
-    await finishChunks(env.pool, [outcome(a, 0)], '', 5000);
-    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(a, 1)], '', 5000);
+    await finishChunks(env.pool, [outcome(a, 0)], { baseUrl: '' }, 5000);
+    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(a, 1)], { baseUrl: '' }, 5000);
     expect(res.map((r) => r.applied)).toEqual([false, true]);
     expect(await stored(a)).toEqual({ n: 4, d: 4 });
     expect(await status(a)).toEqual({ status: 'completed', rows_succeeded: 4, chunks_done: 2 });
@@ -87,7 +87,7 @@ describe('finishChunks', () => {
     const a = await job(1);
     const b = await job(1);
     await env.pool.query(`UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [b]);
-    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(b, 0)], '', 5000);
+    const res = await finishChunks(env.pool, [outcome(a, 0), outcome(b, 0)], { baseUrl: '' }, 5000);
     expect(res.map((r) => r.applied)).toEqual([true, false]);
     expect(await stored(b)).toEqual({ n: 0, d: 0 });
     expect(await status(a)).toMatchObject({ status: 'completed' });
@@ -101,14 +101,16 @@ describe('finishChunks', () => {
     const canceller = await env.pool.connect();
     await canceller.query('BEGIN');
     await canceller.query(`SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE`, [b]);
-    const group = finishChunks(env.pool, [outcome(a, 0), outcome(b, 0)], '', 5000);
+    const group = finishChunks(env.pool, [outcome(a, 0), outcome(b, 0)], { baseUrl: '' }, 5000);
     group.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-    for (let i = 0; i < 200; i++) {
+    let waiting = false;
+    for (let i = 0; i < 1000 && !waiting; i++) {
       // Only this database's waits: pg_locks is cluster-wide, and other test files run beside this one.
       const { rows } = await env.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`);
-      if (rows[0].n > 0) break;
-      await new Promise((r) => setTimeout(r, 10));
+      waiting = rows[0].n > 0;
+      if (!waiting) await new Promise((r) => setTimeout(r, 10));
     }
+    expect(waiting).toBe(true); // the group is blocked on b's lock, so the cancel below lands mid-group
     await canceller.query(`UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [b]);
     await canceller.query('COMMIT');
     canceller.release();
@@ -116,8 +118,8 @@ describe('finishChunks', () => {
     expect(await stored(a)).toEqual({ n: 0, d: 0 });
     expect(await status(a)).toMatchObject({ status: 'running', chunks_done: 0 });
     // What the group committer does next: each alone.
-    expect((await finishChunks(env.pool, [outcome(b, 0)], '', 5000))[0].applied).toBe(false);
-    expect((await finishChunks(env.pool, [outcome(a, 0)], '', 5000))[0].applied).toBe(true);
+    expect((await finishChunks(env.pool, [outcome(b, 0)], { baseUrl: '' }, 5000))[0].applied).toBe(false);
+    expect((await finishChunks(env.pool, [outcome(a, 0)], { baseUrl: '' }, 5000))[0].applied).toBe(true);
     expect(await stored(a)).toEqual({ n: 2, d: 2 });
     expect(await stored(b)).toEqual({ n: 0, d: 0 });
   });

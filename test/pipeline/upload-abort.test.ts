@@ -37,12 +37,14 @@ async function cutMultipart(idempotencyKey: string): Promise<void> {
   req.on('error', () => {});
   req.write(head + demo.penguins.holdoutCsv.repeat(200));
   // The job exists once the header row has been read and stored.
-  for (let i = 0; i < 200; i++) {
+  let created = false;
+  for (let i = 0; i < 1000 && !created; i++) {
     const { rows } = await env.pool.query(`SELECT count(*)::int AS n FROM jobs WHERE idempotency_key = $1`, [idempotencyKey]);
-    if (rows[0].n > 0) break;
-    await new Promise((r) => setTimeout(r, 10));
+    created = rows[0].n > 0;
+    if (!created) await new Promise((r) => setTimeout(r, 10));
   }
   req.destroy();
+  expect(created).toBe(true); // cut mid-file, after the job existed
 }
 
 it('a multipart upload cut off mid-file ends upload_aborted at once, and its idempotency key is free again', async () => {

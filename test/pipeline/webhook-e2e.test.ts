@@ -3,7 +3,7 @@ import { createKey } from '../../src/auth/tenants.js';
 import { trainDemoModels } from '../../scripts/train/demo-models.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
-import { startWorker, type Proc } from '../helpers/processes.js';
+import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';
 import { startReceiver, type Receiver } from '../webhooks/harness.js';
 
 // The whole road: a CSV upload with a callback_url → a worker scores it → the transaction that
@@ -11,7 +11,7 @@ import { startReceiver, type Receiver } from '../webhooks/harness.js';
 // verifying with the standardwebhooks package gets it once.
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startInProcessApi>>;
-let worker: Proc;
+let worker: InProcessWorker;
 let receiver: Receiver;
 let c: ReturnType<typeof client>;
 const demo = trainDemoModels();
@@ -19,7 +19,7 @@ const demo = trainDemoModels();
 beforeAll(async () => {
   env = await createTestEnv({ CHUNK_ROWS: '10', WEBHOOK_RETRY_SCHEDULE: '0,1,1' });
   api = await startInProcessApi(env.config);
-  worker = await startWorker(env.env);
+  worker = await startWorkerInProcess(env.env);
   c = client(api.url, (await createKey(env.pool, 'acme')).key);
   expect((await c.registerModel('penguins', demo.penguins.onnx, demo.penguins.signature)).status).toBe(201);
   const secret = await (await c.get('/v1/webhooks/default-secret')).json();
@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await receiver?.stop();
-  await worker?.stop();
+  await worker?.close();
   await api?.close();
   await env?.close();
 });
@@ -54,16 +54,33 @@ it('a completed CSV job reaches its callback_url once, signed, with the job as G
 });
 
 it('a cancelled job sends job.cancelled', async () => {
-  const res = await c.postJson('/v1/predictions', { model: 'penguins', inputs: [{ id: 'x' }], callback_url: receiver.url });
-  const job = await res.json();
-  const cancel = await c.post(`/v1/jobs/${job.id}/cancel`);
-  if (cancel.status === 200) {
-    const hook = await receiver.next((r) => r.payload.type === 'job.cancelled');
-    expect(hook.payload.data.id).toBe(job.id);
-    expect(hook.verified).toEqual([true]);
-  } else {
-    // The worker finished it first: cancelling a finished job is refused, and its own event went out.
-    expect(cancel.status).toBe(409);
-    await receiver.next((r) => r.payload.data.id === job.id);
+  // The upload is held open, so the job cannot be scored (let alone finish) before the cancel.
+  const [header, ...lines] = demo.penguins.holdoutCsv.trim().split('\n');
+  let upload!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (ctl) => void (upload = ctl) });
+  upload.enqueue(new TextEncoder().encode(`${header}\n${lines[0]}\n`));
+  const url = `${api.url}/v1/jobs?model=penguins&idempotency_key=held-open&callback_url=${encodeURIComponent(receiver.url)}`;
+  const authorization = `Bearer ${(await createKey(env.pool, 'acme')).key}`; // the same tenant as c
+  const submitted = fetch(url, { method: 'POST', body, headers: { authorization, 'content-type': 'text/csv' }, duplex: 'half' } as RequestInit);
+  submitted.catch(() => {}); // settled below; the server may end it once the job is cancelled
+  let id: string | undefined;
+  for (let i = 0; i < 1000 && !id; i++) {
+    id = (await env.pool.query(`SELECT id FROM jobs WHERE idempotency_key = 'held-open'`)).rows[0]?.id;
+    if (!id) await new Promise((r) => setTimeout(r, 10));
   }
+  expect(id, 'the held upload made its job').toBeDefined();
+
+  const cancel = await c.post(`/v1/jobs/${id}/cancel`);
+  expect(cancel.status, await cancel.clone().text()).toBe(200);
+  expect((await cancel.json()).status).toBe('cancelled');
+  const hook = await receiver.next((r) => r.payload.type === 'job.cancelled' && r.payload.data.id === id);
+  expect(hook.verified).toEqual([true]);
+  expect(hook.payload.data).toMatchObject({ id, status: 'cancelled' });
+
+  // Letting the upload end does not revive the job, and no other event is sent for it.
+  upload.enqueue(new TextEncoder().encode(lines.slice(1).join('\n') + '\n'));
+  upload.close();
+  await submitted.then((r) => r.arrayBuffer(), () => undefined);
+  expect((await (await c.get(`/v1/jobs/${id}`)).json()).status).toBe('cancelled');
+  expect(receiver.requests.filter((r) => r.payload.data.id === id).map((r) => r.payload.type)).toEqual(['job.cancelled']);
 });

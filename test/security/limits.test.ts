@@ -13,7 +13,7 @@ import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { expectProblem } from '../helpers/problem.js';
 
 // Every limit answers with a clear problem+json, and the server keeps serving. The api runs behind
-// an http.Server built with serverOptions(config), as src/server.ts builds it.
+// an http.Server built with serverOptions(config), as startApi (src/api.ts) builds it.
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof buildApi>>;
 let server: Server;
@@ -79,12 +79,11 @@ describe('upload limits', () => {
     await expectProblem(await c.post('/v1/jobs?model=lin', '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\na,b\n1,2\n', { 'content-type': 'multipart/form-data; boundary=XX' }), 400, 'bad_request');
     expect((await post(form([['signature', JSON.stringify(sig)], ['description', 'ok'], ['model', model]]))).status).toBe(201);
   });
-  it('hostile model files get 422 and the api keeps serving', async () => {
+  it('hostile model files get 422 invalid_model and the api keeps serving', async () => {
     const valid = linearRegression([1, 2], 0);
     for (const bytes of [notOnnx, valid.slice(0, valid.length >> 1), new Uint8Array(3000).fill(0xff), Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])]) {
-      const res = await c.registerModel('evil', bytes, sig);
-      expect(res.status).toBeGreaterThanOrEqual(400);
-      expect(res.status).toBeLessThan(500);
+      const body = await expectProblem(await c.registerModel('evil', bytes, sig), 422, 'invalid_model');
+      expect(body.detail).toMatch(/not a usable ONNX model/);
     }
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
@@ -137,11 +136,13 @@ describe('quotas and concurrency', () => {
     ctl.enqueue(new TextEncoder().encode('a,b\n1,2\n'));
     const first = fetch(`${url}/v1/jobs?model=lin`, { method: 'POST', body: stream, headers: { authorization: auth, 'content-type': 'text/csv' }, duplex: 'half' } as RequestInit);
     // The first upload holds its slot once its job exists (receiving).
-    for (let i = 0; i < 400; i++) {
+    let receiving = false;
+    for (let i = 0; i < 1000 && !receiving; i++) {
       const { rows: r } = await env.pool.query(`SELECT 1 FROM jobs WHERE status = 'receiving'`);
-      if (r.length) break;
-      await new Promise((res) => setTimeout(res, 10));
+      receiving = r.length > 0;
+      if (!receiving) await new Promise((res) => setTimeout(res, 10));
     }
+    expect(receiving).toBe(true);
     const second = await fetch(`${url}/v1/jobs?model=lin`, { method: 'POST', body: 'a,b\n1,2\n', headers: { authorization: auth, 'content-type': 'text/csv' } });
     const body = await expectProblem(second, 429, 'rate_limited');
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -172,17 +173,17 @@ describe('slow clients', () => {
     await once(sock, 'connect');
     let received = '';
     sock.on('data', (d) => (received += d));
-    const started = Date.now();
     sock.write(text);
+    // The test never ends or destroys this socket: when it closes, the server closed it.
     await once(sock, 'close');
-    return { received, ms: Date.now() - started };
+    return { received };
   };
 
   it('headers that never finish: the connection is closed after HEADERS_TIMEOUT_MS', async () => {
-    const { received, ms } = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const { received } = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    // The server's own timeout answered (nothing else in it sends a 408), and the request never reached the route.
     expect(received).toMatch(/^HTTP\/1\.1 408/);
-    expect(ms).toBeGreaterThanOrEqual(500);
-    expect(ms).toBeLessThan(10_000);
+    expect(received).not.toMatch(/^HTTP\/1\.1 200/m);
   });
 
   it('a body that stops arriving: the connection is cut after BODY_IDLE_TIMEOUT_MS and the job ends failed, not stuck', async () => {
@@ -190,9 +191,8 @@ describe('slow clients', () => {
     const slow = client(url, auth.slice(7));
     expect((await slow.registerModel('lin', linearRegression([1, 2], 0), sig)).status).toBe(201);
     const head = `POST /v1/jobs?model=lin HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nContent-Type: text/csv\r\nContent-Length: 10000\r\n\r\n`;
-    const { ms } = await raw(head + 'a,b\n1,2\n3,4\n');
-    expect(ms).toBeGreaterThanOrEqual(500);
-    expect(ms).toBeLessThan(10_000);
+    const { received } = await raw(head + 'a,b\n1,2\n3,4\n');
+    expect(received).not.toMatch(/^HTTP\/1\.1 202/m); // never accepted as a job
     const tenant = (await env.pool.query(`SELECT id FROM tenants WHERE name = 'slow'`)).rows[0].id;
     let status = 'receiving';
     for (let i = 0; i < 200 && status === 'receiving'; i++) {
