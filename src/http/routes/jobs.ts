@@ -6,13 +6,13 @@ import { getJobRow } from '../../db/getJobRow.js';
 import { findExpiredJob } from '../../db/findExpiredJob.js';
 import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
 import { listJobs } from '../../db/listJobs.js';
-import { selectJobErrors } from '../../db/selectJobErrors.js';
 import { HttpError } from '../../errors.js';
 import { intakeCsv } from '../../jobs/intake.js';
+import { attachErrors } from '../../jobs/errorSummary.js';
 import { cancel } from '../../jobs/jobEnd.js';
 import { assertSameRequest, digestOf, requestDigest } from '../../jobs/requestDigest.js';
 import { isFinal, JOB_STATUSES, type JobRow } from '../../db/jobRow.js';
-import { jobView } from '../../jobs/view.js';
+import { jobView, viewContext } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
@@ -36,8 +36,7 @@ const JobId = z.object({ id: z.string().uuid('job ids are UUIDs') });
 
 export function registerJobRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
-  const baseUrl = config.publicUrl ?? '';
-  const ttl = config.worker.retentionTtlHours;
+  const view = viewContext(config);
   const notFound = (id: string, tenantId: string) => jobGoneError(pool, id, tenantId, config.worker.retentionTtlHours);
 
   defineRoute(
@@ -88,7 +87,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       if (result.existing) req.resume();
       res.status(result.existing ? 200 : 202).location(`/v1/jobs/${result.job.id}`);
       if (result.existing) res.setHeader('Idempotent-Replayed', 'true');
-      res.json(jobView(result.job, baseUrl, ttl));
+      res.json(jobView(result.job, view));
     },
   );
 
@@ -111,7 +110,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       const rows = await listJobs(pool, auth.tenantId, { limit: query.limit + 1, status: query.status, model, after });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
-      res.json({ data: page.map((j) => jobView(j, baseUrl, ttl)), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null });
+      res.json({ data: page.map((j) => jobView(j, view)), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null });
     },
   );
 
@@ -130,9 +129,8 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         job = (await getJobRow(pool, params.id, auth.tenantId))!;
       }
       // Counted as rows fail, so a running job already shows why its rows fail.
-      if (job.rows_failed > 0) job.errors = (await selectJobErrors(pool, [job.id])).get(job.id);
-      else job.errors = [];
-      res.json(jobView(job, baseUrl, ttl));
+      await attachErrors(pool, [job]);
+      res.json(jobView(job, view));
     },
   );
 
@@ -140,11 +138,11 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
     router,
     { method: 'post', path: '/jobs/:id/cancel', scope: 'jobs:write', tags: ['jobs'], summary: 'Cancel a job: pending chunks are not scored; results so far stay readable', params: JobId, responses: { 200: { description: 'cancelled' }, 404: { description: 'no such job' }, 409: { description: 'already finished' }, 410: { description: 'the job expired' } } },
     async (_req, res, { params, auth }) => {
-      const out = await cancel(pool, params.id, auth.tenantId, baseUrl);
+      const out = await cancel(pool, params.id, auth.tenantId, view);
       if ('notFound' in out) throw await notFound(params.id, auth.tenantId);
       if ('alreadyFinal' in out) throw new HttpError('job_not_cancellable', `The job is already ${out.alreadyFinal}.`);
       await deps.notify.afterCommit(out.ended);
-      res.json(jobView(out.ended.job, baseUrl, ttl));
+      res.json(jobView(out.ended.job, view));
     },
   );
 }

@@ -5,12 +5,13 @@ import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
 import { createGroupCommitter } from '../../jobs/groupCommit.js';
 import { inlineResult } from '../../jobs/finishedMessage.js';
+import { attachErrors } from '../../jobs/errorSummary.js';
 import { bodyDigestOf, createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineResult, type OnlineSubmission } from '../../jobs/online.js';
 import { assertSameRequest, requestDigest } from '../../jobs/requestDigest.js';
 import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
-import { formatterForJob, ResultFormatter } from '../../jobs/results.js';
+import { formatterForJob, ResultFormatter } from '../../results/formatResults.js';
 import { isFinal, type JobRow } from '../../db/jobRow.js';
-import { jobView } from '../../jobs/view.js';
+import { jobView, viewContext } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, requestBase } from '../route.js';
@@ -19,8 +20,7 @@ const Cell = z.union([z.number(), z.string().max(10_000), z.null()]);
 
 export function registerPredictionRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
-  const baseUrl = config.publicUrl ?? '';
-  const ttl = config.worker.retentionTtlHours;
+  const view = viewContext(config);
   const stored = createGroupCommitter({ write: (subs: Omit<OnlineSubmission, 'idempotencyKey'>[]) => createOnlineJobs(pool, subs), maxItems: 256 });
   // A group goes to the queue as ONE BullMQ job, which a worker loads, scores and commits as one.
   // Enqueueing is best effort (the reconciler re-adds whatever Redis lacks): a group that could
@@ -61,11 +61,14 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         const done = inline ?? (read ? await results.submit(jobId) : null);
         if (done && ended(done.job)) {
           const f = fmt ?? (await formatterForJob(pool, jobId))!.fmt;
-          res.status(200).json({ ...jobView(done.job, baseUrl, ttl), predictions: done.predictions.map((r) => f.json(r)) });
+          // The same view GET /v1/jobs/{id} gives, error summary included (no query when no row failed).
+          await attachErrors(pool, [done.job]);
+          res.status(200).json({ ...jobView(done.job, view), predictions: done.predictions.map((r) => f.json(r)) });
           return;
         }
         const job = done?.job ?? (await getJobRow(pool, jobId));
-        res.status(202).location(`/v1/jobs/${jobId}`).json(jobView(job!, baseUrl, ttl));
+        await attachErrors(pool, [job!]);
+        res.status(202).location(`/v1/jobs/${jobId}`).json(jobView(job!, view));
       };
 
       if (!body.idempotency_key) {
