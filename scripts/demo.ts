@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createKey } from '../src/auth/tenants.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
-import { trainDemoModels } from './train/demo-models.js';
+import { trainDemoModels } from './train/demoModels.js';
 
 // npm run demo [-- --exit]: migrate, start an api and a worker, train and register the two demo
 // models, score their held-out rows as CSV jobs, check the served predictions against the

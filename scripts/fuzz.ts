@@ -21,7 +21,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createKey } from '../src/auth/tenants.js';
 import { migrate } from '../src/db/migrate.js';
-import { linearRegression } from '../test/fixtures/onnx-builder.js';
+import { linearRegression } from '../test/fixtures/onnxBuilder.js';
 import { externalDataModel, hostileSignature, memoryBombModel } from '../test/fixtures/hostileModels.js';
 import { startApi, startWorker, type Proc } from '../test/helpers/processes.js';
 

@@ -1,13 +1,13 @@
 import { Queue } from 'bullmq';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LastUsedRecorder } from './auth/last-used.js';
+import type { LastUsedRecorder } from './auth/lastUsed.js';
 import type { Config } from './config.js';
 import { assertMigrated } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { createApp } from './http/app.js';
 import { Lookups } from './http/lookups.js';
-import { serverOptions } from './http/server-options.js';
+import { serverOptions } from './http/serverOptions.js';
 import { uploadsSettled } from './jobs/intake.js';
 import { JobFinishedNotifier } from './jobs/finished.js';
 import { JobWaiter } from './jobs/waiter.js';

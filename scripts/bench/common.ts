@@ -13,7 +13,7 @@ import { seededRandom } from '../train/datasets.js';
 import { Redis } from 'ioredis';
 import { createKey } from '../../src/auth/tenants.js';
 import { migrate } from '../../src/db/migrate.js';
-import { fixedWeights, mlpClassifier } from '../../test/fixtures/onnx-builder.js';
+import { fixedWeights, mlpClassifier } from '../../test/fixtures/onnxBuilder.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

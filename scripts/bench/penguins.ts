@@ -2,7 +2,7 @@
 // repeated, each with its own id), one api and ONE worker process: upload start → job completed.
 // The figure the core pipeline is judged by; the full benchmark is scripts/bench/run.ts.
 import { randomBytes } from 'node:crypto';
-import { trainDemoModels } from '../train/demo-models.js';
+import { trainDemoModels } from '../train/demoModels.js';
 import { baseEnv, createBenchDb, createTenant, dropRedisPrefix, startApi, startWorker } from './common.js';
 import { runJob } from './e2e.js';
 

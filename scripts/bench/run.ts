@@ -123,7 +123,7 @@ try {
 
   if (!skip.has('floor')) {
     log('floor: the model inside an Express handler…');
-    const floor = startProcess('scripts/bench/floor-server.ts', { PORT: '0' });
+    const floor = startProcess('scripts/bench/floorServer.ts', { PORT: '0' });
     const port = Number((await floor.ready()).port);
     const url = `http://127.0.0.1:${port}`;
     try {

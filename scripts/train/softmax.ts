@@ -1,7 +1,7 @@
 // Softmax (multinomial logistic) regression by batch gradient descent on z-scored features:
 //   p = softmax(W·x + b),  J = −1/m Σ log p[y],  W := W − α/m Σ (p − onehot(y)) xᵀ
 import type { SoftmaxModel } from './export.js';
-import type { GradientDescentOptions } from './linear-regression.js';
+import type { GradientDescentOptions } from './linearRegression.js';
 
 export function softmax(z: number[]): number[] {
   const max = Math.max(...z);

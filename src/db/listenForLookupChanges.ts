@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /**
- * Starts LISTENing on `channel` on a dedicated connection (src/http/lookup-listener.ts holds it;
+ * Starts LISTENing on `channel` on a dedicated connection (src/http/lookupListener.ts holds it;
  * migrations/0006_lookup_notify.sql notifies) and returns the connection's backend pid, which
  * tests terminate to cut it. `channel` is an identifier written by us, never user input.
  */

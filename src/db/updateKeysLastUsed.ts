@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /**
- * Writes the last use of many keys in ONE statement (src/auth/last-used.ts batches them). Times only
+ * Writes the last use of many keys in ONE statement (src/auth/lastUsed.ts batches them). Times only
  * move forward (GREATEST), so two api processes flushing out of order cannot move a key's last use back.
  */
 export async function updateKeysLastUsed(db: pg.Pool | pg.ClientBase, keyIds: string[], at: Date[]): Promise<void> {

@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { HttpError } from '../errors.js';
-import { LastUsedRecorder } from '../auth/last-used.js';
+import { LastUsedRecorder } from '../auth/lastUsed.js';
 import { authenticate } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { bodyIdleTimeout, declaredSizeLimit } from './limits.js';

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type pg from 'pg';
 import { digestKey, isWellFormedKey, type Auth, type Scope } from '../auth/keys.js';
-import type { LastUsedRecorder } from '../auth/last-used.js';
+import type { LastUsedRecorder } from '../auth/lastUsed.js';
 import { findKeyByDigest } from '../db/findKeyByDigest.js';
 import { HttpError } from '../errors.js';
 import type { Lookups } from './lookups.js';

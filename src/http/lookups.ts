@@ -4,7 +4,7 @@ import type { Auth, Scope } from '../auth/keys.js';
 import { findKeyByDigest } from '../db/findKeyByDigest.js';
 import { queuedRows } from '../db/queuedRows.js';
 import { parseModelRef, resolveModel, type ResolvedVersion } from '../models/resolve.js';
-import { LookupListener, type LookupListenerOptions } from './lookup-listener.js';
+import { LookupListener, type LookupListenerOptions } from './lookupListener.js';
 
 export interface LookupsOptions {
   /** Safety net behind the notifications: a cached key or model reference is re-read after this. */

@@ -3,7 +3,7 @@ import * as esbuild from 'esbuild';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { threadExecArgv } from './thread-argv.js';
+import { threadExecArgv } from './threadArgv.js';
 import { DEFAULT_MODEL_MEMORY_LIMIT_MB } from '../config.js';
 import { InferenceError } from '../errors.js';
 import type { InferenceResult, InferenceTask, ThreadReply } from './thread.js';
@@ -35,14 +35,14 @@ export interface InferencePool {
   readonly threads: number;
 }
 
-const ENTRY = fileURLToPath(new URL('./thread-entry.mjs', import.meta.url));
+const ENTRY = fileURLToPath(new URL('./threadEntry.mjs', import.meta.url));
 const THREAD = fileURLToPath(new URL('./thread.ts', import.meta.url));
 
 let threadCode: string | undefined;
 
 /**
  * thread.ts and the modules of src/ it imports as one CommonJS source, built once per process and
- * run by every thread (thread-entry.mjs). Packages stay outside (`require`d by the thread);
+ * run by every thread (threadEntry.mjs). Packages stay outside (`require`d by the thread);
  * `import('onnxruntime-node')` becomes a require, since the code runs as a function, not a module.
  */
 export function threadSource(): string {

@@ -4,7 +4,7 @@ import { ensureModel } from '../db/ensureModel.js';
 import { insertModelVersion } from '../db/insertModelVersion.js';
 import { withTransaction } from '../db/pool.js';
 import { HttpError } from '../errors.js';
-import { loadCheck } from './load-check.js';
+import { loadCheck } from './loadCheck.js';
 import { InvalidModelError, prepareGraph } from './onnx.js';
 import { planRun } from './plan.js';
 import { headerColumns, type Signature } from './signature.js';

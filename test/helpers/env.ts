@@ -2,7 +2,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { withDb } from '../global-setup.js';
+import { withDb } from '../globalSetup.js';
 
 export interface TestEnv {
   config: Config;

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { classifierPath } from './model-fixtures.js';
+import { classifierPath } from './modelFixtures.js';
 
 let probed: Promise<boolean> | undefined;
 

@@ -6,7 +6,7 @@ import { ModelMemoryError, createInferencePool } from '../../src/inference/pool.
 import { SignatureSchema } from '../../src/models/signature.js';
 import type { RunPlan } from '../../src/models/types.js';
 import { memoryBombModel } from '../fixtures/hostileModels.js';
-import { csvPart, readRows, removeModels, task, writeModel } from './model-fixtures.js';
+import { csvPart, readRows, removeModels, task, writeModel } from './modelFixtures.js';
 
 const pool = createInferencePool({ threads: 1, memoryLimitMb: 512 });
 afterAll(async () => {

@@ -8,11 +8,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createInferencePool, threadSource } from '../../src/inference/pool.js';
-import { threadExecArgv } from '../../src/inference/thread-argv.js';
+import { threadExecArgv } from '../../src/inference/threadArgv.js';
 import { InferenceError } from '../../src/errors.js';
 import { argmax } from '../../src/inference/postprocess.js';
 import { cudaAvailable } from './cuda.js';
-import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, readRows, removeModels, task } from './model-fixtures.js';
+import { classifierPath, csvPart, dir, directProbabilities, failsAtRunPath, jsonPart, plan, readRows, removeModels, task } from './modelFixtures.js';
 
 const pool = createInferencePool({ threads: 2 });
 afterAll(async () => {
@@ -92,7 +92,7 @@ describe('inference pool', () => {
   it('works when the app runs under tsx', async () => {
     const script = join(dir, 'under-tsx.mts');
     const poolUrl = pathToFileURL(fileURLToPath(new URL('../../src/inference/pool.ts', import.meta.url))).href;
-    const fixturesUrl = pathToFileURL(fileURLToPath(new URL('./model-fixtures.ts', import.meta.url))).href;
+    const fixturesUrl = pathToFileURL(fileURLToPath(new URL('./modelFixtures.ts', import.meta.url))).href;
     writeFileSync(
       script,
       `import { createInferencePool } from ${JSON.stringify(poolUrl)};

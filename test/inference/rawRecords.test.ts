@@ -6,7 +6,7 @@ import { runInference } from '../../src/inference/thread.js';
 import { postprocess } from '../../src/inference/postprocess.js';
 import { decodeResultRows } from '../../src/results/resultRows.js';
 import type { PartResult } from '../../src/inference/thread.js';
-import { csvPart, jsonPart, removeModels, task } from './model-fixtures.js';
+import { csvPart, jsonPart, removeModels, task } from './modelFixtures.js';
 
 afterAll(removeModels);
 

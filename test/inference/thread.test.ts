@@ -22,7 +22,7 @@ import {
   removeModels,
   signature,
   task,
-} from './model-fixtures.js';
+} from './modelFixtures.js';
 
 afterAll(removeModels);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { InvalidModelError, decodeModel, inspectModel, prepareGraph } from '../../src/models/onnx.js';
 import { DataType, encodeModel, floatTensor, node, tensorValue } from '../../scripts/train/export.js';
-import { fixedWeights, graphlessModel, linearRegression, mlpClassifier, notOnnx, sklearnStyleClassifier } from '../fixtures/onnx-builder.js';
+import { fixedWeights, graphlessModel, linearRegression, mlpClassifier, notOnnx, sklearnStyleClassifier } from '../fixtures/onnxBuilder.js';
 
 const W = fixedWeights(3, 4);
 const B = [0.05, -0.02, 0.01];

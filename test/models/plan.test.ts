@@ -5,7 +5,7 @@ import { planRun } from '../../src/models/plan.js';
 import { inspectAndPlan } from './inspectAndPlan.js';
 import type { RunPlan } from '../../src/models/types.js';
 import { DataType, encodeModel, node, tensorValue } from '../../scripts/train/export.js';
-import { fixedWeights, linearRegression, mlpClassifier, nhwcImageModel, notOnnx, sklearnStyleClassifier } from '../fixtures/onnx-builder.js';
+import { fixedWeights, linearRegression, mlpClassifier, nhwcImageModel, notOnnx, sklearnStyleClassifier } from '../fixtures/onnxBuilder.js';
 import { InvalidModelError } from '../../src/models/onnx.js';
 
 const sig = (s: Record<string, unknown>) => SignatureSchema.parse(s);

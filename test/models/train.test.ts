@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { trainDemoModels, type DemoModels } from '../../scripts/train/demo-models.js';
+import { trainDemoModels, type DemoModels } from '../../scripts/train/demoModels.js';
 import { inspectAndPlan } from './inspectAndPlan.js';
 import { SignatureSchema, type Signature } from '../../src/models/signature.js';
 

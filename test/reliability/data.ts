@@ -1,4 +1,4 @@
-import { fixedWeights, mlpClassifier } from '../fixtures/onnx-builder.js';
+import { fixedWeights, mlpClassifier } from '../fixtures/onnxBuilder.js';
 
 // Inputs for the reliability tests and `npm run chaos` (no vitest here: the chaos script imports it).
 

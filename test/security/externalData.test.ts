@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
 import { scrubOrtMessage } from '../../src/inference/ortMessage.js';
-import { linearRegression } from '../fixtures/onnx-builder.js';
+import { linearRegression } from '../fixtures/onnxBuilder.js';
 import { externalDataModel, hostileSignature } from '../fixtures/hostileModels.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/keys.js';
 import { createKey } from '../../src/auth/tenants.js';
 import { registry, type RouteSpec } from '../../src/http/route.js';
-import { linearRegression } from '../fixtures/onnx-builder.js';
+import { linearRegression } from '../fixtures/onnxBuilder.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 

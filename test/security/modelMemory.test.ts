@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
-import { linearRegression } from '../fixtures/onnx-builder.js';
+import { linearRegression } from '../fixtures/onnxBuilder.js';
 import { hostileSignature, memoryBombModel } from '../fixtures/hostileModels.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';

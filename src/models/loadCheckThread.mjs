@@ -1,4 +1,4 @@
-// Runs inside a worker thread started by load-check.ts: loads the model in onnxruntime and
+// Runs inside a worker thread started by loadCheck.ts: loads the model in onnxruntime and
 // reports its input/output names, so a model that hangs or throws while loading stays contained.
 // Plain JavaScript, so the thread starts without TypeScript tooling (as the inference threads do).
 import { parentPort, workerData } from 'node:worker_threads';

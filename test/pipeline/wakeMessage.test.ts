@@ -6,7 +6,7 @@ import { encodeResultRows } from '../../src/results/resultRows.js';
 import { finishedMessage, INLINE_RESULT_MAX_BYTES, inlineResult, MESSAGE_RESULTS_MAX_BYTES, parseFinishedMessage } from '../../src/jobs/finishedMessage.js';
 import { jobDoneChannel, QUEUES } from '../../src/queue/queues.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { trainDemoModels } from '../../scripts/train/demo-models.js';
+import { trainDemoModels } from '../../scripts/train/demoModels.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { readCsv } from './helpers.js';

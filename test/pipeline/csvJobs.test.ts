@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
-import { trainDemoModels } from '../../scripts/train/demo-models.js';
-import { fixedWeights, nhwcImageModel, sklearnStyleClassifier } from '../fixtures/onnx-builder.js';
+import { trainDemoModels } from '../../scripts/train/demoModels.js';
+import { fixedWeights, nhwcImageModel, sklearnStyleClassifier } from '../fixtures/onnxBuilder.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadCheck } from '../../src/models/load-check.js';
+import { loadCheck } from '../../src/models/loadCheck.js';
 import { InvalidModelError, prepareGraph } from '../../src/models/onnx.js';
 import { DataType, encodeModel, node, tensorValue } from '../../scripts/train/export.js';
-import { failsAtRunModel, fixedWeights, notOnnx, sklearnStyleClassifier } from '../fixtures/onnx-builder.js';
+import { failsAtRunModel, fixedWeights, notOnnx, sklearnStyleClassifier } from '../fixtures/onnxBuilder.js';
 
 const timeoutMs = 20_000;
 

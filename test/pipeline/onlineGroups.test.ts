@@ -9,7 +9,7 @@ import { chunkGroupJob, chunkGroupJobId } from '../../src/queue/chunkJobs.js';
 import { QUEUES } from '../../src/queue/queues.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { reconcile } from '../../src/worker/reconcile.js';
-import { trainDemoModels } from '../../scripts/train/demo-models.js';
+import { trainDemoModels } from '../../scripts/train/demoModels.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';

@@ -1,5 +1,5 @@
 // The two demo models, trained from scratch, deterministically: the same bytes on every run.
-// Run directly (`tsx scripts/train/demo-models.ts [dir]`) it writes model, signature and
+// Run directly (`tsx scripts/train/demoModels.ts [dir]`) it writes model, signature and
 // held-out CSV files for each.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { SignatureSchema, type Signature } from '../../src/models/signature.js';
 import { loadCars, loadPenguins, matrix, split, toCsv, zScore, zStats, type Row, type Table } from './datasets.js';
 import { exportLinearRegression, exportSoftmaxRegression } from './export.js';
-import { predictLinear, regressionMetrics, trainLinearRegression } from './linear-regression.js';
+import { predictLinear, regressionMetrics, trainLinearRegression } from './linearRegression.js';
 import { argmax, classificationMetrics, predictProba, trainSoftmax, type ClassMetrics } from './softmax.js';
 
 const SEED = 42;

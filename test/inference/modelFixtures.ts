@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { failsAtRunModel, fixedWeights, linearRegression, mlpClassifier } from '../fixtures/onnx-builder.js';
+import { failsAtRunModel, fixedWeights, linearRegression, mlpClassifier } from '../fixtures/onnxBuilder.js';
 import { SignatureSchema, type Signature } from '../../src/models/signature.js';
 import type { RunPlan } from '../../src/models/types.js';
 import type { InferenceTask, Part, PartResult } from '../../src/inference/thread.js';

@@ -3,7 +3,7 @@ import { createKey } from '../../src/auth/tenants.js';
 import { createGroupCommitter } from '../../src/jobs/groupCommit.js';
 import { createOnlineJobs, readOnlineResults } from '../../src/jobs/online.js';
 import { resolveModel } from '../../src/models/resolve.js';
-import { trainDemoModels } from '../../scripts/train/demo-models.js';
+import { trainDemoModels } from '../../scripts/train/demoModels.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
-import { trainDemoModels } from '../../scripts/train/demo-models.js';
+import { trainDemoModels } from '../../scripts/train/demoModels.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { startWorkerInProcess, type InProcessWorker } from '../helpers/worker.js';

@@ -2,7 +2,7 @@
 // model can hang or throw in native code while loading, and the caller must survive both.
 import { Worker } from 'node:worker_threads';
 import { scrubOrtMessage } from '../inference/ortMessage.js';
-import { threadExecArgv } from '../inference/thread-argv.js';
+import { threadExecArgv } from '../inference/threadArgv.js';
 import { InvalidModelError } from './onnx.js';
 
 export interface LoadCheckResult {
@@ -12,7 +12,7 @@ export interface LoadCheckResult {
 
 type ThreadReply = { ok: true; inputNames: string[]; outputNames: string[] } | { ok: false; message: string };
 
-const THREAD = new URL('./load-check.thread.mjs', import.meta.url);
+const THREAD = new URL('./loadCheckThread.mjs', import.meta.url);
 
 function startThread(bytes: Uint8Array): Worker {
   // The thread is plain JavaScript: it takes none of the process's loaders (`--import tsx`).

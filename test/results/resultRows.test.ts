@@ -7,7 +7,7 @@ import { createPool } from '../../src/db/pool.js';
 import { decodeResultRows, encodeResultRows, RECORD_MAX_BYTES, splitResultRows, type ResultRow } from '../../src/results/resultRows.js';
 import { csvLine } from '../../src/results/formatResults.js';
 import { exactShortestFloat4, shortestFloat4 } from '../../src/results/shortestFloat4.js';
-import { withDb } from '../global-setup.js';
+import { withDb } from '../globalSetup.js';
 
 // A chunk's results are stored as one value in Sluice's own encoding; read back they must be
 // exactly what the results API showed when every row was a row of its own in Postgres.
@@ -106,7 +106,7 @@ describe('stored result rows', () => {
 describe('through Postgres', () => {
   const admin = () => new pg.Client({ connectionString: inject('testRun').adminUrl });
   // Named as test/helpers/env.ts names a file's database (sluice_t_<run>_…), so the run's teardown and
-  // the stale-database cleanup of test/global-setup.ts drop it if this file never reaches afterAll.
+  // the stale-database cleanup of test/globalSetup.ts drop it if this file never reaches afterAll.
   const dbName = `sluice_t_${inject('testRun').runId}_scratch${randomBytes(4).toString('hex')}`;
   let pool: pg.Pool;
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
 import { QUEUES } from '../../src/queue/queues.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { failsAtRunModel } from '../fixtures/onnx-builder.js';
+import { failsAtRunModel } from '../fixtures/onnxBuilder.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { accounting, expectExactlyOnce, receiver, registerSlowModel, rowsCsv, submitCsv } from './harness.js';

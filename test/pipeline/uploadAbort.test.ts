@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/tenants.js';
-import { trainDemoModels } from '../../scripts/train/demo-models.js';
+import { trainDemoModels } from '../../scripts/train/demoModels.js';
 import { client, startInProcessApi } from '../helpers/api.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { expectProblem } from '../helpers/problem.js';
