@@ -10,7 +10,7 @@ import { loadChunks, type LoadedChunk } from '../db/loadChunk.js';
 import { encodeResultRows } from '../results/resultRows.js';
 import type { Part, PartResult } from '../inference/thread.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
-import { isFinal } from '../db/jobRow.js';
+import { isFinal, type JobRow } from '../db/jobRow.js';
 import type { Logger } from '../log.js';
 import { CHUNK_GROUP_JOB, ChunkGroup, ChunkRef, chunkJobId } from '../queue/chunkJobs.js';
 import type { ModelCache, WorkerModel } from './models.js';
@@ -47,6 +47,10 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
   // Job errors are read by the tenant: no path of this host (the model cache, onnxruntime's sources).
   const userText = (message: string) => scrubOrtMessage(message, { [path.resolve(config.worker.modelCacheDir)]: 'the model cache', [config.worker.modelCacheDir]: 'the model cache' });
 
+  // Every line about a job says which job, chunk, tenant and model version it is about.
+  const chunkLog = (ref: ChunkRef, chunk: LoadedChunk) =>
+    log.child({ job_id: ref.jobId, chunk: ref.seq, tenant: chunk.tenantId, model: chunk.modelName, version: chunk.modelVersion });
+
   return async (job: Job, token?: string) => {
     const refs = refsOf(job);
     try {
@@ -56,6 +60,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
         return chunk && chunk.status !== 'done' && !isFinal(chunk.jobStatus) && chunk.payload ? [{ ref, chunk }] : [];
       });
       if (!work.length) return 'skipped';
+      for (const { ref, chunk } of work) if (chunk.startedJob) chunkLog(ref, chunk).info({ first_row: chunk.firstRow }, 'job started');
       const scored = await Promise.allSettled(
         work.map(({ ref, chunk }) =>
           chunk.starts > maxStarts
@@ -66,6 +71,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       const outcomes = scored.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       const finished = outcomes.length ? await deps.finish(outcomes) : [];
       const applied = finished.flatMap((f, i) => (f.applied ? [{ ...f, rows: outcomes[i].rows }] : []));
+      for (const f of applied) if (f.finished && f.job) logJobEnd(log, f.job);
       if (applied.length) await deps.notify.afterCommitMany(applied);
       const failure = scored.find((s) => s.status === 'rejected');
       if (failure) throw failure.reason;
@@ -103,7 +109,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
     } catch (err) {
       if (!(err instanceof InferenceError)) throw err;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      log.warn({ err: err.message, chunk: ref, attempt: job.attemptsMade + 1, last }, 'inference failed on a chunk');
+      chunkLog(ref, chunk).warn({ err: err.message, attempt: job.attemptsMade + 1, last }, 'inference failed on a chunk');
       if (err instanceof ModelMemoryError) {
         // A model the pool now refuses (pool.ts MemoryGuard) fails at once: another attempt would
         // only repeat the spike, or be refused. One merely running beside such a spike is retried.
@@ -114,6 +120,19 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       return failedChunk(ref, chunk, `inference failed: ${userText(err.message)}`, 'inference_failed');
     }
   }
+}
+
+/** One line when a job ends, with its rows, failures, duration and rate. */
+export function logJobEnd(log: Logger, job: JobRow): void {
+  const ms = job.finished_at ? job.finished_at.getTime() - job.created_at.getTime() : null;
+  const rows = job.rows_succeeded + job.rows_failed;
+  log.info(
+    {
+      job_id: job.id, tenant: job.tenant_id, model: job.model_name, version: job.model_version, status: job.status, code: job.error_code ?? undefined,
+      rows, failed: job.rows_failed, duration_ms: ms, rows_per_second: ms ? Math.round((rows / ms) * 1000) : null,
+    },
+    'job finished',
+  );
 }
 
 function refsOf(job: Job): ChunkRef[] {

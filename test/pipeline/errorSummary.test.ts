@@ -68,6 +68,19 @@ describe('error summaries', () => {
     expect(job.rows.failed).toBeGreaterThan(100);
   });
 
+  it('the worker logs one line when a job starts and one when it ends, each naming the job, tenant and model', async () => {
+    const rows = Array.from({ length: 250 }, (_, i) => `${i + 1},${i % 50 ? i : 'x'},2`);
+    const job = await c.waitForJob((await (await c.postCsv('/v1/jobs?model=cars', csv(rows))).json()).id);
+    const mine = worker.logs.filter((l) => l.job_id === job.id);
+    const tenant = (await env.pool.query('SELECT tenant_id FROM jobs WHERE id = $1', [job.id])).rows[0].tenant_id;
+    for (const l of mine) expect(l).toMatchObject({ tenant, model: 'cars', version: 1 });
+    expect(mine.filter((l) => l.msg === 'job started')).toHaveLength(1);
+    const end = mine.filter((l) => l.msg === 'job finished');
+    expect(end).toHaveLength(1);
+    expect(end[0]).toMatchObject({ status: 'completed', rows: 250, failed: 5 });
+    expect(end[0].duration_ms).toBe(Date.parse(job.finished_at) - Date.parse(job.created_at));
+  });
+
   it('refuses a max_error_rate outside 0–1', async () => {
     const res = await c.postCsv('/v1/jobs?model=cars&max_error_rate=1.5', csv(['1,1,2']));
     expect(res.status).toBe(400);
