@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import { buildApi } from '../../src/api.js';
 import type { Config } from '../../src/config.js';
 import type { Lookups } from '../../src/http/lookups.js';
+import { createKey } from '../../src/auth/tenants.js';
+import { createTestEnv, type TestEnv } from './env.js';
 
 /**
  * The api in this process, on a free port: for tests about HTTP behaviour rather than processes.
@@ -51,6 +53,28 @@ export function client(url: string, key: string) {
         if (['completed', 'failed', 'cancelled'].includes(j.status)) return j;
         if (Date.now() > end) throw new Error(`job ${id} still ${j.status} after ${timeoutMs} ms: ${JSON.stringify(j)}`);
       }
+    },
+  };
+}
+
+export interface ApiForTenant {
+  env: TestEnv;
+  api: Awaited<ReturnType<typeof startInProcessApi>>;
+  /** A client with a key of tenant "acme" holding every scope. */
+  c: ReturnType<typeof client>;
+  close(): Promise<void>;
+}
+
+/** A database of its own, an in-process api on it, and a client for one tenant: the usual HTTP test setup. */
+export async function apiForTenant(overrides: Record<string, string> = {}): Promise<ApiForTenant> {
+  const env = await createTestEnv(overrides);
+  const api = await startInProcessApi(env.config);
+  const c = client(api.url, (await createKey(env.pool, 'acme')).key);
+  return {
+    env, api, c,
+    async close() {
+      await api.close();
+      await env.close();
     },
   };
 }

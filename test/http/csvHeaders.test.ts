@@ -1,28 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey } from '../../src/auth/tenants.js';
 import { linearRegression } from '../fixtures/onnxBuilder.js';
-import { client, startInProcessApi } from '../helpers/api.js';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { apiForTenant, type ApiForTenant } from '../helpers/api.js';
 
 // What the intake makes of a header before any row is accepted: names matched ignoring case and
 // Unicode form, a duplicated column refused (which one to read would be a guess), a missing one
 // named with the closest header name, and CR-only line ends read as line ends.
 
-let env: TestEnv;
-let api: Awaited<ReturnType<typeof startInProcessApi>>;
-let c: ReturnType<typeof client>;
+let t: ApiForTenant;
+let c: ApiForTenant['c'];
 const sig = { columns: ['Flipper Length (mm)', 'Body Mass (g)'], task: 'regression', passthrough: ['id'] };
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  api = await startInProcessApi(env.config);
-  c = client(api.url, (await createKey(env.pool, 'acme')).key);
+  t = await apiForTenant();
+  c = t.c;
   expect((await c.registerModel('peng', linearRegression([1, 2], 0), sig)).status).toBe(201);
 });
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+afterAll(() => t?.close());
 
 describe('CSV headers', () => {
   it('accepts names that differ only in case', async () => {

@@ -1,28 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey } from '../../src/auth/tenants.js';
 import { linearRegression } from '../fixtures/onnxBuilder.js';
-import { client, startInProcessApi } from '../helpers/api.js';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { apiForTenant, type ApiForTenant } from '../helpers/api.js';
 
 // An idempotency key replays the request it was first used with, and only that one: the same key
 // with another model, other options or another body is a 409 idempotency_key_reused (as Stripe
 // does), never the earlier job answered as if it were this request's.
 
-let env: TestEnv;
-let api: Awaited<ReturnType<typeof startInProcessApi>>;
-let c: ReturnType<typeof client>;
+let t: ApiForTenant;
+let c: ApiForTenant['c'];
 const sig = { columns: ['a', 'b'], task: 'regression' };
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  api = await startInProcessApi(env.config);
-  c = client(api.url, (await createKey(env.pool, 'acme')).key);
+  t = await apiForTenant();
+  c = t.c;
   for (const name of ['cars', 'other']) expect((await c.registerModel(name, linearRegression([1, 2], 0), sig)).status).toBe(201);
 });
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+afterAll(() => t?.close());
 
 describe('CSV uploads', () => {
   const csv = 'a,b\n1,2\n3,4\n';

@@ -1,24 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey } from '../../src/auth/tenants.js';
-import { client, startInProcessApi } from '../helpers/api.js';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { apiForTenant, type ApiForTenant } from '../helpers/api.js';
 
 // GET /v1/jobs?cursor= takes back only what it gave out: a forged cursor is the caller's 400 with
 // a stable code, never a Postgres cast error turned into a 500.
 
-let env: TestEnv;
-let api: Awaited<ReturnType<typeof startInProcessApi>>;
-let c: ReturnType<typeof client>;
+let t: ApiForTenant;
+let c: ApiForTenant['c'];
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  api = await startInProcessApi(env.config);
-  c = client(api.url, (await createKey(env.pool, 'acme')).key);
+  t = await apiForTenant();
+  c = t.c;
 });
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+afterAll(() => t?.close());
 
 const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 

@@ -1,26 +1,19 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createKey } from '../../src/auth/tenants.js';
 import { linearRegression } from '../fixtures/onnxBuilder.js';
-import { client, startInProcessApi } from '../helpers/api.js';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { apiForTenant, type ApiForTenant } from '../helpers/api.js';
 
 // What a job view says beyond its counters: when retention will delete it (expires_at,
 // RETENTION_TTL_HOURS after it finished; null while it runs), and links a receiver can follow.
 
-let env: TestEnv;
-let api: Awaited<ReturnType<typeof startInProcessApi>>;
-let c: ReturnType<typeof client>;
+let t: ApiForTenant;
+let c: ApiForTenant['c'];
 
 beforeAll(async () => {
-  env = await createTestEnv({ RETENTION_TTL_HOURS: '48' });
-  api = await startInProcessApi(env.config);
-  c = client(api.url, (await createKey(env.pool, 'acme')).key);
+  t = await apiForTenant({ RETENTION_TTL_HOURS: '48' });
+  c = t.c;
   expect((await c.registerModel('m', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'regression' })).status).toBe(201);
 });
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+afterAll(() => t?.close());
 
 it('expires_at is finished_at + RETENTION_TTL_HOURS, null until the job finishes', async () => {
   const job = await (await c.postCsv('/v1/jobs?model=m', 'a,b\n1,2\n')).json();
@@ -33,8 +26,8 @@ it('expires_at is finished_at + RETENTION_TTL_HOURS, null until the job finishes
 
 it('without PUBLIC_URL, links are absolute on the base of the request that created the job, also in its webhook payload', async () => {
   const job = await (await c.postCsv('/v1/jobs?model=m&callback_url=http://127.0.0.1:9/hook', 'a,b\n1,2\n')).json();
-  expect(job.links.self).toBe(`${api.url}/v1/jobs/${job.id}`);
+  expect(job.links.self).toBe(`${t.api.url}/v1/jobs/${job.id}`);
   await c.post(`/v1/jobs/${job.id}/cancel`);
-  const { rows } = await env.pool.query(`SELECT payload FROM webhook_deliveries WHERE job_id = $1`, [job.id]);
-  expect(rows[0].payload.data.links.results).toBe(`${api.url}/v1/jobs/${job.id}/results`);
+  const { rows } = await t.env.pool.query(`SELECT payload FROM webhook_deliveries WHERE job_id = $1`, [job.id]);
+  expect(rows[0].payload.data.links.results).toBe(`${t.api.url}/v1/jobs/${job.id}/results`);
 });

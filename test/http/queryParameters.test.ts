@@ -1,29 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey } from '../../src/auth/tenants.js';
 import { linearRegression } from '../fixtures/onnxBuilder.js';
-import { client, startInProcessApi } from '../helpers/api.js';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { apiForTenant, type ApiForTenant } from '../helpers/api.js';
 
 // A query parameter a route does not take is a 400 naming it, never ignored (a misspelt filter
 // would answer with everything); `model` filters the job list by name or name:version.
 
-let env: TestEnv;
-let api: Awaited<ReturnType<typeof startInProcessApi>>;
-let c: ReturnType<typeof client>;
+let t: ApiForTenant;
+let c: ApiForTenant['c'];
 const sig = { columns: ['a', 'b'], task: 'regression' };
 const jobs: Record<string, string> = {};
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  api = await startInProcessApi(env.config);
-  c = client(api.url, (await createKey(env.pool, 'acme')).key);
+  t = await apiForTenant();
+  c = t.c;
   for (const name of ['cars', 'cars', 'trucks']) expect((await c.registerModel(name, linearRegression([1, 2], 0), sig)).status).toBe(201);
   for (const ref of ['cars:1', 'cars:2', 'trucks']) jobs[ref] = (await (await c.postCsv(`/v1/jobs?model=${ref}`, 'a,b\n1,2\n')).json()).id;
 });
-afterAll(async () => {
-  await api?.close();
-  await env?.close();
-});
+afterAll(() => t?.close());
 
 describe('query parameters', () => {
   it.each([
