@@ -55,6 +55,8 @@ export class RecordSplitter {
   private line = 1;
   private recordLine = 1;
   private quoteLine = 1;
+  /** The 1-based line each record of the last push()/end() starts on, in order (for row errors). */
+  recordLines: number[] = [];
 
   constructor(opts: SplitterOptions = {}) {
     this.max = opts.maxRecordBytes ?? Infinity;
@@ -65,6 +67,7 @@ export class RecordSplitter {
   /** Complete records found so far in the input, each without its line ending; blank lines are skipped. */
   push(chunk: Uint8Array): Buffer[] {
     const out: Buffer[] = [];
+    this.recordLines = [];
     let buf = asBuffer(chunk);
     if (this.bomPending) {
       const b = this.head ? Buffer.concat([this.head, buf]) : buf;
@@ -83,6 +86,7 @@ export class RecordSplitter {
   /** The last record when the input does not end with a newline; throws if a quote is still open. */
   end(): Buffer[] {
     const out: Buffer[] = [];
+    this.recordLines = [];
     if (this.head) {
       const h = this.head;
       this.head = null;
@@ -161,6 +165,7 @@ export class RecordSplitter {
     while (end > start && buf[end - 1] === CR) end--;
     if (end === start) return;
     this.records++;
+    this.recordLines.push(this.recordLine);
     out.push(buf.subarray(start, end));
   }
 
@@ -194,6 +199,26 @@ export interface Chunk {
   rowCount: number;
   /** The records joined by "\n", without line endings (and no trailing newline). */
   payload: Buffer;
+  /** Where its records stand in the file, so a row error can name its line (see lineOf). */
+  lines: ChunkLines;
+}
+
+/**
+ * The file line of each record of a chunk: `first` for its first record, then one line per record,
+ * except where a record spans lines (a quoted newline) or blank lines come before it: `jumps` holds
+ * [row index, extra lines from there on] pairs, flat, only where that count changes (null: none).
+ */
+export interface ChunkLines {
+  first: number;
+  jumps: number[] | null;
+}
+
+/** The 1-based file line of the chunk's record `index` (0-based). */
+export function lineOf(lines: ChunkLines, index: number): number {
+  let extra = 0;
+  const j = lines.jumps;
+  if (j) for (let k = 0; k < j.length && j[k] <= index; k += 2) extra = j[k + 1];
+  return lines.first + index + extra;
 }
 
 export interface ChunkerOptions {
@@ -223,6 +248,8 @@ export class Chunker {
   private readonly maxChunkBytes: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private pendingLines: ChunkLines = { first: 0, jumps: null };
+  private pendingExtra = 0;
   private ready: Chunk[] = [];
   private seq = 0;
   private chunkedRows = 0;
@@ -240,11 +267,11 @@ export class Chunker {
   }
 
   push(buf: Uint8Array): void {
-    this.take(this.split(() => this.splitter.push(buf)));
+    this.take(this.split(() => this.splitter.push(buf)), this.splitter.recordLines);
   }
 
   end(): void {
-    this.take(this.split(() => this.splitter.end()));
+    this.take(this.split(() => this.splitter.end()), this.splitter.recordLines);
     this.flush();
   }
 
@@ -265,14 +292,23 @@ export class Chunker {
     }
   }
 
-  private take(records: Buffer[]): void {
-    for (const rec of records) {
+  private take(records: Buffer[], lines: number[]): void {
+    for (let r = 0; r < records.length; r++) {
+      const rec = records[r];
       if (this.header === null) {
         this.header = Buffer.from(rec); // a copy, so it does not pin the upload's first buffer
         continue;
       }
       if (this.pending.length > 0 && this.pendingBytes + 1 + rec.length > this.maxChunkBytes) this.flush();
       this.pendingBytes += this.pending.length > 0 ? rec.length + 1 : rec.length;
+      const i = this.pending.length;
+      if (i === 0) {
+        this.pendingLines = { first: lines[r], jumps: null };
+        this.pendingExtra = 0;
+      } else {
+        const extra = lines[r] - this.pendingLines.first - i;
+        if (extra !== this.pendingExtra) (this.pendingLines.jumps ??= []).push(i, (this.pendingExtra = extra));
+      }
       this.pending.push(rec);
       if (this.pending.length >= this.chunkRows) this.flush();
     }
@@ -287,7 +323,7 @@ export class Chunker {
       if (i > 0) payload[off++] = LF;
       off += recs[i].copy(payload, off);
     }
-    this.ready.push({ seq: this.seq++, firstRow: this.chunkedRows + 1, rowCount: recs.length, payload });
+    this.ready.push({ seq: this.seq++, firstRow: this.chunkedRows + 1, rowCount: recs.length, payload, lines: this.pendingLines });
     this.chunkedRows += recs.length;
     this.pending = [];
     this.pendingBytes = 0;

@@ -19,6 +19,8 @@ export interface LoadedChunk {
   modelVersion: number;
   /** This load moved the job from queued to started (its first chunk taken by any worker). */
   startedJob: boolean;
+  /** Where the chunk's rows stand in the uploaded file (null for chunks stored without it). */
+  lines: { first: number; jumps: number[] | null } | null;
   modelVersionId: number;
   /** Starts of this chunk so far, this one included (0 when it is not pending). */
   starts: number;
@@ -46,7 +48,8 @@ started AS (
    WHERE id IN (SELECT job_id FROM counted) AND (started_at IS NULL OR status = 'queued') RETURNING id)
 SELECT c.job_id::text, c.seq::text, coalesce(k.attempts, 0)::text, c.status::text, j.status::text, c.format::text, c.payload,
        c.first_row::text, c.row_count::text, to_json(j.columns)::text, j.delimiter::text, j.model_version_id::text, j.decimal::text,
-       j.tenant_id::text, m.name, mv.version::text, (s.id IS NOT NULL AND j.started_at IS NULL)::text
+       j.tenant_id::text, m.name, mv.version::text, (s.id IS NOT NULL AND j.started_at IS NULL)::text,
+       c.first_line::text, to_json(c.line_jumps)::text
   FROM refs r JOIN job_chunks c ON c.job_id = r.job_id AND c.seq = r.seq JOIN jobs j ON j.id = c.job_id
   JOIN model_versions mv ON mv.id = j.model_version_id JOIN models m ON m.id = mv.model_id
   LEFT JOIN counted k ON k.job_id = c.job_id AND k.seq = c.seq
@@ -78,6 +81,7 @@ export async function loadChunks(db: pg.Pool, refs: ChunkRef[]): Promise<Map<str
           starts: Number(text(2)), status: text(3) as LoadedChunk['status'], jobStatus: text(4) as JobStatus, format: text(5) as LoadedChunk['format'],
           payload: f[6] && (text(5) === 'csv' ? shared(f[6]) : Buffer.from(f[6])), firstRow: Number(text(7)), rowCount: Number(text(8)), columns: JSON.parse(text(9)), delimiter: text(10), modelVersionId: Number(text(11)), decimal: text(12) as LoadedChunk['decimal'],
           tenantId: text(13), modelName: text(14), modelVersion: Number(text(15)), startedJob: text(16) === 'true',
+          lines: f[17] ? { first: Number(text(17)), jumps: f[18] ? JSON.parse(text(18)) : null } : null,
         },
       ];
     }),

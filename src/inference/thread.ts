@@ -9,6 +9,7 @@ import { Buffer } from 'node:buffer';
 import { threadId } from 'node:worker_threads';
 import { InferenceError } from '../errors.js';
 import { ErrorCounter, type ErrorCount } from './rowErrorKinds.js';
+import { lineOf, type ChunkLines } from '../csv/records.js';
 import { scrubOrtMessage } from './ortMessage.js';
 import { parseNumericSlice } from '../csv/numeric.js';
 import { assertDelimiter, parseChunk } from '../csv/parse.js';
@@ -22,7 +23,11 @@ import {
   columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type ColumnMap, type InputArray, type Preprocessed, type Preprocessor,
 } from './preprocess.js';
 
-export type Part = { rowCount: number; header: string[]; delimiter: string; decimal?: '.' | ',' } & (
+export type Part = {
+  rowCount: number; header: string[]; delimiter: string; decimal?: '.' | ',';
+  /** Where a CSV part's rows stand in the uploaded file: a row error names its line. */
+  lines?: ChunkLines;
+} & (
   | { format: 'csv'; payload: Uint8Array }
   | { format: 'json'; records: Record<string, unknown>[] }
 );
@@ -260,9 +265,12 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
       for (let i = 0; i < rows.length; i++) {
         // pre.valid lists the rows in `data`, ascending: the next valid row takes the next prediction.
         const p = v < pre.valid.length && pre.valid[v] === i ? predictions[g + v++] : undefined;
-        const error = pre.errors[i] ?? p?.error ?? (p ? null : 'row was not scored');
-        if (error === null) succeeded[part]++;
-        else errorCounts[part].add(error, rowsDone[part] + i);
+        const bare = pre.errors[i] ?? p?.error ?? (p ? null : 'row was not scored');
+        if (bare === null) succeeded[part]++;
+        else errorCounts[part].add(bare, rowsDone[part] + i);
+        const lines = task.parts[part].lines;
+        // The row number is the result's own; the line is where to look in the file.
+        const error = bare !== null && lines ? `line ${lineOf(lines, rowsDone[part] + i)}: ${bare}` : bare;
         rows[i] = { value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error, record: error === null ? null : record(i) };
       }
       g += pre.valid.length;

@@ -85,7 +85,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
       if (c.firstRow + c.rowCount - 1 > config.intake.maxRowsPerJob) {
         throw new HttpError('too_many_rows', `The upload has more than ${config.intake.maxRowsPerJob} data rows (MAX_ROWS_PER_JOB); split it into several jobs.`);
       }
-      const stored = await insertChunk(pool, { jobId: jobId!, seq: c.seq, firstRow: c.firstRow, rowCount: c.rowCount, format: 'csv', payload: c.payload });
+      const stored = await insertChunk(pool, { jobId: jobId!, seq: c.seq, firstRow: c.firstRow, rowCount: c.rowCount, format: 'csv', payload: c.payload, lines: c.lines });
       if (!stored) throw new HttpError('job_not_cancellable', 'The job was cancelled while it was being uploaded.');
     }
     await enqueueChunks(deps.queue, chunks.map((c) => ({ jobId: jobId!, seq: c.seq })), log, config.worker.chunkAttempts);

@@ -97,7 +97,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       if (err instanceof UnavailableError) throw err;
       return failedChunk(ref, chunk, `the model could not be loaded: ${userText((err as Error).message)}`, 'model_load_failed');
     }
-    const base = { rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter, decimal: chunk.decimal };
+    const base = { rowCount: chunk.rowCount, header: chunk.columns, delimiter: chunk.delimiter, decimal: chunk.decimal, lines: chunk.lines ?? undefined };
     const part: Part =
       chunk.format === 'csv'
         ? { ...base, format: 'csv', payload: chunk.payload! }

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { Chunker, CsvLimitError, RecordSplitter, splitRecords, type Chunk } from '../../src/csv/records.js';
+import { Chunker, CsvLimitError, lineOf, RecordSplitter, splitRecords, type Chunk } from '../../src/csv/records.js';
 import { generateCsv, randomPieces, rng } from './generate.js';
 
 const B = (s: string) => Buffer.from(s, 'utf8');
@@ -267,5 +267,30 @@ describe('Chunker', () => {
     c.push(buf);
     buf.fill(0x7a);
     expect(c.header!.toString()).toBe('a,b');
+  });
+});
+
+describe('chunk lines', () => {
+  it('knows the file line of every record: blank lines, quoted newlines and CRLF included', () => {
+    // line 1 header; 2 r1; 3 blank; 4-5 r2 (quoted newline); 6 r3; 7 r4 (CRLF); 8 r5
+    const c = new Chunker({ maxRecordBytes: 100, chunkRows: 3 });
+    c.push(B('h1,h2\n1,a\n\n2,"b\nc"\n3,d\n4,e\r\n5,f'));
+    c.end();
+    const chunks = c.drain();
+    const lines = chunks.flatMap((ch) => Array.from({ length: ch.rowCount }, (_, i) => lineOf(ch.lines, i)));
+    expect(lines).toEqual([2, 4, 6, 7, 8]);
+    expect(chunks[1].lines).toEqual({ first: 7, jumps: null });
+  });
+
+  it('counts lines across pushes cut anywhere', () => {
+    const text = 'h\n\n1\n"2\n\n"\n3\n';
+    for (let cut = 0; cut <= text.length; cut++) {
+      const c = new Chunker({ maxRecordBytes: 100, chunkRows: 10 });
+      c.push(B(text.slice(0, cut)));
+      c.push(B(text.slice(cut)));
+      c.end();
+      const [ch] = c.drain();
+      expect(Array.from({ length: ch.rowCount }, (_, i) => lineOf(ch.lines, i))).toEqual([3, 4, 7]);
+    }
   });
 });

@@ -43,7 +43,7 @@ describe('European and spreadsheet CSVs', () => {
     expect(rows.map((r) => [r.id, r.prediction, r.error])).toEqual([
       ['1', '5.5', ''],
       ['2', '19.75', ''],
-      ['3', '', 'column "a": "1.234" is not a number'],
+      ['3', '', 'line 4: column "a": "1.234" is not a number'],
     ]);
   });
 
@@ -59,5 +59,17 @@ describe('European and spreadsheet CSVs', () => {
     expect(byDefault.map((r) => r.prediction)).toEqual(['102', '102', '102', '102', '']);
     const own = await scored('/v1/jobs?model=own', csv);
     expect(own.map((r) => r.prediction)).toEqual(['', '', '', '', '102']);
+  });
+});
+
+describe('row errors', () => {
+  it('name the line in the file as well as the row, past quoted newlines and blank lines', async () => {
+    const rows = await scored('/v1/jobs?model=sum', 'id,a,b\n1,1,2\n\n"2\nsecond line",x,2\n3,1,2\n4,1\n');
+    expect(rows.map((r) => [r.row, r.error])).toEqual([
+      ['1', ''],
+      ['2', 'line 4: column "a": "x" is not a number'],
+      ['3', ''],
+      ['4', 'line 7: expected 3 fields, got 2'],
+    ]);
   });
 });
