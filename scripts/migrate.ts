@@ -1,8 +1,15 @@
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
+import { encryptClearSecrets } from '../src/webhooks/encryptClearSecrets.js';
+import { SecretCipher } from '../src/webhooks/secretCipher.js';
 
+// npm run migrate [-- --encrypt-secrets]: apply the SQL migrations; with --encrypt-secrets, then
+// encrypt the webhook secrets still stored in clear and null the plaintext (migrations/0012). Run
+// that step only once every api and worker runs this release (docs/webhooks.md, "Upgrading to
+// encrypted secrets"); it is idempotent.
 const config = loadConfig(process.env);
+const encryptSecrets = process.argv.includes('--encrypt-secrets');
 const url = new URL(config.databaseUrl);
 const dbName = decodeURIComponent(url.pathname.slice(1));
 
@@ -22,4 +29,15 @@ try {
   console.error(applied.length ? `applied: ${applied.join(', ')}` : 'schema up to date');
 } finally {
   await client.end();
+}
+
+if (encryptSecrets) {
+  if (config.secrets.source === 'development') console.error('warning: SECRETS_KEY is not set; encrypting with the fixed development key');
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
+  try {
+    const r = await encryptClearSecrets(pool, SecretCipher.fromConfig(config));
+    console.error(`webhook secrets encrypted: ${r.encrypted}${r.skipped ? `; ${r.skipped} changed meanwhile, run again to finish them` : ''}`);
+  } finally {
+    await pool.end();
+  }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 // The one place that reads the environment. Everything else receives a Config.
@@ -92,6 +93,12 @@ const EnvSchema = z.object({
   // How long the previous secret keeps signing after a rotation, so receivers can switch over.
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(24 * 60 * 60),
 
+  // Secrets at rest: the AES-256-GCM key that encrypts webhook signing secrets (src/webhooks/secretCipher.ts),
+  // 32 bytes as 64 hex digits or base64. Required when NODE_ENV=production or REQUIRE_SECRETS_KEY=true;
+  // elsewhere a fixed development key stands in (and the processes say so in a warning).
+  SECRETS_KEY: z.string().optional(),
+  REQUIRE_SECRETS_KEY: bool.default(false),
+
   // Security: per-key and per-tenant rate limits, per-tenant queue and key caps, JSON depth, slow-client timeouts (docs/security.md)
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(1000),
   MAX_CONCURRENT_UPLOADS: z.coerce.number().int().min(1).default(4),
@@ -171,6 +178,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       progressIntervalMs: e.WEBHOOK_PROGRESS_INTERVAL_MS,
       secretOverlapSeconds: e.WEBHOOK_SECRET_OVERLAP_SECONDS,
     },
+    secrets: secretsKey(e),
     security: {
       rateLimitPerSecond: e.RATE_LIMIT_PER_SECOND,
       maxConcurrentUploads: e.MAX_CONCURRENT_UPLOADS,
@@ -190,6 +198,34 @@ function toConfig(e: z.output<typeof EnvSchema>) {
 
 export class ConfigError extends Error {}
 
+/**
+ * Not a secret: it stands in for SECRETS_KEY in development and tests only, fixed so that secrets
+ * encrypted by one run still decrypt in the next. Production refuses to start without a real key.
+ */
+const DEVELOPMENT_SECRETS_KEY = createHash('sha256').update('sluice development secrets key (public; never use in production)').digest('base64');
+
+/** SECRETS_KEY as 32 bytes, from 64 hex digits or base64 (standard or url-safe); undefined when it is neither. */
+export function parseSecretsKey(v: string): Buffer | undefined {
+  const t = v.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(t) ? Buffer.from(t, 'base64') : undefined;
+  return bytes?.length === 32 ? bytes : undefined;
+}
+
+/** The key as base64 (config is frozen, and a Buffer cannot be), and where it came from. */
+function secretsKey(e: z.output<typeof EnvSchema>): { key: string; source: 'env' | 'development' } {
+  if (e.SECRETS_KEY) return { key: parseSecretsKey(e.SECRETS_KEY)!.toString('base64'), source: 'env' };
+  return { key: DEVELOPMENT_SECRETS_KEY, source: 'development' };
+}
+
+/** SECRETS_KEY must parse when given, and be given in production (or when REQUIRE_SECRETS_KEY says so). */
+function secretsKeyIssues(e: z.output<typeof EnvSchema>): string[] {
+  if (e.SECRETS_KEY) return parseSecretsKey(e.SECRETS_KEY) ? [] : ['  SECRETS_KEY: must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)'];
+  if (e.NODE_ENV === 'production' || e.REQUIRE_SECRETS_KEY) {
+    return [`  SECRETS_KEY: required ${e.NODE_ENV === 'production' ? 'when NODE_ENV=production' : 'when REQUIRE_SECRETS_KEY=true'}: it encrypts webhook secrets at rest (make one with \`openssl rand -base64 32\` and keep it)`];
+  }
+  return [];
+}
+
 function deepFreeze<T>(o: T): T {
   for (const v of Object.values(o as object)) if (v && typeof v === 'object') deepFreeze(v);
   return Object.freeze(o);
@@ -201,5 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
+  const keyIssues = secretsKeyIssues(parsed.data);
+  if (keyIssues.length) throw new ConfigError(`Invalid configuration:\n${keyIssues.join('\n')}`);
   return deepFreeze(toConfig(parsed.data));
 }

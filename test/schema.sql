@@ -95,6 +95,8 @@ CREATE TABLE public.job_chunks (
     status text DEFAULT 'pending'::text NOT NULL,
     attempts integer DEFAULT 0 NOT NULL,
     done_at timestamp with time zone,
+    first_line integer,
+    line_jumps integer[],
     CONSTRAINT job_chunks_format_check CHECK ((format = ANY (ARRAY['csv'::text, 'json'::text]))),
     CONSTRAINT job_chunks_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'done'::text])))
 );
@@ -263,23 +265,31 @@ CREATE TABLE public.webhook_endpoints (
     url text NOT NULL,
     events text[] NOT NULL,
     description text,
-    secret text NOT NULL,
+    secret text,
     previous_secret text,
     previous_secret_expires_at timestamp with time zone,
     disabled_at timestamp with time zone,
     disabled_reason text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT webhook_endpoints_events_check CHECK (((cardinality(events) > 0) AND (events <@ ARRAY['job.completed'::text, 'job.failed'::text, 'job.cancelled'::text, 'job.progress'::text])))
+    secret_enc text,
+    previous_secret_enc text,
+    secret_fingerprint text,
+    CONSTRAINT webhook_endpoints_events_check CHECK (((cardinality(events) > 0) AND (events <@ ARRAY['job.completed'::text, 'job.failed'::text, 'job.cancelled'::text, 'job.progress'::text]))),
+    CONSTRAINT webhook_endpoints_has_secret CHECK (((secret IS NOT NULL) OR (secret_enc IS NOT NULL)))
 );
 
 CREATE TABLE public.webhook_tenant_secrets (
     tenant_id uuid NOT NULL,
-    secret text NOT NULL,
+    secret text,
     previous_secret text,
     previous_secret_expires_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    rotated_at timestamp with time zone
+    rotated_at timestamp with time zone,
+    secret_enc text,
+    previous_secret_enc text,
+    secret_fingerprint text,
+    CONSTRAINT webhook_tenant_secrets_has_secret CHECK (((secret IS NOT NULL) OR (secret_enc IS NOT NULL)))
 );
 
 ALTER TABLE ONLY public.audit_log ALTER COLUMN id SET DEFAULT nextval('public.audit_log_id_seq'::regclass);

@@ -1,20 +1,19 @@
 import type pg from 'pg';
 import type { DeliveryBase } from './deliveryRow.js';
+import type { StoredSecrets } from './storedSecrets.js';
 
 // Takes an attempt of a delivery for the delivery worker: only when the delivery is pending, still
 // expects this attempt, is due, and its endpoint is enabled. The count moves on at once and
 // next_attempt_at becomes a lease, so a second worker holding the same reference does nothing and
 // the reconciler waits the lease out. An endpoint's current URL and secrets are used (a PATCHed
-// URL applies to pending deliveries).
+// URL applies to pending deliveries). The secrets come as stored (see storedSecrets.ts): all null
+// for a callback delivery of a tenant that has no default secret yet.
 
-export interface ClaimedDelivery extends DeliveryBase {
+export interface ClaimedDelivery extends DeliveryBase, StoredSecrets {
   tenant_id: string;
   payload: unknown;
   /** This attempt's number (1-based). */
   attempt_count: number;
-  secret: string | null;
-  previous_secret: string | null;
-  previous_secret_expires_at: Date | null;
 }
 
 export async function claimDelivery(db: pg.Pool | pg.ClientBase, deliveryId: string, attempt: number, leaseMs: number): Promise<ClaimedDelivery | null> {
@@ -31,7 +30,9 @@ export async function claimDelivery(db: pg.Pool | pg.ClientBase, deliveryId: str
      SELECT c.id, c.tenant_id, c.job_id, c.destination, c.endpoint_id, coalesce(e.url, c.url) AS url, c.message_id,
             c.event_type, c.payload, c.attempt_count,
             coalesce(e.secret, s.secret) AS secret,
+            coalesce(e.secret_enc, s.secret_enc) AS secret_enc,
             coalesce(e.previous_secret, s.previous_secret) AS previous_secret,
+            coalesce(e.previous_secret_enc, s.previous_secret_enc) AS previous_secret_enc,
             coalesce(e.previous_secret_expires_at, s.previous_secret_expires_at) AS previous_secret_expires_at
        FROM claimed c
        LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id

@@ -5,7 +5,7 @@ import type pg from 'pg';
 // jobs (the small jobs a group commit ends together): a delivery to each job's callback_url and one
 // to each enabled endpoint of the tenant subscribed to the event. Idempotent per job end (the
 // partial unique index on deliveries other than job.progress). The caller builds the payloads and
-// message ids, and makes sure tenants with a callback_url have a default secret (ensureTenantSecret).
+// message ids. A tenant's default secret (for callback deliveries) is made by the delivery worker on first use.
 
 export interface JobEventInput {
   tenant_id: string;

@@ -4,16 +4,23 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { claimDelivery, type ClaimedDelivery } from '../db/claimDelivery.js';
+import { countClearSecrets } from '../db/countClearSecrets.js';
 import { deliveryState } from '../db/deliveryState.js';
+import { ensureTenantSecret } from '../db/ensureTenantSecret.js';
 import { failUnattempted } from '../db/failUnattempted.js';
 import { finishAttempt, type AttemptSettlement } from '../db/finishAttempt.js';
+import { selectTenantSigningSecrets } from '../db/selectTenantSigningSecrets.js';
+import type { StoredSecrets } from '../db/storedSecrets.js';
 import { DeliveryRef, deliveryJob } from '../queue/deliveryJobs.js';
 import { QUEUES } from '../queue/queues.js';
+import { newSecret } from './endpoints.js';
 import { attemptSeconds, attemptsTotal, deliveriesTotal } from './metrics.js';
 import { decide, type Decision } from './policy.js';
 import { sendOnce, type AttemptResult } from './send.js';
+import { SecretCipher } from './secretCipher.js';
+import { signatureHeaders } from './sign.js';
+import { signingSecrets } from './signingSecrets.js';
 import type { Resolver } from './ssrf.js';
-import { activeSecrets, signatureHeaders } from './sign.js';
 
 // Sends deliveries. Each BullMQ job is one attempt of one delivery; the next attempt, when the
 // policy wants one, is a new delayed job with its own deterministic id. Postgres holds the
@@ -41,10 +48,30 @@ function settlement(d: ClaimedDelivery, r: AttemptResult, decision: Decision): A
 /** How long a claimed attempt keeps others off before the reconciler assumes its worker died. */
 const leaseMs = (config: Config) => config.webhooks.timeoutMs + 30_000;
 
+/** Says, once per start, what an operator must fix about secrets at rest. */
+function warnAboutSecrets({ config, pool, log }: DeliveryWorkerOptions): void {
+  if (config.secrets.source === 'development') {
+    log.warn('SECRETS_KEY is not set: webhook secrets are encrypted with the fixed development key, which is public. Set SECRETS_KEY (32 bytes, hex or base64) anywhere but development');
+  }
+  countClearSecrets(pool).then(
+    (n) => n && log.warn({ clearSecrets: n }, 'webhook secrets still stored in clear: once every api and worker runs this release, run `npm run migrate -- --encrypt-secrets`'),
+    () => {},
+  );
+}
+
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): { close(): Promise<void> } {
   const { config, pool, connection, log } = opts;
   const prefix = config.redisPrefix;
   const queue = new Queue(QUEUES.webhooks, { connection, prefix });
+  const cipher = SecretCipher.fromConfig(config);
+  warnAboutSecrets(opts);
+
+  /** The delivery's stored secrets; a callback's tenant without a default secret gets one now (only we hold the key to make it). */
+  async function storedSecrets(d: ClaimedDelivery): Promise<StoredSecrets | null> {
+    if (d.destination !== 'callback' || d.secret !== null || d.secret_enc !== null) return d;
+    await ensureTenantSecret(pool, d.tenant_id, newSecret(cipher, d.tenant_id).sealed);
+    return selectTenantSigningSecrets(pool, d.tenant_id);
+  }
 
   async function deliver(job: Job, token?: string): Promise<void> {
     const ref = DeliveryRef.parse(job.data);
@@ -54,7 +81,10 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): { close(): Pro
     // jsonb keeps keys in its own order; put the envelope back in the order people read it.
     const p = d.payload as { type: string; timestamp: string; data: unknown };
     const body = JSON.stringify({ type: p.type, timestamp: p.timestamp, data: p.data });
-    const secrets = d.secret ? activeSecrets({ secret: d.secret, previous_secret: d.previous_secret, previous_secret_expires_at: d.previous_secret_expires_at }) : [];
+    const stored = await storedSecrets(d);
+    // A SecretDecryptError (SECRETS_KEY is not the key these were sealed with) fails the job: the
+    // delivery stays pending and is tried again, after the lease, once the key is right.
+    const secrets = stored ? signingSecrets(cipher, d.tenant_id, stored) : [];
     const result = await sendOnce({
       url: d.url,
       body,

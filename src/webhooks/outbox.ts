@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
-import { ensureTenantSecret } from '../db/ensureTenantSecret.js';
 import { insertJobEvents } from '../db/insertJobEvents.js';
 import { insertProgressEvents } from '../db/insertProgressEvents.js';
 import { isFinal, type JobRow } from '../db/jobRow.js';
 import { jobView, type ViewContext } from '../jobs/view.js';
 import { deliveryJob } from '../queue/deliveryJobs.js';
 import type { JobEndEventType, JobEventType } from './eventTypes.js';
-import { generateSecret } from './sign.js';
 
 // The transactional outbox: deliveries are rows written by the transaction that changes the job,
 // so a committed job end always has its webhooks owed, and a rolled-back one never does. The queue
@@ -26,7 +24,8 @@ export function eventPayload(type: JobEventType, job: JobRow, view: ViewContext,
 
 /**
  * Call inside the transaction that ends the job. Writes one delivery to the job's callback_url
- * (signed with the tenant's default secret, created here on first use) and one to each enabled
+ * (signed with the tenant's default secret, which the delivery worker creates if the tenant has
+ * none yet: only a holder of SECRETS_KEY can make one) and one to each enabled
  * endpoint of the tenant subscribed to `type`. Idempotent per job end. Returns the new ids.
  */
 export async function recordJobEvent(client: pg.ClientBase, job: JobRow, type: JobEndEventType, view: ViewContext): Promise<string[]> {
@@ -37,8 +36,6 @@ export async function recordJobEvent(client: pg.ClientBase, job: JobRow, type: J
 export async function recordJobEvents(client: pg.ClientBase, events: { job: JobRow; type: JobEndEventType }[], view: ViewContext): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>(events.map((e) => [e.job.id, []]));
   if (!events.length) return out;
-  const withCallback = [...new Set(events.filter((e) => e.job.callback_url).map((e) => e.job.tenant_id))];
-  for (const tenantId of withCallback) await ensureTenantSecret(client, tenantId, generateSecret());
   const input = events.map(({ job, type }) => ({
     tenant_id: job.tenant_id, job_id: job.id, callback_url: job.callback_url, type, message_id: newMessageId(), payload: eventPayload(type, job, view),
   }));

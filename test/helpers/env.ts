@@ -30,6 +30,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     LOG_LEVEL: 'warn',
     WEBHOOK_ALLOW_PRIVATE: 'true',
     MODEL_CACHE_DIR: `/tmp/sluice-test-models/${name}`,
+    // A key of its own, as production has (without one the processes use the public development key).
+    SECRETS_KEY: randomBytes(32).toString('base64'),
     ...overrides,
   };
   const config = loadConfig(env);

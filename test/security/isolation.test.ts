@@ -41,7 +41,7 @@ beforeAll(async () => {
   expect((await a.post(`/v1/jobs/${job.id}/cancel`)).status).toBe(200);
   const { rows } = await env.pool.query(`SELECT id FROM webhook_deliveries WHERE job_id = $1 ORDER BY id LIMIT 1`, [job.id]);
   A.deliveryId = rows[0].id;
-  A.defaultSecret = (await (await a.get('/v1/webhooks/default-secret')).json()).secret;
+  A.defaultSecret = (await (await a.get('/v1/webhooks/default-secret')).json()).secret_fingerprint; // the secret itself is shown only when made (docs/webhooks.md)
   A.model = model;
   expect(Object.values(A).every(Boolean)).toBe(true);
 });
@@ -129,7 +129,7 @@ describe('tenant isolation', () => {
     expect((await (await a.get(`/v1/jobs/${A.jobId}`)).json()).status).toBe('cancelled');
     const ep = await (await a.get(`/v1/webhooks/${A.endpointId}`)).json();
     expect(ep).toMatchObject({ url: 'http://127.0.0.1:9/acme-hook', description: null, status: 'enabled' });
-    expect((await (await a.get('/v1/webhooks/default-secret')).json()).secret).toBe(A.defaultSecret);
+    expect((await (await a.get('/v1/webhooks/default-secret')).json()).secret_fingerprint).toBe(A.defaultSecret);
     const m = await (await a.get(`/v1/models/${A.model}`)).json();
     expect(m).toMatchObject({ latest_version: 1, aliases: { production: 1 } });
     const keys = await (await a.get('/v1/keys')).json();

@@ -19,11 +19,11 @@ import {
 
 const { setup, receiver } = deliveryTestKit();
 
-/** A job with a callback URL, ended; the tenant's default secret exists from then on. */
+/** A job with a callback URL, ended, and the tenant's default secret (made now if the tenant had none). */
 async function endedJob(t: TestEnv, tenantId: string, url: string) {
   const jobId = await createRunningJob(t.pool, tenantId, url);
   const ended = await completeJob(t.pool, jobId);
-  return { ...ended, secret: await tenantSecret(t.pool, tenantId) };
+  return { ...ended, secret: await tenantSecret(t, tenantId) };
 }
 
 describe('callback_url delivery', () => {

@@ -254,15 +254,78 @@ describe('delivery log and manual retry', () => {
 
   it('rotates the default secret with an overlap: callback deliveries carry both signatures', async () => {
     const { key, tenantId } = await tenant();
-    const old = (await api.call(key, 'GET', '/v1/webhooks/default-secret')).body.secret;
-    expect((await api.call(key, 'GET', '/v1/webhooks/default-secret')).body.secret).toBe(old);
+    const first = (await api.call(key, 'GET', '/v1/webhooks/default-secret')).body;
+    const old = first.secret;
+    expect(old).toMatch(/^whsec_/);
+    // Shown by the request that made it, never again: a later GET tells which one it is, no more.
+    const again = (await api.call(key, 'GET', '/v1/webhooks/default-secret')).body;
+    expect(again.secret).toBeUndefined();
+    expect(again.secret_fingerprint).toBe(first.secret_fingerprint);
     const rotated = await api.call(key, 'POST', '/v1/webhooks/default-secret/rotate', {});
     expect(rotated.body.secret).not.toBe(old);
+    expect(rotated.body.secret_fingerprint).not.toBe(first.secret_fingerprint);
+    expect((await api.call(key, 'GET', '/v1/webhooks/default-secret')).body).toEqual({ ...rotated.body, secret: undefined });
     expect(rotated.body.previous_secret_expires_at).not.toBeNull();
     const r = await receiver({ secrets: [old, rotated.body.secret] });
     await endJob(tenantId, 'job.completed', r.url);
     const got = await r.next();
     expect(got.signatures).toHaveLength(2);
     expect(got.verified).toEqual([true, true]);
+  });
+});
+
+describe('GET /v1/webhooks pages', () => {
+  it('pages by limit and an opaque cursor, oldest first, each endpoint once; 50 by default, 200 at most', async () => {
+    const { key, tenantId } = await tenant();
+    // 52 endpoints, most of them made by one statement: same created_at, so the id breaks the ties.
+    await t.pool.query(
+      `INSERT INTO webhook_endpoints (tenant_id, url, events, secret_enc, secret_fingerprint)
+       SELECT $1, 'http://127.0.0.1:9/bulk-' || i, '{job.completed}', 'v1:x:y:z', 'f' FROM generate_series(1, 50) i`,
+      [tenantId],
+    );
+    for (let i = 0; i < 2; i++) expect((await api.call(key, 'POST', '/v1/webhooks', { url: `http://127.0.0.1:9/api-${i}`, events: ['job.failed'] })).status).toBe(201);
+    const { rows } = await t.pool.query<{ id: string }>(`SELECT id FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id`, [tenantId]);
+
+    const first = await api.call(key, 'GET', '/v1/webhooks');
+    expect(first.body.data).toHaveLength(50);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    const rest = await api.call(key, 'GET', `/v1/webhooks?cursor=${first.body.next_cursor}`);
+    expect(rest.body).toMatchObject({ next_cursor: null });
+    expect([...first.body.data, ...rest.body.data].map((e: { id: string }) => e.id)).toEqual(rows.map((r) => r.id));
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api.call(key, 'GET', `/v1/webhooks?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.data.length).toBeLessThanOrEqual(7);
+      for (const e of res.body.data) expect(e).not.toHaveProperty('secret');
+      seen.push(...res.body.data.map((e: { id: string }) => e.id));
+      cursor = res.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(rows.map((r) => r.id));
+    expect((await api.call(key, 'GET', '/v1/webhooks?limit=200')).body).toMatchObject({ next_cursor: null });
+  });
+
+  it('answers 400 validation_failed to a forged cursor or a limit out of range', async () => {
+    const { key } = await tenant();
+    const enc = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+    const id = '00000000-0000-4000-8000-000000000000';
+    for (const cursor of [
+      'garbage!',
+      enc('not json'),
+      enc({ t: '2020-01-01T00:00:00Z', id: '----' }),
+      enc({ t: '1', id }),
+      enc({ t: '2020-02-31T00:00:00.000000Z', id }), // a day Postgres cannot cast
+      enc({ t: '2020-01-01T00:00:00.000000Z', id, extra: 1 }),
+      enc({ n: 'a-model-cursor' }),
+    ]) {
+      const res = await api.call(key, 'GET', `/v1/webhooks?cursor=${encodeURIComponent(cursor)}`);
+      expect(res.status, cursor).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    }
+    for (const limit of ['0', '201', 'x']) expect((await api.call(key, 'GET', `/v1/webhooks?limit=${limit}`)).status).toBe(400);
+    const ok = await api.call(key, 'GET', `/v1/webhooks?cursor=${enc({ t: '2020-01-01T00:00:00.000000Z', id })}`);
+    expect(ok).toMatchObject({ status: 200, body: { data: [], next_cursor: null } });
   });
 });

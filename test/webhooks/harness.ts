@@ -23,6 +23,10 @@ import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { enqueueDeliveries, recordJobEvent } from '../../src/webhooks/outbox.js';
 import { startDeliveryWorker, type DeliveryWorkerOptions } from '../../src/webhooks/deliveryWorker.js';
+import { newSecret } from '../../src/webhooks/endpoints.js';
+import { SecretCipher } from '../../src/webhooks/secretCipher.js';
+import { ensureTenantSecret } from '../../src/db/ensureTenantSecret.js';
+import { selectTenantSigningSecrets } from '../../src/db/selectTenantSigningSecrets.js';
 
 export const BASE_URL = 'https://sluice.test';
 export const silentLog = pino({ level: 'silent' });
@@ -271,9 +275,15 @@ export async function attempts(pool: pg.Pool, deliveryId: string) {
   return rows;
 }
 
-export async function tenantSecret(pool: pg.Pool, tenantId: string): Promise<string> {
-  const { rows } = await pool.query<{ secret: string }>(`SELECT secret FROM webhook_tenant_secrets WHERE tenant_id = $1`, [tenantId]);
-  return rows[0].secret;
+/**
+ * The tenant's default secret in clear, made now if it has none (as the delivery worker would make
+ * it): decrypted with the test environment's SECRETS_KEY, as only the delivery worker does in Sluice.
+ */
+export async function tenantSecret(t: Pick<TestEnv, 'pool' | 'config'>, tenantId: string): Promise<string> {
+  const cipher = SecretCipher.fromConfig(t.config);
+  await ensureTenantSecret(t.pool, tenantId, newSecret(cipher, tenantId).sealed);
+  const stored = await selectTenantSigningSecrets(t.pool, tenantId);
+  return stored!.secret ?? cipher.decrypt(stored!.secret_enc!, tenantId);
 }
 
 /** The webhook routes on a /v1 router with real authentication, as createApp mounts them. */

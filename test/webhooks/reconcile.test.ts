@@ -21,7 +21,7 @@ describe('reconciler', () => {
     expect(await flushPrefix(rt.connection, t.config.redisPrefix)).toBeGreaterThan(0);
     expect(await rt.queue.getJobCounts('wait', 'delayed', 'active')).toEqual({ wait: 0, delayed: 0, active: 0 });
 
-    const r = await receiver({ secrets: [await tenantSecret(t.pool, tenantId)], port: r0.port });
+    const r = await receiver({ secrets: [await tenantSecret(t, tenantId)], port: r0.port });
     rt.startWorker();
     expect(await reconcileDeliveries(t.pool, rt.queue)).toBe(1);
     const got = await r.next();
@@ -67,7 +67,7 @@ describe('reconciler', () => {
     const r0 = await receiver({ secrets: [] });
     await r0.stop();
     const { ids } = await completeJob(t.pool, await createRunningJob(t.pool, tenantId, r0.url));
-    const r = await receiver({ secrets: [await tenantSecret(t.pool, tenantId)], port: r0.port });
+    const r = await receiver({ secrets: [await tenantSecret(t, tenantId)], port: r0.port });
     // As when the reconciler re-added an attempt whose lease had not yet run out: due in an hour,
     // referenced now (without a delay) in Redis.
     await t.pool.query(`UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1 hour' WHERE id = $1`, [ids[0]]);

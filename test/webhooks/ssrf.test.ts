@@ -81,7 +81,7 @@ describe('at delivery', () => {
     const { ids } = await completeJob(t.pool, await createRunningJob(t.pool, tenantId, `http://localhost:${r0.port}/hook`));
     await r0.stop();
     // A receiver really is there, able to verify: only the address check keeps it from being called.
-    const r = await receiver({ secrets: [await tenantSecret(t.pool, tenantId)], port: r0.port });
+    const r = await receiver({ secrets: [await tenantSecret(t, tenantId)], port: r0.port });
     const { log, lines } = capturingLog();
     rt.startWorker({ log });
     await enqueueDeliveries(rt.queue, ids);
@@ -108,7 +108,7 @@ describe('at delivery', () => {
     await secretless.stop();
     const a = await completeJob(t.pool, await createRunningJob(t.pool, tenantId, `http://rebind.test:${port}/hook`));
     const b = await completeJob(t.pool, await createRunningJob(t.pool, tenantId, `http://meta.test:${port}/hook`));
-    const r = await receiver({ secrets: [await tenantSecret(t.pool, tenantId)], port });
+    const r = await receiver({ secrets: [await tenantSecret(t, tenantId)], port });
     // A stand-in DNS: rebind.test answers 127.0.0.1 (allowed here); meta.test hides the metadata
     // address behind a harmless first answer.
     let lookups = 0;

@@ -9,14 +9,17 @@ import { retryNowJob } from '../../queue/deliveryJobs.js';
 import { listJobDeliveries, retryDelivery } from '../../webhooks/deliveries.js';
 import { createEndpoint, endpointView, getTenantSecret, rotateEndpointSecret, rotateTenantSecret } from '../../webhooks/endpoints.js';
 import { JOB_EVENT_TYPES } from '../../webhooks/eventTypes.js';
+import { SecretCipher } from '../../webhooks/secretCipher.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
+import { decodeCursor, page, PageQuery } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
 import { recordAudit } from '../../audit/log.js';
 import { actorOf } from './admin.js';
 
 // Webhook endpoints, the default secret that signs callback_url deliveries, and the delivery log.
-// Paths are relative to the /v1 router. Secrets appear in a response only when they are created.
+// Paths are relative to the /v1 router. Secrets appear in a response only when they are created or
+// rotated (they are stored encrypted; src/webhooks/secretCipher.ts); otherwise a fingerprint stands in.
 
 const Event = z.enum(JOB_EVENT_TYPES);
 const Events = z
@@ -40,12 +43,29 @@ const Endpoint = z.object({
   status: z.enum(['enabled', 'disabled']),
   disabled_at: z.string().nullable(),
   disabled_reason: z.string().nullable(),
+  secret_fingerprint: z.string().nullable(),
   previous_secret_expires_at: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
 const WithSecret = Endpoint.extend({ secret: z.string() });
-const DefaultSecret = z.object({ secret: z.string(), previous_secret_expires_at: z.string().nullable(), created_at: z.string(), rotated_at: z.string().nullable() });
+const DefaultSecret = z.object({
+  secret_fingerprint: z.string().nullable(),
+  previous_secret_expires_at: z.string().nullable(),
+  created_at: z.string(),
+  rotated_at: z.string().nullable(),
+});
+const DefaultSecretShown = DefaultSecret.extend({ secret: z.string() });
+
+// What the endpoint list's cursor holds: the last endpoint's created_at to the microsecond (exactly
+// as listEndpoints writes it, and a real instant, so Postgres can always cast it) and its id.
+const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const EndpointCursor = z
+  .object({
+    t: z.string().regex(ISO_MICROS).refine((t) => !Number.isNaN(Date.parse(t)) && new Date(t).toISOString().slice(0, 19) === t.slice(0, 19)),
+    id: z.uuid(),
+  })
+  .strict();
 const Attempt = z.object({
   attempt: z.number(),
   started_at: z.string(),
@@ -79,9 +99,14 @@ const notFound = () => new HttpError('not_found', 'No webhook endpoint with this
 
 export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
   const { pool, config } = deps;
+  const cipher = SecretCipher.fromConfig(config);
+  if (config.secrets.source === 'development') {
+    deps.log.warn('SECRETS_KEY is not set: webhook secrets are encrypted with the fixed development key, which is public. Set SECRETS_KEY (32 bytes, hex or base64) anywhere but development');
+  }
   const checkUrl = (url: string) => assertCallbackUrlAllowed(url, { allowPrivate: config.webhooks.allowPrivate });
   const secretOut = (s: Awaited<ReturnType<typeof getTenantSecret>>) => ({
-    secret: s.secret,
+    ...(s.secret === undefined ? {} : { secret: s.secret }),
+    secret_fingerprint: s.secret_fingerprint,
     previous_secret_expires_at: s.previous_secret_expires_at && s.previous_secret_expires_at > new Date() ? s.previous_secret_expires_at.toISOString() : null,
     created_at: s.created_at.toISOString(),
     rotated_at: s.rotated_at?.toISOString() ?? null,
@@ -94,12 +119,17 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       method: 'get',
       path: '/webhooks/default-secret',
       scope: 'webhooks:write',
-      summary: "The secret that signs deliveries to jobs' callback_url (created on first request)",
+      summary: "What the secret that signs deliveries to jobs' callback_url is known by; the secret itself only in the response that created it",
       tags: ['webhooks'],
-      responses: { 200: { description: 'the current secret', schema: DefaultSecret } },
+      responses: {
+        200: {
+          description: 'its fingerprint and dates; `secret` too only when this request created it (rotate to get a new one shown)',
+          schema: DefaultSecret.extend({ secret: z.string().optional() }),
+        },
+      },
     },
     async (_req, res, { auth }) => {
-      res.json(secretOut(await getTenantSecret(pool, auth.tenantId)));
+      res.json(secretOut(await getTenantSecret(pool, cipher, auth.tenantId)));
     },
   );
 
@@ -112,10 +142,10 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       summary: 'Replace the default secret; the old one keeps signing beside it for the overlap',
       tags: ['webhooks'],
       body: Overlap,
-      responses: { 200: { description: 'the new secret', schema: DefaultSecret } },
+      responses: { 200: { description: 'the new secret, shown this once', schema: DefaultSecretShown } },
     },
     async (req, res, { auth, body }) => {
-      const rotated = await rotateTenantSecret(pool, auth.tenantId, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds);
+      const rotated = await rotateTenantSecret(pool, cipher, auth.tenantId, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds);
       await recordAudit(pool, { ...actorOf(req, auth.keyId), tenantId: auth.tenantId, action: 'webhook.default_secret_rotated' });
       res.json(secretOut(rotated));
     },
@@ -134,7 +164,7 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
     },
     async (_req, res, { auth, body }) => {
       checkUrl(body.url);
-      const { endpoint, secret } = await createEndpoint(pool, auth.tenantId, body);
+      const { endpoint, secret } = await createEndpoint(pool, cipher, auth.tenantId, body);
       res.status(201).location(`/v1/webhooks/${endpoint.id}`).json({ ...endpointView(endpoint), secret });
     },
   );
@@ -145,12 +175,15 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       method: 'get',
       path: '/webhooks',
       scope: 'webhooks:write',
-      summary: "The tenant's endpoints",
+      summary: "The tenant's endpoints, oldest first",
       tags: ['webhooks'],
-      responses: { 200: { description: 'endpoints', schema: z.object({ data: z.array(Endpoint) }) } },
+      query: z.object(PageQuery),
+      responses: { 200: { description: 'a page of endpoints; next_cursor is null on the last page', schema: z.object({ data: z.array(Endpoint), next_cursor: z.string().nullable() }) } },
     },
-    async (_req, res, { auth }) => {
-      res.json({ data: (await listEndpoints(pool, auth.tenantId)).map((e) => endpointView(e)) });
+    async (_req, res, { auth, query }) => {
+      const after = query.cursor ? decodeCursor(query.cursor, EndpointCursor) : null;
+      const rows = await listEndpoints(pool, auth.tenantId, { limit: query.limit + 1, after });
+      res.json(page(rows, query.limit, (e) => endpointView(e), (e) => ({ t: e.cursor_t, id: e.id })));
     },
   );
 
@@ -206,7 +239,7 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       responses: { 200: { description: 'the endpoint and its new secret', schema: WithSecret } },
     },
     async (req, res, { auth, params, body }) => {
-      const r = await rotateEndpointSecret(pool, auth.tenantId, params.id, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds);
+      const r = await rotateEndpointSecret(pool, cipher, auth.tenantId, params.id, body.overlap_seconds ?? config.webhooks.secretOverlapSeconds);
       if (!r) throw notFound();
       await recordAudit(pool, { ...actorOf(req, auth.keyId), tenantId: auth.tenantId, action: 'webhook.secret_rotated', target: params.id });
       res.json({ ...endpointView(r.endpoint), secret: r.secret });
