@@ -87,11 +87,11 @@ export function zStats(x: number[][]): { mean: number[]; std: number[] } {
 
 export const zScore = (x: number[][], s: { mean: number[]; std: number[] }) => x.map((r) => r.map((v, j) => (v - s.mean[j]) / s.std[j]));
 
-const csvField = (v: unknown) => {
+const csvField = (v: unknown, delimiter: string) => {
   const s = String(v ?? '');
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return s.includes(delimiter) || /["\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-export function toCsv(rows: Row[], columns: string[]): string {
-  return [columns, ...rows.map((r) => columns.map((c) => r[c]))].map((cells) => cells.map(csvField).join(',')).join('\n') + '\n';
+export function toCsv(rows: Row[], columns: string[], delimiter = ','): string {
+  return [columns, ...rows.map((r) => columns.map((c) => r[c]))].map((cells) => cells.map((v) => csvField(v, delimiter)).join(delimiter)).join('\n') + '\n';
 }

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SignatureSchema, type Signature } from '../../src/models/signature.js';
-import { loadCars, loadPenguins, matrix, split, toCsv, zScore, zStats, type Row, type Table } from './datasets.js';
+import { loadCars, loadPenguins, matrix, PENGUIN_FEATURES, split, toCsv, zScore, zStats, type Row, type Table } from './datasets.js';
 import { exportLinearRegression, exportSoftmaxRegression } from './export.js';
 import { predictLinear, regressionMetrics, trainLinearRegression } from './linearRegression.js';
 import { argmax, classificationMetrics, predictProba, trainSoftmax, type ClassMetrics } from './softmax.js';
@@ -107,13 +107,37 @@ export function trainDemoModels(): DemoModels {
   return { cars: trainCars(), penguins: trainPenguins() };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const dir = process.argv[2] ?? 'demo-models';
-  mkdirSync(dir, { recursive: true });
-  for (const m of Object.values(trainDemoModels())) {
-    writeFileSync(join(dir, `${m.name}.onnx`), m.onnx);
-    writeFileSync(join(dir, `${m.name}.signature.json`), JSON.stringify(m.signature, null, 2) + '\n');
-    writeFileSync(join(dir, `${m.name}.holdout.csv`), m.holdoutCsv);
-    console.log(m.name, JSON.stringify(m.metrics));
+/**
+ * The files the README's commands use, written to `dir`: for each model `<name>.onnx`,
+ * `<name>.signature.json` (exactly what the demo registers) and `<name>.csv` (its held-out rows,
+ * with the true target as an extra column); and two penguins variants: `penguins-eu.csv` (the same
+ * rows as a European spreadsheet exports them: `;` between cells, `,` as the decimal mark) and
+ * `penguins-with-errors.csv` (ten rows, two of them broken, for the error summary and
+ * `?only=errors`). Returns the file names.
+ */
+export function writeDemoFiles(models: DemoModels, dir: string): string[] {
+  const files: Record<string, string | Uint8Array> = {};
+  for (const m of Object.values(models)) {
+    files[`${m.name}.onnx`] = m.onnx;
+    files[`${m.name}.signature.json`] = JSON.stringify(m.signature, null, 2) + '\n';
+    files[`${m.name}.csv`] = m.holdoutCsv;
   }
+  const p = models.penguins;
+  const columns = ['id', ...PENGUIN_FEATURES, 'Species'];
+  const eu = p.holdout.map((r) => Object.fromEntries(columns.map((c) => [c, typeof r[c] === 'number' ? String(r[c]).replace('.', ',') : r[c]])));
+  files['penguins-eu.csv'] = toCsv(eu, columns, ';');
+  const broken = p.holdout.slice(0, 10).map((r) => ({ ...r }));
+  broken[3]['Body Mass (g)'] = 'heavy';
+  broken[7]['Beak Depth (mm)'] = '';
+  files['penguins-with-errors.csv'] = toCsv(broken, columns);
+  for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
+  return Object.keys(files);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const dir = process.argv[2] ?? '.demo';
+  mkdirSync(dir, { recursive: true });
+  const models = trainDemoModels();
+  writeDemoFiles(models, dir);
+  for (const m of Object.values(models)) console.log(m.name, JSON.stringify(m.metrics));
 }

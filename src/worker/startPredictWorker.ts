@@ -9,6 +9,7 @@ import { createRedis } from '../queue/redis.js';
 import { startDeliveryWorker } from '../webhooks/deliveryWorker.js';
 import { startChunkWorkers } from './chunkWorkers.js';
 import { startHousekeeping } from './housekeeping.js';
+import { checkModelCacheDir, ModelCacheDirError } from './modelCacheDir.js';
 import { ModelCache } from './models.js';
 import { createScoring } from './scoring.js';
 import { checkRedis } from './startupChecks.js';
@@ -38,6 +39,13 @@ export interface PredictWorker {
  */
 export async function startPredictWorker(config: Config, opts: { log?: Logger } = {}): Promise<PredictWorker> {
   const log = opts.log ?? createLogger(config, 'worker');
+  // Before anything opens: a worker that cannot keep model files would accept chunks and fail them all.
+  if (config.worker.queues.includes('predict')) {
+    await checkModelCacheDir(config.worker.modelCacheDir).catch((err) => {
+      if (err instanceof ModelCacheDirError) log.error({ setting: 'MODEL_CACHE_DIR', code: err.code }, err.message);
+      throw err;
+    });
+  }
   const pool = createPool(config, config.worker.concurrency + config.worker.interactiveConcurrency / 8 + 4);
   await assertMigrated(pool).catch(async (err) => {
     await pool.end();

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,11 +56,13 @@ describe('no server path in what a tenant reads', () => {
 
   it('a model the worker cannot load fails its job with model_load_failed and no path of the worker', async () => {
     expect((await c.registerModel('fine', linearRegression([1, 2], 0), { columns: ['a', 'b'], task: 'regression' })).status).toBe(201);
-    // A cache dir under a plain file: writing the model there fails with ENOTDIR, naming the path.
+    // The cache dir turns into a plain file after the worker checked it at start (a volume
+    // swapped under it): writing the model there fails with ENOTDIR or EEXIST, naming the path.
     const dir = mkdtempSync(path.join(tmpdir(), 'sluice-cache-'));
-    writeFileSync(path.join(dir, 'file'), '');
-    const cacheDir = path.join(dir, 'file', 'models');
+    const cacheDir = path.join(dir, 'models');
     await startWorkerInProcess(env.env, { INFERENCE_THREADS: '1', WORKER_QUEUES: 'predict', MODEL_CACHE_DIR: cacheDir });
+    rmSync(cacheDir, { recursive: true, force: true });
+    writeFileSync(cacheDir, '');
     const res = await c.postCsv('/v1/jobs?model=fine', 'a,b\n1,2\n');
     expect(res.status).toBe(202);
     const job = await c.waitForJob((await res.json()).id);
