@@ -8,7 +8,7 @@ export interface VersionRow {
   sha256: string;
   size_bytes: number;
   signature: unknown;
-  io: { inputs: unknown[]; outputs: unknown[]; rewrites: string[] };
+  io: { inputs: unknown[]; outputs: unknown[]; rewrites: string[]; plan: unknown };
   metrics: Record<string, unknown> | null;
   description: string | null;
   aliases: string[] | null;

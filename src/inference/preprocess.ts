@@ -1,5 +1,4 @@
-import type { Signature } from '../models/signature.js';
-import type { RunPlan } from '../models/types.js';
+import type { MissingPolicy, NumericDtype } from '../models/signature.js';
 import { matchHeader } from '../csv/columnNames.js';
 
 // Rows → the input tensor. Cell rules, the same for CSV cells and JSON values:
@@ -13,7 +12,10 @@ import { matchHeader } from '../csv/columnNames.js';
 // - integer inputs (int32/int64) take the transformed value only when it is a whole number in range.
 // Imputation: `missing: "mean"` puts the column on its mean in the *normalised* space: the model
 // sees 0 (mean is subtracted after scaling, so the raw value imputed is mean/scale). `{ fill }` is
-// a raw cell value and goes through scale/mean/std like any cell.
+// a raw cell value and goes through scale/mean/std like any cell. `missing: "nan"` (float inputs
+// only, checked at registration) hands NaN to a model that imputes for itself.
+// This is the one-numeric-input road (the `columns` form, and any plan with a single numeric
+// input); src/inference/columnInputs.ts feeds several inputs of any type with the same cell rules.
 
 export type InputArray = Float32Array | Float64Array | Int32Array | BigInt64Array;
 
@@ -38,21 +40,82 @@ export interface ColumnMap {
 export const DEFAULT_MISSING_VALUES = ['', 'nan', 'na', 'n/a', '#n/a', 'null', 'none', '-'];
 const DECIMAL_POINT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const DECIMAL_COMMA = /^[+-]?(?:\d+,?\d*|,\d+)(?:[eE][+-]?\d+)?$/;
-const MISSING = Symbol('missing');
+export const MISSING = Symbol('missing');
+
+/** The texts read as "no value" (lower case, trimmed), and the longest of them. */
+export interface MissingTokens {
+  tokens: Set<string>;
+  max: number;
+}
+
+export function missingTokens(values: readonly string[] | undefined): MissingTokens {
+  const tokens = new Set((values ?? DEFAULT_MISSING_VALUES).map((t) => t.trim().toLowerCase()));
+  return { tokens, max: Math.max(0, ...[...tokens].map((t) => t.length)) };
+}
+
+/** Whether a trimmed cell is "no value". Only a short cell can be a token: numbers skip the lower-cased copy and the lookup. */
+export function isMissingText(s: string, m: MissingTokens): boolean {
+  return s === '' || (s.length <= m.max && m.tokens.has(s.toLowerCase()));
+}
+
+/** A CSV cell (or JSON string) read as a number, by the rules above. */
+export function numberCell(raw: string | undefined, col: string, decimal: '.' | ',', m: MissingTokens): number | typeof MISSING | string {
+  if (raw === undefined) return MISSING;
+  const s = raw.trim();
+  if (isMissingText(s, m)) return MISSING;
+  const x = decimal === '.' ? (DECIMAL_POINT.test(s) ? Number(s) : NaN) : DECIMAL_COMMA.test(s) ? Number(s.replace(',', '.')) : NaN;
+  return Number.isFinite(x) ? x : `column ${JSON.stringify(col)}: ${JSON.stringify(truncate(raw))} is not a number`;
+}
+
+/** A JSON record's value read as a number: a number, or a string by the CSV rules. */
+export function jsonNumberCell(v: unknown, col: string, m: MissingTokens): number | typeof MISSING | string {
+  if (v === undefined || v === null) return MISSING;
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return MISSING;
+    return Number.isFinite(v) ? v : `column ${JSON.stringify(col)}: ${v} is not a finite number`;
+  }
+  if (typeof v === 'string') return numberCell(v, col, '.', m);
+  return `column ${JSON.stringify(col)}: ${truncate(JSON.stringify(v) ?? String(v))} is not a number`;
+}
+
+/** What a numeric block needs: its columns and policies (a signature of the `columns` form, or one plan input). */
+export interface NumericBlock {
+  columns?: readonly string[];
+  scale?: number;
+  mean?: readonly number[];
+  std?: readonly number[];
+  missing: MissingPolicy;
+  missing_values?: readonly string[];
+}
+
+/**
+ * Per column, what a missing cell becomes after normalisation: undefined is a row error, NaN goes
+ * to the model as is ("nan"), a number is already normalised.
+ */
+export function imputedValues(block: NumericBlock, cols: readonly string[], normalise: (x: number, j: number) => number): (number | undefined)[] {
+  const policy = block.missing;
+  return cols.map((_, j) => {
+    if (policy === 'error') return undefined;
+    if (policy === 'mean') return 0;
+    if (policy === 'nan') return NaN;
+    if (typeof policy.fill === 'number') return normalise(policy.fill, j);
+    throw new Error(`a text fill cannot feed numeric column ${JSON.stringify(cols[j])}`);
+  });
+}
 
 export class ColumnMappingError extends Error {
   override name = 'ColumnMappingError';
 }
 
-/** Header positions of the signature's columns. The API checked the header; a miss here is a bug or a stale plan. */
-export function columnIndex(header: readonly string[], signature: Pick<Signature, 'columns' | 'passthrough'>, decimal: '.' | ',' = '.'): ColumnMap {
-  const features = matchHeader(header, signature.columns);
+/** Header positions of the columns the model reads. The API checked the header; a miss here is a bug or a stale plan. */
+export function columnIndex(header: readonly string[], signature: { columns?: readonly string[]; passthrough?: readonly string[] }, decimal: '.' | ',' = '.'): ColumnMap {
+  const features = matchHeader(header, signature.columns ?? []);
   if (features.missing.length) throw new ColumnMappingError(`header lacks signature column(s) ${features.missing.map((c) => JSON.stringify(c)).join(', ')}`);
   return { features: features.at, passthrough: matchHeader(header, signature.passthrough ?? []).at, decimal };
 }
 
 /** Values per row: the plan's input shape without the batch dim, which must hold exactly the signature's columns. */
-export function rowShape(plan: Pick<RunPlan, 'inputShape'>, columnCount: number): number[] {
+export function rowShape(plan: { inputShape: readonly number[] }, columnCount: number): number[] {
   const dims = plan.inputShape.slice(1);
   const dynamic = dims.filter((d) => d <= 0).length;
   const known = dims.filter((d) => d > 0).reduce((a, b) => a * b, 1);
@@ -75,41 +138,20 @@ export interface Preprocessor {
 }
 
 /** One per model version: uploads of that version differ only in header order, handled by the ColumnMap. */
-export function createPreprocessor(
-  signature: Pick<Signature, 'columns' | 'scale' | 'mean' | 'std' | 'missing' | 'missing_values'>,
-  plan: Pick<RunPlan, 'inputShape' | 'inputType'>,
-): Preprocessor {
-  const cols = signature.columns;
+export function createPreprocessor(signature: NumericBlock, plan: { inputShape?: readonly number[]; inputType?: NumericDtype }): Preprocessor {
+  if (!signature.columns || !plan.inputShape || !plan.inputType) throw new Error('a numeric input needs its columns, shape and type');
+  const cols: readonly string[] = signature.columns;
   const n = cols.length;
-  const rowSize = rowShape(plan, n).reduce((a, b) => a * b, 1);
+  const rowSize = rowShape({ inputShape: plan.inputShape }, n).reduce((a, b) => a * b, 1);
   const scale = signature.scale ?? 1;
   const mean = signature.mean ?? new Array<number>(n).fill(0);
   const std = signature.std ?? new Array<number>(n).fill(1);
-  const policy = signature.missing;
   const normalise = (x: number, j: number) => (x * scale - mean[j]) / std[j];
-  // Per column, what a missing cell becomes after normalisation (undefined = row error).
-  const imputed = cols.map((_, j) => (policy === 'mean' ? 0 : policy === 'error' ? undefined : normalise(policy.fill, j)));
+  const imputed = imputedValues(signature, cols, normalise);
   const out = outputWriter(plan.inputType, cols);
-  const tokens = new Set((signature.missing_values ?? DEFAULT_MISSING_VALUES).map((t) => t.trim().toLowerCase()));
-  const tokenMax = Math.max(0, ...[...tokens].map((t) => t.length));
-  const parseCell = (raw: string | undefined, col: string, decimal: '.' | ','): number | typeof MISSING | string => {
-    if (raw === undefined) return MISSING;
-    const s = raw.trim();
-    // Only a short cell can be a missing token: numbers skip the lower-cased copy and the lookup.
-    if (s.length <= tokenMax && tokens.has(s.toLowerCase())) return MISSING;
-    if (s === '') return MISSING;
-    const x = decimal === '.' ? (DECIMAL_POINT.test(s) ? Number(s) : NaN) : DECIMAL_COMMA.test(s) ? Number(s.replace(',', '.')) : NaN;
-    return Number.isFinite(x) ? x : `column ${JSON.stringify(col)}: ${JSON.stringify(truncate(raw))} is not a number`;
-  };
-  const jsonCell = (v: unknown, col: string): number | typeof MISSING | string => {
-    if (v === undefined || v === null) return MISSING;
-    if (typeof v === 'number') {
-      if (Number.isNaN(v)) return MISSING;
-      return Number.isFinite(v) ? v : `column ${JSON.stringify(col)}: ${v} is not a finite number`;
-    }
-    if (typeof v === 'string') return parseCell(v, col, '.');
-    return `column ${JSON.stringify(col)}: ${truncate(JSON.stringify(v) ?? String(v))} is not a number`;
-  };
+  const tokens = missingTokens(signature.missing_values);
+  const parseCell = (raw: string | undefined, col: string, decimal: '.' | ',') => numberCell(raw, col, decimal, tokens);
+  const jsonCell = (v: unknown, col: string) => jsonNumberCell(v, col, tokens);
 
   function run(count: number, cell: (i: number, j: number) => number | typeof MISSING | string, skip: (i: number) => string | null): Preprocessed {
     const errors: (string | null)[] = new Array(count).fill(null);
@@ -130,6 +172,11 @@ export function createPreprocessor(
           if (fill === undefined) {
             errors[i] = `column ${JSON.stringify(cols[j])} is missing`;
             continue rows;
+          }
+          if (Number.isNaN(fill)) {
+            // "missing": "nan": the model imputes; the writer would take NaN for an overflow.
+            (data as Float32Array | Float64Array)[base + j] = NaN;
+            continue;
           }
           v = fill;
         } else if (typeof x === 'string') {
@@ -184,22 +231,22 @@ export function createPreprocessor(
  * A field of a JSON record, own properties only: a column named `__proto__`, `constructor` or
  * `toString` must read the record's own value (or nothing), never what it inherits from Object.
  */
-function ownField(record: unknown, key: string): unknown {
+export function ownField(record: unknown, key: string): unknown {
   return record !== null && typeof record === 'object' && Object.hasOwn(record, key) ? (record as Record<string, unknown>)[key] : undefined;
 }
 
 // Error texts end up in every result row; a 10 kB junk cell must not bloat them.
-function truncate(s: string, max = 60): string {
+export function truncate(s: string, max = 60): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
-interface OutputWriter {
+export interface OutputWriter {
   alloc(len: number): InputArray;
   /** Stores v at k; returns a row error when the input type cannot hold it. */
   set(a: InputArray, k: number, v: number, j: number): string | null;
 }
 
-function outputWriter(type: RunPlan['inputType'], cols: readonly string[]): OutputWriter {
+export function outputWriter(type: NumericDtype, cols: readonly string[]): OutputWriter {
   switch (type) {
     case 'float32':
       return { alloc: (l) => new Float32Array(l), set: (a, k, v, j) => (Number.isFinite(((a as Float32Array)[k] = Math.fround(v))) ? null : outOfRange(cols[j], 'float32')) };

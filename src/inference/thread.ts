@@ -15,13 +15,13 @@ import { parseNumericSlice } from '../csv/numeric.js';
 import { assertDelimiter, parseChunk } from '../csv/parse.js';
 import { csvSlices } from '../csv/slices.js';
 import { rawCsvRecords } from '../csv/rawRecords.js';
+import { planInputs } from '../models/inputs.js';
 import type { Signature } from '../models/signature.js';
-import type { RunPlan } from '../models/types.js';
+import type { PlanInput, RunPlan } from '../models/types.js';
 import { encodeResultRows, type ResultRow } from '../results/resultRows.js';
 import { postprocess, type RowPrediction } from './postprocess.js';
-import {
-  columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type ColumnMap, type InputArray, type Preprocessed, type Preprocessor,
-} from './preprocess.js';
+import { columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type ColumnMap, type InputArray } from './preprocess.js';
+import { createInputsPreprocessor, type InputData, type InputsPreprocessor, type PreparedInputs } from './columnInputs.js';
 
 export type Part = {
   rowCount: number; header: string[]; delimiter: string; decimal?: '.' | ',';
@@ -136,7 +136,7 @@ const MIN_SLICE_ROWS = 256;
  */
 interface Segment {
   part: number;
-  pre: Preprocessed;
+  pre: PreparedInputs;
   passthrough: ((string | null)[] | null)[];
   /** Row i's input as uploaded, for a failed row's result (asked for only when a row failed). */
   record: (i: number) => Uint8Array | string | null;
@@ -149,10 +149,32 @@ function fit<T, F>(xs: readonly T[], n: number, filler: F): (T | F)[] {
   return out;
 }
 
-function prepareCsv(bytes: Uint8Array, n: number, part: Part, map: ColumnMap, preprocessor: Preprocessor): Pick<Segment, 'pre' | 'passthrough'> {
-  // The numeric fast path reads decimal points only; a decimal-comma upload takes the general road.
-  const fast = map.decimal === '.' ? parseNumericSlice(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n, ...map }) : null;
-  if (fast) return { pre: preprocessor.numbers(fast.values, n, fast.texts), passthrough: fast.passthrough };
+/**
+ * The plan's inputs as one preprocessor. A single numeric input takes preprocess.ts's road (one
+ * typed array, the numeric fast path); any other plan columnInputs.ts's, one tensor per input.
+ */
+function inputsPreprocessor(inputs: PlanInput[], signature: Signature): InputsPreprocessor {
+  const only = inputs.length === 1 ? inputs[0] : undefined;
+  if (!only || only.type === 'string' || only.type === 'bool') return createInputsPreprocessor(inputs, signature);
+  const inputType = only.type;
+  const shape = rowShape({ inputShape: [-1, ...only.shape] }, only.columns.length);
+  const one = createPreprocessor({ ...only, missing_values: signature.missing_values }, { inputShape: [-1, ...shape], inputType });
+  const wrap = (p: ReturnType<typeof one.csv>): PreparedInputs => ({ data: [p.data], valid: p.valid, errors: p.errors });
+  return {
+    columns: only.columns,
+    rowSizes: [one.rowSize],
+    shapes: [shape],
+    csv: (rows, map, rowErrors) => wrap(one.csv(rows, map, rowErrors)),
+    json: (records, rowErrors) => wrap(one.json(records, rowErrors)),
+    numbers: (values, count, texts) => wrap(one.numbers(values, count, texts)),
+  };
+}
+
+function prepareCsv(bytes: Uint8Array, n: number, part: Part, map: ColumnMap, preprocessor: InputsPreprocessor): Pick<Segment, 'pre' | 'passthrough'> {
+  // The numeric fast path reads decimal points only; a decimal-comma upload takes the general road,
+  // and so does a model with a string or bool input (a string column's "3.0" must stay "3.0").
+  const fast = map.decimal === '.' && preprocessor.numbers ? parseNumericSlice(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n, ...map }) : null;
+  if (fast) return { pre: preprocessor.numbers!(fast.values, n, fast.texts), passthrough: fast.passthrough };
   const parsed = parseChunk(bytes, { delimiter: part.delimiter, fieldCount: part.header.length, expectedRows: n });
   const rows = fit(parsed.rows, n, null);
   const errors = fit(parsed.errors, n, 'row missing from chunk');
@@ -161,7 +183,7 @@ function prepareCsv(bytes: Uint8Array, n: number, part: Part, map: ColumnMap, pr
 }
 
 /** The task's rows in order, prepared a part or a slice at a time, as the caller asks for them. */
-function* segments(task: InferenceTask, preprocessor: Preprocessor, maps: (ColumnMap | null)[]): Generator<Segment> {
+function* segments(task: InferenceTask, preprocessor: InputsPreprocessor, maps: (ColumnMap | null)[]): Generator<Segment> {
   const sliceRows = Math.max(MIN_SLICE_ROWS, task.batchSize);
   const pt = task.signature.passthrough ?? [];
   for (let pi = 0; pi < task.parts.length; pi++) {
@@ -183,12 +205,13 @@ function* segments(task: InferenceTask, preprocessor: Preprocessor, maps: (Colum
   }
 }
 
-function concat(arrays: InputArray[], total: number): InputArray {
+function concat(arrays: InputData[], total: number): InputData {
   if (arrays.length === 0) return new Float32Array(0);
   if (arrays.length === 1) return arrays[0];
-  const out = new (arrays[0].constructor as new (n: number) => InputArray)(total);
+  if (Array.isArray(arrays[0])) return ([] as string[]).concat(...(arrays as string[][]));
+  const out = new (arrays[0].constructor as new (n: number) => InputArray | Uint8Array)(total);
   let at = 0;
-  for (const a of arrays) {
+  for (const a of arrays as (InputArray | Uint8Array)[]) {
     out.set(a as never, at);
     at += a.length;
   }
@@ -202,28 +225,29 @@ function concat(arrays: InputArray[], total: number): InputArray {
  */
 export async function runInference(task: InferenceTask): Promise<InferenceResult> {
   const { plan, signature } = task;
-  let preprocessor: Preprocessor;
-  let shape: number[];
+  let inputs: PlanInput[];
+  let preprocessor: InputsPreprocessor;
   let maps: (ColumnMap | null)[];
   try {
-    preprocessor = createPreprocessor(signature, plan);
-    shape = rowShape(plan, signature.columns.length);
+    // Plans stored before issue 13 feed one input from the signature's columns: read as a list.
+    inputs = planInputs(plan, signature);
+    preprocessor = inputsPreprocessor(inputs, signature);
     // What can fail a whole task's preparation is checked before any row is scored: the header
     // against the signature, and the delimiter.
     maps = task.parts.map((p) => {
       if (p.format !== 'csv') return null;
       assertDelimiter(p.delimiter);
-      return columnIndex(p.header, signature, p.decimal ?? '.');
+      return columnIndex(p.header, { columns: preprocessor.columns, passthrough: signature.passthrough }, p.decimal ?? '.');
     });
   } catch (err) {
     throw new InferenceError(`cannot prepare input: ${(err as Error).message}`, 'prepare', { cause: err });
   }
-  const rowSize = shape.reduce((a, b) => a * b, 1);
+  const { rowSizes, shapes } = preprocessor;
   const step = Math.max(1, Math.min(task.batchSize, plan.maxBatch ?? Infinity));
   const fetches = [signature.task === 'classification' ? (plan.probabilities ?? plan.label) : plan.value].filter((x): x is string => !!x);
 
   let loaded: Loaded | undefined;
-  async function score(data: InputArray, total: number): Promise<RowPrediction[]> {
+  async function score(data: InputData[], total: number): Promise<RowPrediction[]> {
     if (!loaded) {
       try {
         loaded = await sessionFor(task);
@@ -236,8 +260,14 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
     for (let at = 0; at < total; at += step) {
       const n = Math.min(step, total - at);
       try {
-        const input = new Tensor(plan.inputType, data.subarray(at * rowSize, (at + n) * rowSize) as never, [n, ...shape]);
-        const outputs = await loaded.session.run({ [plan.input]: input }, fetches);
+        const feeds: Record<string, Ort.Tensor> = {};
+        inputs.forEach((inp, k) => {
+          const d = data[k];
+          const from = at * rowSizes[k];
+          const to = (at + n) * rowSizes[k];
+          feeds[inp.name] = new Tensor(inp.type, (Array.isArray(d) ? d.slice(from, to) : d.subarray(from, to)) as never, [n, ...shapes[k]]);
+        });
+        const outputs = await loaded.session.run(feeds, fetches);
         for (const p of postprocess(outputs, plan, signature.task, n)) predictions.push(p);
       } catch (err) {
         throw new InferenceError(`inference failed on a batch of ${n} rows: ${scrubOrtMessage((err as Error).message)}`, 'run', { cause: err });
@@ -257,7 +287,7 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
     pending = [];
     pendingRows = 0;
     const total = segs.reduce((a, s) => a + s.pre.valid.length, 0);
-    const predictions = total > 0 ? await score(concat(segs.map((s) => s.pre.data), total * rowSize), total) : [];
+    const predictions = total > 0 ? await score(rowSizes.map((size, k) => concat(segs.map((s) => s.pre.data[k]), total * size)), total) : [];
     let g = 0;
     for (const { part, pre, passthrough, record } of segs) {
       const rows: ResultRow[] = new Array(pre.errors.length);

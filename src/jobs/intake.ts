@@ -9,6 +9,7 @@ import { insertChunk } from '../db/insertChunk.js';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResolvedVersion } from '../models/resolve.js';
+import { neededColumns } from '../models/inputs.js';
 import { Chunker, CsvLimitError } from '../csv/records.js';
 import { closestName, matchHeader } from '../csv/columnNames.js';
 import { crLineEnds } from '../csv/crLineEnds.js';
@@ -154,8 +155,7 @@ function checkHeader(record: Buffer, delimiter: string, version: ResolvedVersion
     throw err;
   }
   if (columns.length > maxColumns) throw new HttpError('too_many_columns', `The header has ${columns.length} columns; at most ${maxColumns} are allowed (MAX_COLUMNS).`);
-  const sig = version.signature;
-  const { missing, duplicated } = matchHeader(columns, [...sig.columns, ...sig.passthrough]);
+  const { missing, duplicated } = matchHeader(columns, neededColumns(version.io.plan, version.signature));
   if (missing.length) {
     const hint = columns.length === 1 && delimiter === ',' && /[;\t]/.test(columns[0]) ? ' The header looks delimited by ";" or tab: pass delimiter=";" or delimiter=tab.' : '';
     const suggestions = Object.fromEntries(missing.flatMap((m) => {

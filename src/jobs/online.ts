@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ResolvedVersion } from '../models/resolve.js';
+import { neededColumns } from '../models/inputs.js';
 import { decodeResultRows } from '../results/resultRows.js';
 import type { PredictionRow } from '../results/predictionRow.js';
 import type { JobRow } from '../db/jobRow.js';
@@ -22,7 +23,7 @@ export interface OnlineSubmission {
 }
 
 const jobInput = (o: Omit<OnlineSubmission, 'idempotencyKey'>) => ({
-  tenantId: o.tenantId, modelVersionId: o.version.id, columns: [...o.version.signature.columns, ...o.version.signature.passthrough],
+  tenantId: o.tenantId, modelVersionId: o.version.id, columns: neededColumns(o.version.io.plan, o.version.signature),
   rows: o.records.length, payload: JSON.stringify(o.records), callbackUrl: o.callbackUrl, baseUrl: o.baseUrl ?? null,
 });
 

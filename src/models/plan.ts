@@ -1,7 +1,7 @@
 // Registration-time check that a signature fits a model, settling the RunPlan workers follow.
 // Every refusal is a sentence for the person registering the model, naming what the model has.
-import type { Signature } from './signature.js';
-import type { RunPlan, TensorInfo } from './types.js';
+import { INPUT_DTYPES, type InputDtype, type InputSpec, type MissingPolicy, type Signature } from './signature.js';
+import type { PlanInput, RunPlan, TensorInfo } from './types.js';
 import { isTensor, type PreparedGraph } from './onnx.js';
 
 /** What onnxruntime itself reports after loading (see loadCheck): the names it will accept. */
@@ -28,7 +28,7 @@ const names = (ts: TensorInfo[]) => ts.map((t) => `"${t.name}"`).join(', ');
 const describe = (t: TensorInfo) => `"${t.name}" (${t.type}${isTensor(t) ? ` ${fmtDims(t.dims)}` : ''})`;
 
 /** Row shape check: numbers must match, dynamic dims accept anything. Returns the settled row shape or a problem. */
-function settleRowShape(sig: Signature, input: TensorInfo): { rowShape: number[] } | { problem: string } {
+function settleRowShape(sig: { columns: readonly string[]; shape?: number[] }, input: TensorInfo): { rowShape: number[] } | { problem: string } {
   const n = sig.columns.length;
   // No declared shape at all: the signature decides.
   if (input.dims.length === 0) return { rowShape: sig.shape ?? [n] };
@@ -59,11 +59,11 @@ function pickInput(sig: Signature, prepared: PreparedGraph, problems: string[]):
   if (sig.input) {
     const found = inputs.find((i) => i.name === sig.input);
     if (!found) problems.push(`the signature's input "${sig.input}" is not an input of the model; its inputs are ${names(inputs)}`);
-    else if (inputs.length > 1) problems.push(`the model needs inputs ${names(inputs.filter((i) => i !== found))} besides "${found.name}", which a signature cannot fill`);
+    else if (inputs.length > 1) problems.push(`the model needs inputs ${names(inputs.filter((i) => i !== found))} besides "${found.name}", which a signature with "columns" cannot fill: leave "columns" out and feed each input (by name, or under "inputs")`);
     return found;
   }
   if (inputs.length > 1) {
-    problems.push(`the model has ${inputs.length} inputs (${names(inputs)}): a signature feeds exactly one`);
+    problems.push(`the model has ${inputs.length} inputs (${names(inputs)}): a signature with "columns" feeds exactly one; leave "columns" out and feed each input (by name, or under "inputs")`);
     return undefined;
   }
   return inputs[0];
@@ -131,11 +131,24 @@ function planRegression(tensors: TensorInfo[], named: TensorInfo | undefined, pr
   return { value: value.name };
 }
 
+/**
+ * The `columns` form gives the plan of one numeric input exactly as before issue 13 (input,
+ * inputType, inputShape; its policies stay in the signature); without `columns` every graph
+ * input is settled into `inputs`, policies included.
+ */
 export function planRun(signature: Signature, prepared: PreparedGraph, ortMeta?: OrtMeta): PlanResult {
   const problems: string[] = [];
+  if (!signature.columns) {
+    const fed = settleInputs(signature, prepared, problems);
+    if (ortMeta) for (const i of fed.inputs) if (!ortMeta.inputNames.includes(i.name)) problems.push(`onnxruntime does not list "${i.name}" among the model's inputs (${ortMeta.inputNames.join(', ')})`);
+    const outputs = planOutputs(signature, prepared, problems, ortMeta);
+    if (problems.length) return { problems };
+    return { plan: { inputs: fed.inputs, maxBatch: fed.maxBatch, ...outputs } };
+  }
+  const columns = signature.columns;
   const input = pickInput(signature, prepared, problems);
   let inputType: InputType = signature.dtype ?? 'float32';
-  let rowShape: number[] = signature.shape ?? [signature.columns.length];
+  let rowShape: number[] = signature.shape ?? [columns.length];
   let maxBatch: number | null = null;
   if (input) {
     if (!isTensor(input)) problems.push(`the model input "${input.name}" is a ${input.type}, not a tensor`);
@@ -144,13 +157,20 @@ export function planRun(signature: Signature, prepared: PreparedGraph, ortMeta?:
     if (signature.dtype && isTensor(input) && input.type !== signature.dtype) {
       problems.push(`the signature's dtype is ${signature.dtype} but the model input "${input.name}" takes ${input.type}`);
     }
-    const shape = settleRowShape(signature, input);
+    const shape = settleRowShape({ columns, shape: signature.shape }, input);
     if ('problem' in shape) problems.push(shape.problem);
     else rowShape = shape.rowShape;
-    const b = input.dims[0];
-    maxBatch = b === undefined || isDynamic(b) ? null : (b as number);
+    maxBatch = batchOf(input);
   }
+  if (signature.missing === 'nan' && !FLOAT_TYPES.has(inputType)) problems.push(`"missing": "nan" passes NaN, which only a float input can hold; the model input${input ? ` "${input.name}"` : ''} takes ${inputType}`);
+  if (input && ortMeta && !ortMeta.inputNames.includes(input.name)) problems.push(`onnxruntime does not list "${input.name}" among the model's inputs (${ortMeta.inputNames.join(', ')})`);
+  const outputs = planOutputs(signature, prepared, problems, ortMeta);
+  if (problems.length || !input) return { problems };
+  return { plan: { input: input.name, inputType, inputShape: [-1, ...rowShape], maxBatch, ...outputs } };
+}
 
+/** Which outputs to read for the task, the same whichever way the inputs are fed. */
+function planOutputs(signature: Signature, prepared: PreparedGraph, problems: string[], ortMeta?: OrtMeta): Partial<RunPlan> {
   const tensors = prepared.outputs.filter(isTensor);
   const named = pickNamedOutput(signature, prepared.outputs, problems);
   let outputs: Partial<RunPlan> = {};
@@ -164,11 +184,92 @@ export function planRun(signature: Signature, prepared: PreparedGraph, ortMeta?:
   else problems.push(`the model has no tensor output to return; its outputs are ${prepared.outputs.map(describe).join(', ')}`);
 
   if (ortMeta) {
-    if (input && !ortMeta.inputNames.includes(input.name)) problems.push(`onnxruntime does not list "${input.name}" among the model's inputs (${ortMeta.inputNames.join(', ')})`);
     for (const o of [outputs.probabilities, outputs.label, outputs.value]) {
       if (o && !ortMeta.outputNames.includes(o)) problems.push(`onnxruntime does not list "${o}" among the model's outputs (${ortMeta.outputNames.join(', ')})`);
     }
   }
-  if (problems.length || !input) return { problems };
-  return { plan: { input: input.name, inputType, inputShape: [-1, ...rowShape], maxBatch, ...outputs } };
+  return outputs;
+}
+
+const batchOf = (t: TensorInfo): number | null => {
+  const b = t.dims[0];
+  return b === undefined || isDynamic(b) ? null : (b as number);
+};
+
+/** A graph input takes one value per row: [N], [N, 1], or [N, ?] (skl2onnx writes [None, 1]). */
+const takesOneValue = (t: TensorInfo) => t.dims.length <= 1 || (t.dims.length === 2 && (t.dims[1] === 1 || isDynamic(t.dims[1])));
+const NUMERIC = new Set(['float32', 'float64', 'int64', 'int32']);
+
+/**
+ * The per-column and `inputs` forms: every graph input is fed, from the columns its `inputs`
+ * entry names or, for an input taking one value per row, from the column of its own name.
+ */
+function settleInputs(sig: Signature, prepared: PreparedGraph, problems: string[]): { inputs: PlanInput[]; maxBatch: number | null } {
+  const graphInputs = prepared.inputs;
+  const specs = sig.inputs ?? {};
+  if (graphInputs.length === 0) problems.push('the model has no inputs to feed');
+  for (const name of Object.keys(specs)) {
+    if (!graphInputs.some((t) => t.name === name)) problems.push(`the signature's inputs name "${name}", which is not an input of the model; its inputs are ${names(graphInputs)}`);
+  }
+  const inputs: PlanInput[] = [];
+  const unfed: TensorInfo[] = [];
+  let maxBatch: number | null = null;
+  for (const t of graphInputs) {
+    const spec: InputSpec = Object.hasOwn(specs, t.name) ? specs[t.name] : {};
+    if (!isTensor(t)) {
+      problems.push(`the model input "${t.name}" is a ${t.type}, not a tensor`);
+      continue;
+    }
+    if (!(INPUT_DTYPES as readonly string[]).includes(t.type)) {
+      problems.push(`the model input "${t.name}" takes ${t.type} values; supported are ${INPUT_DTYPES.join(', ')}`);
+      continue;
+    }
+    const type = t.type as InputDtype;
+    if (spec.dtype && spec.dtype !== type) problems.push(`the signature's dtype for "${t.name}" is ${spec.dtype} but the model input takes ${type}`);
+    const columns = spec.columns ?? (takesOneValue(t) ? [t.name] : undefined);
+    if (!columns) {
+      unfed.push(t);
+      continue;
+    }
+    const shape = settleRowShape({ columns, shape: spec.shape }, t);
+    if ('problem' in shape) problems.push(shape.problem);
+    if (!NUMERIC.has(type)) {
+      for (const k of ['scale', 'mean', 'std'] as const) if (spec[k] !== undefined) problems.push(`"${k}" is for numeric inputs; the model input "${t.name}" takes ${type}`);
+    }
+    const missing = settleMissing(t.name, type, spec, sig.missing, problems);
+    const b = batchOf(t);
+    if (b !== null) maxBatch = maxBatch === null ? b : Math.min(maxBatch, b);
+    inputs.push({
+      name: t.name, type, shape: 'problem' in shape ? [columns.length] : shape.rowShape, columns,
+      ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
+      ...(spec.mean ? { mean: spec.mean } : {}),
+      ...(spec.std ? { std: spec.std } : {}),
+      missing,
+    });
+  }
+  if (unfed.length) {
+    problems.push(
+      `the signature feeds no value to the model input${unfed.length > 1 ? 's' : ''} ${unfed.map(describe).join(', ')}: an input taking one value per row is fed from the column of its name; give ${unfed.length > 1 ? 'the others' : 'it'} "columns" under "inputs" (e.g. "inputs": {"${unfed[0].name}": {"columns": [...]}})`,
+    );
+  }
+  return { inputs, maxBatch };
+}
+
+/** Whether a missing-value policy fits an input's type; a reason when it does not. */
+function misfit(policy: MissingPolicy, type: InputDtype, hasMean: boolean): string | null {
+  if (policy === 'error') return null;
+  if (policy === 'nan') return type === 'float32' || type === 'float64' ? null : 'NaN is only for float inputs';
+  if (policy === 'mean') return !NUMERIC.has(type) ? '"mean" is for numeric inputs' : hasMean ? null : '"mean" needs the input\'s "mean"';
+  if (typeof policy.fill === 'string') return type === 'string' ? null : 'a text fill is for string inputs';
+  return type === 'string' ? 'a string input takes a text fill, e.g. {"fill": "unknown"}' : null;
+}
+
+/** The input's own policy must fit it; the signature's applies where it fits, else a missing value is a row error. */
+function settleMissing(name: string, type: InputDtype, spec: InputSpec, fallback: MissingPolicy, problems: string[]): MissingPolicy {
+  if (spec.missing !== undefined) {
+    const why = misfit(spec.missing, type, !!spec.mean);
+    if (why) problems.push(`the missing-value policy ${JSON.stringify(spec.missing)} does not fit the model input "${name}" (${type}): ${why}`);
+    return spec.missing;
+  }
+  return misfit(fallback, type, !!spec.mean) ? 'error' : fallback;
 }

@@ -6,6 +6,7 @@ import { withTransaction } from '../db/pool.js';
 import { HttpError } from '../errors.js';
 import { loadCheck } from './loadCheck.js';
 import { InvalidModelError, prepareGraph } from './onnx.js';
+import { featureColumns } from './inputs.js';
 import { planRun } from './plan.js';
 import { headerColumns, type Signature } from './signature.js';
 import type { ModelIO } from './types.js';
@@ -53,6 +54,15 @@ export async function registerVersion(pool: pg.Pool, v: NewVersion): Promise<{ v
   const planned = planRun(v.signature, prepared, ort);
   if ('problems' in planned) {
     throw new HttpError('signature_mismatch', `The signature does not fit the model: ${planned.problems.join('; ')}.`, { problems: planned.problems });
+  }
+  // Per-column graphs name their columns only through the graph: counted again now they are known.
+  const needed = headerColumns(v.signature, featureColumns(planned.plan, v.signature));
+  if (needed > v.maxColumns) {
+    throw new HttpError(
+      'invalid_signature',
+      `The model reads ${needed} columns (its inputs' and passthrough); uploads may have at most ${v.maxColumns} (MAX_COLUMNS), so no job could use it.`,
+      { errors: [{ path: 'inputs', message: `at most ${v.maxColumns} columns (MAX_COLUMNS)` }], max_columns: v.maxColumns },
+    );
   }
   const io: ModelIO = { inputs: prepared.inputs, outputs: prepared.outputs, rewrites: prepared.rewrites, plan: planned.plan };
   const sha256 = createHash('sha256').update(v.bytes).digest('hex');

@@ -1,3 +1,5 @@
+import type { InputDtype, MissingPolicy, NumericDtype } from './signature.js';
+
 /** A graph input or output as declared in the ONNX file. Dims are numbers, or a name/null for dynamic ones. */
 export interface TensorInfo {
   name: string;
@@ -6,17 +8,38 @@ export interface TensorInfo {
   dims: (number | string | null)[];
 }
 
+/** One graph input and how it is fed: which columns, read how, filled how when a value is missing. */
+export interface PlanInput {
+  /** The graph input's name. */
+  name: string;
+  type: InputDtype;
+  /** Values per row as the tensor holds them, without the batch dim: [1] for skl2onnx's [N, 1], [] for [N]. */
+  shape: number[];
+  /** The columns (or JSON fields) feeding it, in tensor order; shape holds exactly their count. */
+  columns: string[];
+  scale?: number;
+  mean?: number[];
+  std?: number[];
+  missing: MissingPolicy;
+}
+
 /**
  * How a worker runs a registered version: settled once at registration, stored in
  * model_versions.io, so workers do no guessing on the hot path.
+ *
+ * Two shapes, both read by workers (src/models/inputs.ts `planInputs`): a signature with
+ * `columns` feeding one numeric input gives `input`/`inputType`/`inputShape` (every plan stored
+ * before issue 13 is of this kind, its policies in the signature); any other gives `inputs`.
  */
 export interface RunPlan {
-  /** Input name fed with the preprocessed tensor. */
-  input: string;
+  /** Input name fed with the preprocessed tensor (the `columns` form). */
+  input?: string;
   /** Element type of that input. */
-  inputType: 'float32' | 'float64' | 'int64' | 'int32';
+  inputType?: NumericDtype;
   /** Full tensor shape per batch with the batch dim as -1, e.g. [-1, 28, 28, 1]. */
-  inputShape: number[];
+  inputShape?: number[];
+  /** Every graph input and how it is fed (the per-column and `inputs` forms). */
+  inputs?: PlanInput[];
   /** Largest batch the graph accepts (1 when its batch dim is fixed at 1; null when dynamic). */
   maxBatch: number | null;
   /** classification: the tensor with one probability (or score) per class, shape [N, C]. */

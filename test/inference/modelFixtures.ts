@@ -57,7 +57,7 @@ export function csvPart(lines: string[], header = ['id', 'f1', 'f2', 'f3', 'f4']
 }
 
 export function jsonPart(records: Record<string, unknown>[]): Part {
-  return { rowCount: records.length, header: [...signature.columns], delimiter: ',', format: 'json', records };
+  return { rowCount: records.length, header: [...signature.columns!], delimiter: ',', format: 'json', records };
 }
 
 /** A part's results as stored, decoded, numbered from `firstRow`. */

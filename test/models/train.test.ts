@@ -11,13 +11,13 @@ beforeAll(() => {
 
 /** What the worker's preprocessing does with the signature: (x − μ)/σ per column, float32. */
 function features(rows: Record<string, unknown>[], s: Signature) {
-  return Float32Array.from(rows.flatMap((r) => s.columns.map((c, j) => (Number(r[c]) - s.mean![j]) / s.std![j])));
+  return Float32Array.from(rows.flatMap((r) => s.columns!.map((c, j) => (Number(r[c]) - s.mean![j]) / s.std![j])));
 }
 
 async function runOnnx(bytes: Uint8Array, rows: Record<string, unknown>[], s: Signature) {
   const session = await ort.InferenceSession.create(bytes);
   try {
-    const out = await session.run({ float_input: new ort.Tensor('float32', features(rows, s), [rows.length, s.columns.length]) });
+    const out = await session.run({ float_input: new ort.Tensor('float32', features(rows, s), [rows.length, s.columns!.length]) });
     return out[session.outputNames[0]];
   } finally {
     await session.release();
@@ -59,7 +59,7 @@ describe('demo models', () => {
     for (const d of [demo.cars, demo.penguins]) {
       expect(SignatureSchema.parse(d.signature)).toEqual(d.signature);
       expect(d.signature.passthrough).toEqual(['id']);
-      expect(d.signature.mean).toHaveLength(d.signature.columns.length);
+      expect(d.signature.mean).toHaveLength(d.signature.columns!.length);
     }
     expect(demo.cars.signature.columns).toEqual(['Cylinders', 'Displacement', 'Horsepower', 'Weight_in_lbs', 'Acceleration', 'Year']);
     expect(demo.penguins.signature.labels).toEqual(['Adelie', 'Chinstrap', 'Gentoo']);

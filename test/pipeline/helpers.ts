@@ -9,10 +9,10 @@ export async function scoreDirectly(
   opts: { input?: string; output: string; shape?: number[] },
 ): Promise<number[][]> {
   const session = await ort.InferenceSession.create(onnx);
-  const n = signature.columns.length;
+  const n = signature.columns!.length;
   const data = new Float32Array(rows.length * n);
   rows.forEach((r, i) =>
-    signature.columns.forEach((c, j) => {
+    signature.columns!.forEach((c, j) => {
       const x = Number(r[c]) * (signature.scale ?? 1);
       data[i * n + j] = (x - (signature.mean?.[j] ?? 0)) / (signature.std?.[j] ?? 1);
     }),

@@ -5,7 +5,9 @@ import { listModelVersions, type VersionRow } from '../../db/listModelVersions.j
 import { setModelAlias } from '../../db/setModelAlias.js';
 import { HttpError } from '../../errors.js';
 import { registerVersion } from '../../models/register.js';
-import { SignatureSchema } from '../../models/signature.js';
+import { inputFeeds } from '../../models/inputs.js';
+import type { RunPlan } from '../../models/types.js';
+import { SignatureSchema, type Signature } from '../../models/signature.js';
 import { decodeCursor, page, PageQuery } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
@@ -19,6 +21,7 @@ const VersionView = z.object({
   name: z.string(), version: z.number(), created_at: z.string(), sha256: z.string(), size_bytes: z.number(),
   signature: SignatureSchema, inputs: z.array(z.any()), outputs: z.array(z.any()), rewrites: z.array(z.string()),
   metrics: z.record(z.string(), z.any()).nullable(), description: z.string().nullable(), aliases: z.array(z.string()),
+  feeds: z.array(z.record(z.string(), z.any())),
 });
 
 // What the list cursors hold: the last model's name, the last version's number.
@@ -30,6 +33,8 @@ function versionView(r: VersionRow) {
     name: r.name, version: r.version, created_at: r.created_at.toISOString(), sha256: r.sha256, size_bytes: r.size_bytes,
     signature: r.signature, inputs: r.io.inputs, outputs: r.io.outputs, rewrites: r.io.rewrites,
     metrics: r.metrics, description: r.description, aliases: r.aliases ?? [],
+    // How each graph input is fed: from which columns, with which type and missing policy.
+    feeds: inputFeeds(r.io.plan as RunPlan, r.signature as Signature),
   };
 }
 
