@@ -320,6 +320,8 @@ export async function waitForJob(api: string, t: Tenant, id: string, timeoutMs =
   }
 }
 
+const BENCH_SECRETS_KEY = randomBytes(32).toString('hex');
+
 /** Environment shared by every process the bench starts. */
 export function baseEnv(db: BenchDb, prefix: string): Record<string, string> {
   return {
@@ -328,6 +330,8 @@ export function baseEnv(db: BenchDb, prefix: string): Record<string, string> {
     REDIS_PREFIX: prefix,
     LOG_LEVEL: 'info',
     NODE_ENV: 'production',
+    // Production mode requires a key for webhook secrets at rest; one per bench run.
+    SECRETS_KEY: BENCH_SECRETS_KEY,
     MODEL_CACHE_DIR: `/tmp/sluice-bench-models/${db.name}`,
     // The bench is one tenant firing thousands of requests: per-key limits would measure the limiter.
     RATE_LIMIT_PER_SECOND: '1000000',

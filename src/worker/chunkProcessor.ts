@@ -60,7 +60,12 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
         return chunk && chunk.status !== 'done' && !isFinal(chunk.jobStatus) && chunk.payload ? [{ ref, chunk }] : [];
       });
       if (!work.length) return 'skipped';
-      for (const { ref, chunk } of work) if (chunk.startedJob) chunkLog(ref, chunk).info({ first_row: chunk.firstRow }, 'job started');
+      // Start and end lines at info for uploads; a single prediction's (a JSON chunk) at debug, or a
+      // busy worker would log two lines for every prediction it answers.
+      for (const { ref, chunk } of work) {
+        const level = chunk.format === 'json' ? 'debug' : 'info';
+        if (chunk.startedJob && log.isLevelEnabled(level)) chunkLog(ref, chunk)[level]({ first_row: chunk.firstRow }, 'job started');
+      }
       const scored = await Promise.allSettled(
         work.map(({ ref, chunk }) =>
           chunk.starts > maxStarts
@@ -126,7 +131,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
 export function logJobEnd(log: Logger, job: JobRow): void {
   const ms = job.finished_at ? job.finished_at.getTime() - job.created_at.getTime() : null;
   const rows = job.rows_succeeded + job.rows_failed;
-  log.info(
+  log[job.kind === 'online' ? 'debug' : 'info'](
     {
       job_id: job.id, tenant: job.tenant_id, model: job.model_name, version: job.model_version, status: job.status, code: job.error_code ?? undefined,
       rows, failed: job.rows_failed, duration_ms: ms, rows_per_second: ms ? Math.round((rows / ms) * 1000) : null,
