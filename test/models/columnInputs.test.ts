@@ -4,19 +4,9 @@ import { featureColumns, inputFeeds, neededColumns, planInputs } from '../../src
 import type { RunPlan } from '../../src/models/types.js';
 import { linearRegression } from '../fixtures/onnxBuilder.js';
 import { houseRegressor, textClassifier, titanicClassifier } from '../fixtures/sklearnPipelines.js';
-import { inspectAndPlan } from './inspectAndPlan.js';
+import { planOf, problemsOf } from './inspectAndPlan.js';
 
 const sig = (s: Record<string, unknown>) => SignatureSchema.parse(s);
-function planOf(bytes: Uint8Array, s: Record<string, unknown>): RunPlan {
-  const r = inspectAndPlan(bytes, sig(s));
-  if ('problems' in r) throw new Error(`unexpected problems: ${r.problems.join('; ')}`);
-  return r.plan;
-}
-function problemsOf(bytes: Uint8Array, s: Record<string, unknown>): string[] {
-  const r = inspectAndPlan(bytes, sig(s));
-  if (!('problems' in r)) throw new Error(`expected problems, got plan ${JSON.stringify(r.plan)}`);
-  return r.problems;
-}
 
 describe('signature forms', () => {
   it('takes either columns or inputs, and keeps per-column fields with columns', () => {

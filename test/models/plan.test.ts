@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SignatureSchema } from '../../src/models/signature.js';
 import { prepareGraph } from '../../src/models/onnx.js';
 import { planRun } from '../../src/models/plan.js';
-import { inspectAndPlan } from './inspectAndPlan.js';
-import type { RunPlan } from '../../src/models/types.js';
+import { inspectAndPlan, planOf, problemsOf } from './inspectAndPlan.js';
 import { DataType, encodeModel, node, tensorValue } from '../../scripts/train/export.js';
 import { fixedWeights, linearRegression, mlpClassifier, nhwcImageModel, notOnnx, sklearnStyleClassifier } from '../fixtures/onnxBuilder.js';
 import { InvalidModelError } from '../../src/models/onnx.js';
@@ -13,16 +12,6 @@ const cols = (n: number) => Array.from({ length: n }, (_, i) => `c${i}`);
 const W = fixedWeights(3, 4);
 const B = [0, 0, 0];
 
-function planOf(bytes: Uint8Array, s: Record<string, unknown>): RunPlan {
-  const r = inspectAndPlan(bytes, sig(s));
-  if ('problems' in r) throw new Error(`unexpected problems: ${r.problems.join('; ')}`);
-  return r.plan;
-}
-function problemsOf(bytes: Uint8Array, s: Record<string, unknown>): string[] {
-  const r = inspectAndPlan(bytes, sig(s));
-  if (!('problems' in r)) throw new Error(`expected problems, got plan ${JSON.stringify(r.plan)}`);
-  return r.problems;
-}
 
 describe('planRun: inputs', () => {
   it('settles a regression plan for a matching signature', () => {
