@@ -300,8 +300,8 @@ export async function createTenant(pool: pg.Pool, name: string): Promise<Tenant>
   return { key, auth: { authorization: `Bearer ${key}` } };
 }
 
-export async function registerModel(api: string, t: Tenant, name: string): Promise<void> {
-  const { onnx, signature } = benchModel();
+export async function registerModel(api: string, t: Tenant, name: string, model = benchModel()): Promise<void> {
+  const { onnx, signature } = model;
   const form = new FormData();
   form.set('signature', JSON.stringify(signature));
   form.set('model', new Blob([Buffer.from(onnx)]), `${name}.onnx`);

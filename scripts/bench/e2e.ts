@@ -50,18 +50,18 @@ export async function runJob(api: string, t: Tenant, buffers: Buffer[], model: s
 }
 
 /** One api, `workers` worker processes started fresh (so their VmHWM is this job's), one job. */
-export async function e2e(env: Record<string, string>, t: Tenant, buffers: Buffer[], workers: number, workerEnv: Record<string, string> = {}): Promise<E2eRun> {
+export async function e2e(env: Record<string, string>, t: Tenant, buffers: Buffer[], workers: number, workerEnv: Record<string, string> = {}, model = 'bench'): Promise<E2eRun> {
   const api = await startApi(env);
   const procs: Proc[] = [];
   try {
     for (let i = 0; i < workers; i++) procs.push(await startWorker({ ...env, ...workerEnv }));
     // Warm the model cache on every worker (first use downloads the model and opens sessions).
-    await runJob(api.url, t, buffers.slice(0, 5), 'bench');
+    await runJob(api.url, t, buffers.slice(0, 5), model);
     const roles = { api: api.pid, bench: process.pid, ...Object.fromEntries(procs.map((p, i) => [`worker${procs.length > 1 ? i + 1 : ''}`, p.pid])) };
     const database = new URL(env.DATABASE_URL).pathname.slice(1);
     const walBefore = await walCounters(env.DATABASE_URL);
     const before = cpuSnapshot(roles, database);
-    const r = await runJob(api.url, t, buffers, 'bench');
+    const r = await runJob(api.url, t, buffers, model);
     const cpu = cpuPerUnit(before, cpuSnapshot(roles, database), r.rows / 1e6);
     const walAfter = await walCounters(env.DATABASE_URL);
     const download = await readResults(api.url, t, r.id, r.rows, roles, database);

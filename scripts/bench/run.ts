@@ -6,7 +6,7 @@
 // leftovers. Knobs (environment):
 //   BENCH_ROWS=1000000  BENCH_REPEATS=3  BENCH_E2E_REPEATS=3  BENCH_NAIVE_ROWS=20000
 //   BENCH_MEMORY_BYTES=2000000000  BENCH_RATE=200  BENCH_CLIENTS=64  BENCH_ONLINE_SECONDS=8
-//   BENCH_SKIP=stages,naive,online,floor,e2e,memory   BENCH_VERBOSE=1 (child logs to stderr)
+//   BENCH_SKIP=stages,naive,online,floor,e2e,pipeline,memory   BENCH_VERBOSE=1 (child logs to stderr)
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +19,7 @@ import { apiMemory, e2e, type E2eRun } from './e2e.js';
 import { naive } from './naive.js';
 import { openLoop, saturation, type OpenLoop } from './online.js';
 import { measureStages, type StageFigures } from './stages.js';
+import { pipelineCsvBuffers, pipelineModel } from './pipelineModel.js';
 import { renderMarkdown } from './report.js';
 
 const num = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
@@ -47,6 +48,8 @@ export interface Results {
   };
   floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>> };
   memory?: Awaited<ReturnType<typeof apiMemory>>;
+  /** The titanic-like pipeline (one input per column), end to end with one worker. */
+  pipeline?: { runs: E2eRun[]; rowsPerSecond: number };
 }
 
 const results: Results = {
@@ -163,6 +166,30 @@ try {
         apiPeakRssMb: Math.max(...runs.map((r) => r.apiPeakRssMb)),
       });
     }
+  }
+
+  if (!skip.has('pipeline')) {
+    // A scikit-learn pipeline with one input per column of mixed types (scripts/bench/pipelineModel.ts):
+    // strings and missing values take the general CSV road and one tensor per input.
+    const api = await startApi(env);
+    try {
+      await registerModel(api.url, tenant, 'pipeline', pipelineModel());
+    } finally {
+      await api.stop();
+    }
+    const buffers = pipelineCsvBuffers(ROWS, 13);
+    await db.settle();
+    const runs: E2eRun[] = [];
+    for (let i = 0; i < E2E_REPEATS; i++) {
+      log(`end to end, titanic-like pipeline: ${ROWS} rows, 1 worker process, run ${i + 1}/${E2E_REPEATS}…`);
+      const r = await e2e(env, tenant, buffers, 1, {}, 'pipeline');
+      runs.push(r);
+      log(`${round(r.rowsPerSecond)} rows/s (${round(r.seconds, 1)} s); worker peak RSS ${r.workerPeakRssMb.map((x) => round(x)).join(', ')} MB`);
+      await db.pool.query('DELETE FROM prediction_chunks');
+      await db.pool.query(`DELETE FROM jobs WHERE kind = 'batch'`);
+      await db.settle();
+    }
+    results.pipeline = { runs, rowsPerSecond: median(runs.map((r) => r.rowsPerSecond)) };
   }
 
   if (!skip.has('memory')) {
