@@ -124,6 +124,10 @@ try {
   await run('src/server.ts', true, env);
   await run('workers/predict.ts', true, env);
   const auth = { authorization: `Bearer ${key}` };
+  // The demo tenant's default webhook secret, sealed anew with this run's SECRETS_KEY: one stored by
+  // an earlier run may be sealed with another key (a removed .cache), and would not decrypt.
+  const rotated = await fetch(`${base}/v1/webhooks/default-secret/rotate`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ overlap_seconds: 0 }) });
+  if (rotated.status !== 200) throw new Error(`could not set the demo's webhook secret: ${rotated.status} ${await rotated.text()}`);
 
   say(`4/7 training the demo models (batch gradient descent, deterministic) into ${path.relative(process.cwd(), DEMO_DIR) || DEMO_DIR}/`);
   const demo = trainDemoModels();
