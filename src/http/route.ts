@@ -18,14 +18,30 @@ export interface RouteSpec<P extends AnyObject = AnyObject, Q extends AnyObject 
   path: string;
   /** null: no key needed (health, openapi). */
   scope: Scope | null;
+  /** Unique across the API: a generated client's method name. */
+  operationId: string;
   summary: string;
   tags?: string[];
   params?: P;
   query?: Q;
-  /** A JSON body schema; raw bodies (CSV, multipart) are read by the handler and described by `requestBody`. */
+  /** A JSON body schema, named (`.meta({ id: 'SomethingRequest' })`); raw bodies (CSV, multipart) are read by the handler and described by `requestBody`, a named zod schema per media type. */
   body?: B;
-  requestBody?: Record<string, unknown>;
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  requestBody?: { content: Record<string, { schema: z.ZodType }> };
+  /**
+   * Every status the route itself sends. A 2xx with a body names its zod schema (`.meta({ id })`,
+   * examples in the meta); `content` adds other media types as JSON Schema with an example. 4xx
+   * are problems; the ones every route can send (400, 401, 403, 429, 503, and 404/413/415 where
+   * they apply) are added by the document builder.
+   */
+  responses: Record<number, ResponseSpec>;
+}
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+  content?: Record<string, { schema: Record<string, unknown>; example: unknown }>;
+  headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
 
 export interface RouteInput<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {

@@ -1,5 +1,7 @@
 import type { Config } from '../config.js';
+import type { z } from 'zod';
 import type { JobRow } from '../db/jobRow.js';
+import type { Job } from '../http/schemas.js';
 
 // The job as the API shows it: GET /v1/jobs/{id}, job lists, and webhook payloads all use this.
 /** What a view needs beyond the row: the base of its links and how long retention keeps a finished job. */
@@ -12,7 +14,8 @@ export interface ViewContext {
 
 export const viewContext = (config: Pick<Config, 'publicUrl' | 'worker'>): ViewContext => ({ baseUrl: config.publicUrl ?? '', retentionTtlHours: config.worker.retentionTtlHours });
 
-export function jobView(j: JobRow, view: ViewContext = { baseUrl: '' }) {
+/** Typed by the Job schema that /openapi.json documents (src/http/schemas.ts). */
+export function jobView(j: JobRow, view: ViewContext = { baseUrl: '' }): z.output<typeof Job> {
   const { baseUrl, retentionTtlHours } = view;
   const done = j.rows_succeeded + j.rows_failed;
   // PUBLIC_URL when set; else the base of the request that created the job, so a webhook sent by a

@@ -1,4 +1,7 @@
 import type pg from 'pg';
+import type { z } from 'zod';
+import type { Webhook } from '../http/schemas.js';
+import type { JobEventType } from './eventTypes.js';
 import type { EndpointRow } from '../db/endpointRow.js';
 import { ensureTenantSecret } from '../db/ensureTenantSecret.js';
 import { insertEndpoint } from '../db/insertEndpoint.js';
@@ -14,12 +17,13 @@ import { generateSecret } from './sign.js';
 // that made it; afterwards only its fingerprint is shown. Every query takes the tenant id: a row of
 // another tenant is indistinguishable from a missing one.
 
-export function endpointView(e: EndpointRow, now = new Date()) {
+/** Typed by the Webhook schema that /openapi.json documents (src/http/schemas.ts). */
+export function endpointView(e: EndpointRow, now = new Date()): z.output<typeof Webhook> {
   return {
     id: e.id,
     object: 'webhook_endpoint' as const,
     url: e.url,
-    events: e.events,
+    events: e.events as JobEventType[], // checked against JOB_EVENT_TYPES when written
     description: e.description,
     status: e.disabled_at ? ('disabled' as const) : ('enabled' as const),
     disabled_at: e.disabled_at?.toISOString() ?? null,

@@ -36,6 +36,7 @@ export function client(url: string, key: string) {
     get: (p: string, headers: Record<string, string> = {}) => fetch(url + p, { headers: { ...auth, ...headers } }),
     post: (p: string, body?: BodyInit, headers: Record<string, string> = {}) => fetch(url + p, { method: 'POST', body, headers: { ...auth, ...headers } }),
     postJson: (p: string, body: unknown) => fetch(url + p, { method: 'POST', body: JSON.stringify(body), headers: { ...auth, 'content-type': 'application/json' } }),
+    del: (p: string) => fetch(url + p, { method: 'DELETE', headers: auth }),
     put: (p: string, body: unknown) => fetch(url + p, { method: 'PUT', body: JSON.stringify(body), headers: { ...auth, 'content-type': 'application/json' } }),
     postCsv: (p: string, csv: string | Uint8Array) => fetch(url + p, { method: "POST", body: csv as BodyInit, headers: { ...auth, 'content-type': 'text/csv' } }),
     async registerModel(name: string, onnx: Uint8Array, signature: unknown, metrics?: unknown) {

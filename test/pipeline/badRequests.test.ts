@@ -139,7 +139,10 @@ describe('meta', () => {
     const doc = await (await fetch(`${api.url}/openapi.json`)).json();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/results', '/v1/predictions', '/v1/models/{name}/versions']));
-    expect(doc.paths['/v1/predictions'].post.requestBody.content['application/json'].schema.required).toContain('inputs');
+    // Request and response schemas are named components, referred to by $ref.
+    const body = doc.paths['/v1/predictions'].post.requestBody.content['application/json'].schema;
+    expect(body).toEqual({ $ref: '#/components/schemas/PredictionRequest' });
+    expect(doc.components.schemas.PredictionRequest.required).toContain('inputs');
   });
   it('every response carries a request id', async () => {
     const res = await c.get('/v1/jobs');

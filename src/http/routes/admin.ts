@@ -1,6 +1,6 @@
 import type { Request, Router } from 'express';
 import { z } from 'zod';
-import { SCOPES, type Scope } from '../../auth/keys.js';
+import type { Scope } from '../../auth/keys.js';
 import { createTenantKey, revokeKey, type Actor, type KeyView } from '../../auth/tenants.js';
 import { listAudit } from '../../db/listAudit.js';
 import { listKeys } from '../../db/listKeys.js';
@@ -8,18 +8,11 @@ import { HttpError } from '../../errors.js';
 import { decodeCursor, page, PageQuery } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
+import { AuditPage, Key as KeyOut, KeyCreated, KeyCreateRequest, KeyList } from '../schemas.js';
 
 // Key management and the audit log, for keys with the `admin` scope. A tenant's admin manages
 // only that tenant's keys; the key itself appears once, in the response that creates it.
 
-const KeyOut = z.object({
-  id: z.uuid(), object: z.literal('api_key'), name: z.string().nullable(), prefix: z.string(), scopes: z.array(z.enum(SCOPES)),
-  created_at: z.string(), last_used_at: z.string().nullable(), revoked_at: z.string().nullable(),
-});
-const AuditOut = z.object({
-  id: z.string(), object: z.literal('audit_event'), at: z.string(), actor: z.object({ type: z.enum(['key', 'cli', 'system']), id: z.string() }),
-  action: z.string(), target: z.string().nullable(), ip: z.string().nullable(), request_id: z.string().nullable(), details: z.record(z.string(), z.unknown()),
-});
 
 /** What the keys list's cursor holds: the id of the last key shown. */
 const KeyCursor = z.object({ k: z.uuid() }).strict();
@@ -42,10 +35,10 @@ export function registerAdminRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'post', path: '/keys', scope: 'admin', tags: ['admin'],
+      method: 'post', path: '/keys', scope: 'admin', tags: ['admin'], operationId: 'createKey',
       summary: 'Create an API key for your tenant. The key is in this response only; store it now.',
-      body: z.object({ scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length), name: z.string().min(1).max(100).optional() }).strict(),
-      responses: { 201: { description: 'created; `key` is shown only here', schema: KeyOut.extend({ key: z.string() }) }, 409: { description: 'key_limit_reached: the tenant has MAX_KEYS_PER_TENANT unrevoked keys' } },
+      body: KeyCreateRequest,
+      responses: { 201: { description: 'created; `key` is shown only here', schema: KeyCreated }, 409: { description: 'key_limit_reached: the tenant has MAX_KEYS_PER_TENANT unrevoked keys' } },
     },
     async (req, res, { body, auth }) => {
       const { key, view } = await createTenantKey(pool, auth.tenantId, body.scopes, { name: body.name, actor: actorOf(req, auth.keyId), maxKeys: deps.config.security.maxKeysPerTenant });
@@ -57,9 +50,9 @@ export function registerAdminRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'get', path: '/keys', scope: 'admin', tags: ['admin'], summary: "Your tenant's keys, oldest first: prefix, scopes, last use (batched, up to a few seconds late), revocation",
+      method: 'get', path: '/keys', scope: 'admin', tags: ['admin'], operationId: 'listKeys', summary: "Your tenant's keys, oldest first: prefix, scopes, last use (batched, up to a few seconds late), revocation",
       query: z.object(PageQuery),
-      responses: { 200: { description: 'a page of keys; next_cursor is null on the last page', schema: z.object({ data: z.array(KeyOut), next_cursor: z.string().nullable() }) } },
+      responses: { 200: { description: 'a page of keys; next_cursor is null on the last page', schema: KeyList } },
     },
     async (_req, res, { query, auth }) => {
       const afterId = query.cursor ? decodeCursor(query.cursor, KeyCursor).k : null;
@@ -71,10 +64,10 @@ export function registerAdminRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'delete', path: '/keys/:id', scope: 'admin', tags: ['admin'],
+      method: 'delete', path: '/keys/:id', scope: 'admin', tags: ['admin'], operationId: 'revokeKey',
       summary: 'Revoke a key: it fails from its next request on, in every api process',
       params: z.object({ id: z.uuid('key ids are UUIDs') }),
-      responses: { 200: { description: 'revoked', schema: KeyOut }, 404: { description: 'no such key' } },
+      responses: { 200: { description: 'revoked', schema: KeyOut }, 404: { description: 'not_found: no such key' } },
     },
     async (req, res, { params, auth }) => {
       const k = await revokeKey(pool, params.id, { tenantId: auth.tenantId, actor: actorOf(req, auth.keyId) });
@@ -89,19 +82,19 @@ export function registerAdminRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'get', path: '/audit', scope: 'admin', tags: ['admin'], summary: "Your tenant's audit log, newest first: who did what, when, from where",
+      method: 'get', path: '/audit', scope: 'admin', tags: ['admin'], operationId: 'listAuditEvents', summary: "Your tenant's audit log, newest first: who did what, when, from where",
       query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), before: z.string().regex(/^\d{1,18}$/, 'an event id').optional() }),
-      responses: { 200: { description: 'events; pass next_before as ?before= for the next page', schema: z.object({ data: z.array(AuditOut), next_before: z.string().nullable() }) } },
+      responses: { 200: { description: 'events; pass next_before as ?before= for the next page', schema: AuditPage } },
     },
     async (_req, res, { query, auth }) => {
       const rows = await listAudit(pool, auth.tenantId, { limit: query.limit, before: query.before });
       res.json({
         data: rows.map((r) => ({
-          id: r.id, object: 'audit_event', at: r.at.toISOString(), actor: { type: r.actor_type, id: r.actor },
+          id: r.id, object: 'audit_event' as const, at: r.at.toISOString(), actor: { type: r.actor_type, id: r.actor },
           action: r.action, target: r.target, ip: r.ip, request_id: r.request_id, details: r.details,
         })),
         next_before: rows.length === query.limit ? rows.at(-1)!.id : null,
-      });
+      } satisfies z.input<typeof AuditPage>);
     },
   );
 }

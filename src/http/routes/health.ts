@@ -1,18 +1,17 @@
 import type { Router } from 'express';
-import { z } from 'zod';
 import { assertMigrated } from '../../db/migrate.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
+import { Health, Ready } from '../schemas.js';
 
 export function registerHealthRoutes(router: Router, deps: AppDeps) {
-  defineRoute(router, { method: 'get', path: '/healthz', scope: null, summary: 'The process is up', tags: ['health'], responses: { 200: { description: 'up' } } }, (_req, res) => {
+  defineRoute(router, { method: 'get', path: '/healthz', scope: null, operationId: 'getHealth', summary: 'The process is up', tags: ['health'], responses: { 200: { description: 'up', schema: Health } } }, (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  const Ready = z.object({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.string()) });
   defineRoute(
     router,
-    { method: 'get', path: '/readyz', scope: null, summary: 'Postgres and Redis reachable, schema migrated', tags: ['health'], responses: { 200: { description: 'ready', schema: Ready }, 503: { description: 'not ready', schema: Ready } } },
+    { method: 'get', path: '/readyz', scope: null, operationId: 'getReadiness', summary: 'Postgres and Redis reachable, schema migrated', tags: ['health'], responses: { 200: { description: 'ready', schema: Ready }, 503: { description: 'not ready: a check says why', schema: Ready, contentType: 'application/json' } } },
     async (_req, res) => {
       const checks: Record<string, string> = {};
       await Promise.all([

@@ -17,6 +17,7 @@ import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
 import { defineRoute, requestBase } from '../route.js';
+import { CsvUploadRequest, Job, JobList, jobSubmitForm } from '../schemas.js';
 
 const DELIMITERS: Record<string, string> = { ',': ',', comma: ',', ';': ';', semicolon: ';', '\t': '\t', tab: '\t' };
 
@@ -42,16 +43,24 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'post', path: '/jobs', scope: 'jobs:write', tags: ['jobs'],
+      method: 'post', path: '/jobs', scope: 'jobs:write', tags: ['jobs'], operationId: 'submitJob',
       summary: 'Submit a CSV for scoring: the body as text/csv, or multipart/form-data with fields model, callback_url, idempotency_key, delimiter BEFORE the file field "file"',
       query: SubmitQuery,
       requestBody: {
         content: {
-          'text/csv': { schema: { type: 'string' } },
-          'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { model: { type: 'string' }, callback_url: { type: 'string' }, idempotency_key: { type: 'string' }, delimiter: { type: 'string' }, file: { type: 'string', format: 'binary' } } } },
+          'text/csv': { schema: CsvUploadRequest },
+          'multipart/form-data': { schema: jobSubmitForm(SubmitQuery) },
         },
       },
-      responses: { 202: { description: 'accepted: the whole upload is stored' }, 200: { description: 'an earlier job with the same idempotency key' }, 404: { description: 'unknown model' }, 413: { description: 'upload too large' }, 422: { description: 'header lacks columns, empty upload, malformed CSV' } },
+      responses: {
+        202: { description: 'accepted: the whole upload is stored', schema: Job },
+        200: { description: 'an earlier job with the same idempotency key', schema: Job },
+        404: { description: 'model_not_found: unknown model' },
+        409: { description: 'idempotency_key_reused: the key was used for another request; idempotency_conflict: a concurrent request with the key made no job' },
+        413: { description: 'payload_too_large: upload too large' },
+        415: { description: 'unsupported_media_type: neither text/csv nor multipart/form-data' },
+        422: { description: 'missing_columns, empty_upload, invalid_csv, too_many_rows, invalid_callback_url: the upload or its options cannot be scored' },
+      },
     },
     async (req, res, { query, auth }) => {
       const isCsv = req.is(['text/csv', 'application/csv', 'text/plain']);
@@ -94,14 +103,14 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'get', path: '/jobs', scope: 'jobs:read', tags: ['jobs'], summary: "The tenant's jobs, newest first; filter by status and by model (a name, or name:version)",
+      method: 'get', path: '/jobs', scope: 'jobs:read', tags: ['jobs'], operationId: 'listJobs', summary: "The tenant's jobs, newest first; filter by status and by model (a name, or name:version)",
       query: z.object({
         status: z.enum(JOB_STATUSES).optional(),
         model: z.string().regex(/^[^:@]{1,200}(:\d{1,9})?$/, 'a model name, or name:version').optional(),
         limit: z.coerce.number().int().min(1).max(200).default(50),
         cursor: z.string().max(200).optional(),
       }),
-      responses: { 200: { description: 'a page of jobs; next_cursor is null on the last page' } },
+      responses: { 200: { description: 'a page of jobs; next_cursor is null on the last page', schema: JobList } },
     },
     async (_req, res, { query, auth }) => {
       const after = query.cursor ? decodeCursor(query.cursor) : null;
@@ -117,9 +126,9 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'get', path: '/jobs/:id', scope: 'jobs:read', tags: ['jobs'], summary: 'A job: status, row counts, progress, timings. With ?wait=N (seconds) the answer holds until the job is finished or N seconds pass (long polling).',
+      method: 'get', path: '/jobs/:id', scope: 'jobs:read', tags: ['jobs'], operationId: 'getJob', summary: 'A job: status, row counts, progress, timings. With ?wait=N (seconds) the answer holds until the job is finished or N seconds pass (long polling).',
       params: JobId, query: z.object({ wait: z.coerce.number().min(0).max(config.intake.maxWaitSeconds).default(0) }),
-      responses: { 200: { description: 'the job' }, 404: { description: 'no such job' }, 410: { description: 'the job expired: retention deleted it and its results' } },
+      responses: { 200: { description: 'the job', schema: Job }, 404: { description: 'job_not_found: no such job' }, 410: { description: 'job_expired: retention deleted it and its results' } },
     },
     async (_req, res, { params, query, auth }) => {
       let job = await getJobRow(pool, params.id, auth.tenantId);
@@ -136,7 +145,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
 
   defineRoute(
     router,
-    { method: 'post', path: '/jobs/:id/cancel', scope: 'jobs:write', tags: ['jobs'], summary: 'Cancel a job: pending chunks are not scored; results so far stay readable', params: JobId, responses: { 200: { description: 'cancelled' }, 404: { description: 'no such job' }, 409: { description: 'already finished' }, 410: { description: 'the job expired' } } },
+    { method: 'post', path: '/jobs/:id/cancel', scope: 'jobs:write', tags: ['jobs'], operationId: 'cancelJob', summary: 'Cancel a job: pending chunks are not scored; results so far stay readable', params: JobId, responses: { 200: { description: 'cancelled', schema: Job }, 404: { description: 'job_not_found: no such job' }, 409: { description: 'job_not_cancellable: already finished' }, 410: { description: 'job_expired: the job expired' } } },
     async (_req, res, { params, auth }) => {
       const out = await cancel(pool, params.id, auth.tenantId, view);
       if ('notFound' in out) throw await notFound(params.id, auth.tenantId);

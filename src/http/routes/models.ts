@@ -12,26 +12,21 @@ import { decodeCursor, page, PageQuery } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
 import { defineRoute } from '../route.js';
+import { Alias as AliasView, AliasRequest, Model, ModelList, ModelVersion, ModelVersionFormRequest, ModelVersionList } from '../schemas.js';
 
 const Name = z.string().regex(/^[A-Za-z0-9][\w.-]{0,127}$/, 'letters, digits, "_", "-" and ".", up to 128, starting with a letter or digit');
 const Alias = z.string().regex(/^[A-Za-z][\w.-]{0,63}$/, 'a letter, then letters, digits, "_", "-" or "."');
 const VersionNo = z.coerce.number().int().min(1).max(1e9);
 
-const VersionView = z.object({
-  name: z.string(), version: z.number(), created_at: z.string(), sha256: z.string(), size_bytes: z.number(),
-  signature: SignatureSchema, inputs: z.array(z.any()), outputs: z.array(z.any()), rewrites: z.array(z.string()),
-  metrics: z.record(z.string(), z.any()).nullable(), description: z.string().nullable(), aliases: z.array(z.string()),
-  feeds: z.array(z.record(z.string(), z.any())),
-});
 
 // What the list cursors hold: the last model's name, the last version's number.
 const ModelCursor = z.object({ n: Name }).strict();
 const VersionCursor = z.object({ v: z.number().int().min(1).max(1e9) }).strict();
 
-function versionView(r: VersionRow) {
+function versionView(r: VersionRow): z.input<typeof ModelVersion> {
   return {
     name: r.name, version: r.version, created_at: r.created_at.toISOString(), sha256: r.sha256, size_bytes: r.size_bytes,
-    signature: r.signature, inputs: r.io.inputs, outputs: r.io.outputs, rewrites: r.io.rewrites,
+    signature: r.signature as z.input<typeof SignatureSchema>, inputs: r.io.inputs, outputs: r.io.outputs, rewrites: r.io.rewrites,
     metrics: r.metrics, description: r.description, aliases: r.aliases ?? [],
     // How each graph input is fed: from which columns, with which type and missing policy.
     feeds: inputFeeds(r.io.plan as RunPlan, r.signature as Signature),
@@ -46,9 +41,9 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'get', path: '/models/:name/versions', scope: 'models:read', tags: ['models'], summary: "A model's versions, oldest first",
+      method: 'get', path: '/models/:name/versions', scope: 'models:read', tags: ['models'], operationId: 'listModelVersions', summary: "A model's versions, oldest first",
       params: z.object({ name: Name }), query: z.object(PageQuery),
-      responses: { 200: { description: 'a page of versions; next_cursor is null on the last page' }, 404: { description: 'no such model' } },
+      responses: { 200: { description: 'a page of versions; next_cursor is null on the last page', schema: ModelVersionList }, 404: { description: 'model_not_found: no such model' } },
     },
     async (_req, res, { params, query, auth }) => {
       const after = query.cursor ? decodeCursor(query.cursor, VersionCursor).v : null;
@@ -61,11 +56,11 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'post', path: '/models/:name/versions', scope: 'models:write', tags: ['models'],
+      method: 'post', path: '/models/:name/versions', scope: 'models:write', tags: ['models'], operationId: 'registerModelVersion',
       summary: 'Register a new version of a model: an ONNX file and its signature (multipart fields "model" and "signature"; optional "metrics" JSON and "description")',
       params: z.object({ name: Name }),
-      requestBody: { content: { 'multipart/form-data': { schema: { type: 'object', required: ['model', 'signature'], properties: { model: { type: 'string', format: 'binary' }, signature: { type: 'string', description: 'JSON signature' }, metrics: { type: 'string' }, description: { type: 'string' } } } } } },
-      responses: { 201: { description: 'registered', schema: VersionView }, 422: { description: 'the model does not load or the signature does not fit it' } },
+      requestBody: { content: { 'multipart/form-data': { schema: ModelVersionFormRequest } } },
+      responses: { 201: { description: 'registered', schema: ModelVersion }, 413: { description: 'payload_too_large: the model is over MAX_MODEL_BYTES' }, 415: { description: 'unsupported_media_type: not multipart/form-data' }, 422: { description: 'invalid_model, invalid_signature, signature_mismatch: the model does not load or the signature does not fit it' } },
     },
     async (req, res, { params, auth }) => {
       if (!req.is('multipart/form-data')) throw new HttpError('unsupported_media_type', 'Send the model as multipart/form-data with fields "model" (the .onnx file) and "signature" (JSON).');
@@ -102,8 +97,8 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'get', path: '/models', scope: 'models:read', tags: ['models'], summary: "The tenant's models by name, with their latest version and aliases",
-      query: z.object(PageQuery), responses: { 200: { description: 'a page of models; next_cursor is null on the last page' } },
+      method: 'get', path: '/models', scope: 'models:read', tags: ['models'], operationId: 'listModels', summary: "The tenant's models by name, with their latest version and aliases",
+      query: z.object(PageQuery), responses: { 200: { description: 'a page of models; next_cursor is null on the last page', schema: ModelList } },
     },
     async (_req, res, { query, auth }) => {
       const after = query.cursor ? decodeCursor(query.cursor, ModelCursor).n : null;
@@ -114,7 +109,7 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
 
   defineRoute(
     router,
-    { method: 'get', path: '/models/:name', scope: 'models:read', tags: ['models'], summary: 'A model: its versions and aliases', params: z.object({ name: Name }), responses: { 200: { description: 'the model' }, 404: { description: 'no such model' } } },
+    { method: 'get', path: '/models/:name', scope: 'models:read', tags: ['models'], operationId: 'getModel', summary: 'A model: its versions and aliases', params: z.object({ name: Name }), responses: { 200: { description: 'the model', schema: Model }, 404: { description: 'model_not_found: no such model' } } },
     async (_req, res, { params, auth }) => {
       const rows = await listModelVersions(pool, auth.tenantId, params.name);
       if (!rows.length) throw new HttpError('model_not_found', `There is no model "${params.name}". GET /v1/models lists your models.`);
@@ -125,7 +120,7 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
 
   defineRoute(
     router,
-    { method: 'get', path: '/models/:name/versions/:version', scope: 'models:read', tags: ['models'], summary: 'One version: signature, inputs/outputs, metrics', params: z.object({ name: Name, version: VersionNo }), responses: { 200: { description: 'the version', schema: VersionView }, 404: { description: 'no such version' } } },
+    { method: 'get', path: '/models/:name/versions/:version', scope: 'models:read', tags: ['models'], operationId: 'getModelVersion', summary: 'One version: signature, inputs/outputs, metrics', params: z.object({ name: Name, version: VersionNo }), responses: { 200: { description: 'the version', schema: ModelVersion }, 404: { description: 'model_not_found: no such version' } } },
     async (_req, res, { params, auth }) => {
       const [row] = await listModelVersions(pool, auth.tenantId, params.name, params.version);
       if (!row) throw new HttpError('model_not_found', `There is no version ${params.version} of model "${params.name}".`);
@@ -136,15 +131,15 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'put', path: '/models/:name/aliases/:alias', scope: 'models:write', tags: ['models'],
+      method: 'put', path: '/models/:name/aliases/:alias', scope: 'models:write', tags: ['models'], operationId: 'setModelAlias',
       summary: 'Point an alias (e.g. production) at a version. Running jobs keep the version they pinned.',
-      params: z.object({ name: Name, alias: Alias }), body: z.object({ version: z.number().int().min(1) }).strict(),
-      responses: { 200: { description: 'alias set' }, 404: { description: 'no such model or version' } },
+      params: z.object({ name: Name, alias: Alias }), body: AliasRequest,
+      responses: { 200: { description: 'alias set', schema: AliasView }, 404: { description: 'model_not_found: no such model or version' } },
     },
     async (_req, res, { params, body, auth }) => {
       if (!(await setModelAlias(pool, auth.tenantId, params.name, params.alias, body.version))) throw new HttpError('model_not_found', `There is no version ${body.version} of model "${params.name}".`);
       deps.lookups.forgetModels(auth.tenantId); // a job submitted here next pins the new version; elsewhere on NOTIFY
-      res.json({ name: params.name, alias: params.alias, version: body.version });
+      res.json({ name: params.name, alias: params.alias, version: body.version } satisfies z.output<typeof AliasView>);
     },
   );
 }

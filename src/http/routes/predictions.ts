@@ -1,5 +1,4 @@
 import type { Router } from 'express';
-import { z } from 'zod';
 import { getJobRow } from '../../db/getJobRow.js';
 import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
@@ -15,8 +14,8 @@ import { jobView, viewContext } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, requestBase } from '../route.js';
+import { Job, Prediction, predictionRequest } from '../schemas.js';
 
-const Cell = z.union([z.number(), z.string().max(10_000), z.null()]);
 
 export function registerPredictionRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
@@ -34,23 +33,21 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
   });
   // Requests woken together (one message per finished group) read their results with one query.
   const results = createGroupCommitter({ write: (ids: string[]) => readOnlineResults(pool, ids), maxItems: 256, concurrency: 2 });
-  const Body = z
-    .object({
-      model: z.string().min(1).max(200),
-      inputs: z.array(z.record(z.string().max(1000), Cell)).min(1).max(config.intake.maxPredictionRecords),
-      wait: z.number().min(0).max(config.intake.maxWaitSeconds).default(0),
-      idempotency_key: z.string().min(1).max(200).optional(),
-      callback_url: z.string().max(2048).optional(),
-    })
-    .strict();
+  const Body = predictionRequest({ maxRecords: config.intake.maxPredictionRecords, maxWaitSeconds: config.intake.maxWaitSeconds });
 
   defineRoute(
     router,
     {
-      method: 'post', path: '/predictions', scope: 'jobs:write', tags: ['predictions'],
+      method: 'post', path: '/predictions', scope: 'jobs:write', tags: ['predictions'], operationId: 'createPrediction',
       summary: 'Score 1..N records now. With "wait" (seconds) the answer holds until the result is in: 200 with predictions, or 202 with the job link if it is not done in time.',
       body: Body,
-      responses: { 200: { description: 'predictions inline' }, 202: { description: 'accepted; poll the job' }, 404: { description: 'unknown model' } },
+      responses: {
+        200: { description: 'predictions inline', schema: Prediction },
+        202: { description: 'accepted; poll the job', schema: Job },
+        404: { description: 'model_not_found: unknown model' },
+        409: { description: 'idempotency_key_reused: the key was used for another request; idempotency_conflict: the key belongs to a batch job' },
+        422: { description: 'missing_columns, invalid_records, invalid_callback_url: the records cannot be scored' },
+      },
     },
     async (req, res, { body, auth }) => {
       if (body.callback_url) assertCallbackUrlAllowed(body.callback_url, { allowPrivate: config.webhooks.allowPrivate });

@@ -8,6 +8,7 @@ import { ErrorRows } from '../../results/errorRows.js';
 import { selectJobUpload } from '../../db/selectJobUpload.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
+import { ResultPage } from '../schemas.js';
 
 // Results are read a few stored chunks at a time (src/results/readResultChunks.ts): JSON pages by
 // row number (the cursor is the last row of the page), CSV and NDJSON streamed. ?only=errors gives
@@ -20,7 +21,7 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
   defineRoute(
     router,
     {
-      method: 'get', path: '/jobs/:id/results', scope: 'jobs:read', tags: ['jobs'],
+      method: 'get', path: '/jobs/:id/results', scope: 'jobs:read', tags: ['jobs'], operationId: 'getJobResults',
       summary:
         'Results in input order: CSV (default, streamed), NDJSON (streamed) or JSON pages. While a job runs, what is done so far. ' +
         'only=errors: the failed rows, each with its input as uploaded (CSV: the upload\'s header after row and error, ready to fix and resubmit); only=scored: the others. ' +
@@ -33,7 +34,19 @@ export function registerResultRoutes(router: Router, deps: AppDeps) {
         only: z.enum(['all', 'errors', 'scored']).default('all'),
         raw: z.enum(['true', 'false']).default('false'),
       }),
-      responses: { 200: { description: 'results', contentType: 'text/csv' }, 404: { description: 'no such job' } },
+      responses: {
+        200: {
+          description: 'results: CSV (format=csv), NDJSON, one ResultRow a line (format=ndjson), or a JSON page (format=json)',
+          schema: ResultPage,
+          content: {
+            'text/csv': { schema: { type: 'string' }, example: 'row,prediction,p_Adelie,p_Chinstrap,p_Gentoo,error\n1,Adelie,0.97,0.02,0.01,\n' },
+            'application/x-ndjson': { schema: { type: 'string' }, example: '{"row":1,"prediction":"Adelie","error":null}\n' },
+          },
+          headers: { 'X-Job-Status': { description: "The job's status when the results were read", schema: { type: 'string' } } },
+        },
+        404: { description: 'job_not_found: no such job' },
+        410: { description: 'job_expired: retention deleted the job and its results' },
+      },
     },
     async (req, res, { params, query, auth }) => {
       const job = await formatterForJob(pool, params.id, auth.tenantId);

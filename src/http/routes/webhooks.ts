@@ -8,12 +8,12 @@ import { updateEndpoint } from '../../db/updateEndpoint.js';
 import { retryNowJob } from '../../queue/deliveryJobs.js';
 import { listJobDeliveries, retryDelivery } from '../../webhooks/deliveries.js';
 import { createEndpoint, endpointView, getTenantSecret, rotateEndpointSecret, rotateTenantSecret } from '../../webhooks/endpoints.js';
-import { JOB_EVENT_TYPES } from '../../webhooks/eventTypes.js';
 import { SecretCipher } from '../../webhooks/secretCipher.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import { decodeCursor, page, PageQuery } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute } from '../route.js';
+import { DefaultSecret, DefaultSecretShown, Delivery, DeliveryList, SecretRotateRequest, Webhook as Endpoint, WebhookCreateRequest, WebhookList, WebhookUpdateRequest, WebhookWithSecret as WithSecret } from '../schemas.js';
 import { recordAudit } from '../../audit/log.js';
 import { actorOf } from './admin.js';
 
@@ -21,41 +21,7 @@ import { actorOf } from './admin.js';
 // Paths are relative to the /v1 router. Secrets appear in a response only when they are created or
 // rotated (they are stored encrypted; src/webhooks/secretCipher.ts); otherwise a fingerprint stands in.
 
-const Event = z.enum(JOB_EVENT_TYPES);
-const Events = z
-  .array(Event)
-  .min(1)
-  .max(JOB_EVENT_TYPES.length)
-  .transform((a) => [...new Set(a)]);
-const Url = z.string().min(1).max(2048);
 const IdParams = z.object({ id: z.uuid() });
-const Overlap = z.object({
-  /** How long the old secret keeps signing beside the new one; 0 revokes it at once (a leak). */
-  overlap_seconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
-});
-
-const Endpoint = z.object({
-  id: z.uuid(),
-  object: z.literal('webhook_endpoint'),
-  url: z.string(),
-  events: z.array(Event),
-  description: z.string().nullable(),
-  status: z.enum(['enabled', 'disabled']),
-  disabled_at: z.string().nullable(),
-  disabled_reason: z.string().nullable(),
-  secret_fingerprint: z.string().nullable(),
-  previous_secret_expires_at: z.string().nullable(),
-  created_at: z.string(),
-  updated_at: z.string(),
-});
-const WithSecret = Endpoint.extend({ secret: z.string() });
-const DefaultSecret = z.object({
-  secret_fingerprint: z.string().nullable(),
-  previous_secret_expires_at: z.string().nullable(),
-  created_at: z.string(),
-  rotated_at: z.string().nullable(),
-});
-const DefaultSecretShown = DefaultSecret.extend({ secret: z.string() });
 
 // What the endpoint list's cursor holds: the last endpoint's created_at to the microsecond (exactly
 // as listEndpoints writes it, and a real instant, so Postgres can always cast it) and its id.
@@ -66,35 +32,6 @@ const EndpointCursor = z
     id: z.uuid(),
   })
   .strict();
-const Attempt = z.object({
-  attempt: z.number(),
-  started_at: z.string(),
-  url: z.string(),
-  address: z.string().nullable(),
-  status_code: z.number().nullable(),
-  latency_ms: z.number(),
-  outcome: z.string(),
-  error: z.string().nullable(),
-  response_excerpt: z.string().nullable(),
-});
-const Delivery = z.object({
-  id: z.uuid(),
-  object: z.literal('webhook_delivery'),
-  webhook_id: z.string(),
-  event: Event,
-  job_id: z.uuid(),
-  destination: z.object({ type: z.enum(['callback', 'endpoint']), endpoint_id: z.uuid().nullable(), url: z.string() }),
-  status: z.enum(['pending', 'delivered', 'failed']),
-  attempt_count: z.number(),
-  next_attempt_at: z.string().nullable(),
-  last_status_code: z.number().nullable(),
-  last_error: z.string().nullable(),
-  created_at: z.string(),
-  delivered_at: z.string().nullable(),
-  failed_at: z.string().nullable(),
-  attempts: z.array(Attempt),
-});
-
 const notFound = () => new HttpError('not_found', 'No webhook endpoint with this id.');
 
 export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
@@ -118,13 +55,14 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
     {
       method: 'get',
       path: '/webhooks/default-secret',
+      operationId: 'getDefaultWebhookSecret',
       scope: 'webhooks:write',
       summary: "What the secret that signs deliveries to jobs' callback_url is known by; the secret itself only in the response that created it",
       tags: ['webhooks'],
       responses: {
         200: {
           description: 'its fingerprint and dates; `secret` too only when this request created it (rotate to get a new one shown)',
-          schema: DefaultSecret.extend({ secret: z.string().optional() }),
+          schema: DefaultSecret,
         },
       },
     },
@@ -138,10 +76,11 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
     {
       method: 'post',
       path: '/webhooks/default-secret/rotate',
+      operationId: 'rotateDefaultWebhookSecret',
       scope: 'webhooks:write',
       summary: 'Replace the default secret; the old one keeps signing beside it for the overlap',
       tags: ['webhooks'],
-      body: Overlap,
+      body: SecretRotateRequest,
       responses: { 200: { description: 'the new secret, shown this once', schema: DefaultSecretShown } },
     },
     async (req, res, { auth, body }) => {
@@ -157,10 +96,11 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       method: 'post',
       path: '/webhooks',
       scope: 'webhooks:write',
+      operationId: 'createWebhook',
       summary: 'Register an endpoint; its signing secret is in this response only',
       tags: ['webhooks'],
-      body: z.object({ url: Url, events: Events, description: z.string().max(500).optional() }),
-      responses: { 201: { description: 'created', schema: WithSecret }, 422: { description: 'the URL is refused' } },
+      body: WebhookCreateRequest,
+      responses: { 201: { description: 'created', schema: WithSecret }, 422: { description: 'invalid_callback_url: the URL is refused' } },
     },
     async (_req, res, { auth, body }) => {
       checkUrl(body.url);
@@ -175,10 +115,11 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
       method: 'get',
       path: '/webhooks',
       scope: 'webhooks:write',
+      operationId: 'listWebhooks',
       summary: "The tenant's endpoints, oldest first",
       tags: ['webhooks'],
       query: z.object(PageQuery),
-      responses: { 200: { description: 'a page of endpoints; next_cursor is null on the last page', schema: z.object({ data: z.array(Endpoint), next_cursor: z.string().nullable() }) } },
+      responses: { 200: { description: 'a page of endpoints; next_cursor is null on the last page', schema: WebhookList } },
     },
     async (_req, res, { auth, query }) => {
       const after = query.cursor ? decodeCursor(query.cursor, EndpointCursor) : null;
@@ -189,7 +130,7 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
 
   defineRoute(
     router,
-    { method: 'get', path: '/webhooks/:id', scope: 'webhooks:write', summary: 'One endpoint', tags: ['webhooks'], params: IdParams, responses: { 200: { description: 'the endpoint', schema: Endpoint } } },
+    { method: 'get', path: '/webhooks/:id', scope: 'webhooks:write', operationId: 'getWebhook', summary: 'One endpoint', tags: ['webhooks'], params: IdParams, responses: { 200: { description: 'the endpoint', schema: Endpoint } } },
     async (_req, res, { auth, params }) => {
       const e = await getEndpoint(pool, auth.tenantId, params.id);
       if (!e) throw notFound();
@@ -202,12 +143,13 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
     {
       method: 'patch',
       path: '/webhooks/:id',
+      operationId: 'updateWebhook',
       scope: 'webhooks:write',
       summary: 'Change the URL, events or description; disable or re-enable (clears a 410 disablement)',
       tags: ['webhooks'],
       params: IdParams,
-      body: z.object({ url: Url.optional(), events: Events.optional(), description: z.string().max(500).nullable().optional(), disabled: z.boolean().optional() }),
-      responses: { 200: { description: 'the endpoint', schema: Endpoint } },
+      body: WebhookUpdateRequest,
+      responses: { 200: { description: 'the endpoint', schema: Endpoint }, 422: { description: 'invalid_callback_url: the URL is refused' } },
     },
     async (_req, res, { auth, params, body }) => {
       if (body.url !== undefined) checkUrl(body.url);
@@ -219,7 +161,7 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
 
   defineRoute(
     router,
-    { method: 'delete', path: '/webhooks/:id', scope: 'webhooks:write', summary: 'Remove an endpoint (its delivery history stays)', tags: ['webhooks'], params: IdParams, responses: { 204: { description: 'deleted' } } },
+    { method: 'delete', path: '/webhooks/:id', scope: 'webhooks:write', operationId: 'deleteWebhook', summary: 'Remove an endpoint (its delivery history stays)', tags: ['webhooks'], params: IdParams, responses: { 204: { description: 'deleted' } } },
     async (_req, res, { auth, params }) => {
       if (!(await deleteEndpoint(pool, auth.tenantId, params.id))) throw notFound();
       res.status(204).end();
@@ -231,11 +173,12 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
     {
       method: 'post',
       path: '/webhooks/:id/rotate-secret',
+      operationId: 'rotateWebhookSecret',
       scope: 'webhooks:write',
       summary: 'New signing secret, shown once; the old one keeps signing beside it for the overlap',
       tags: ['webhooks'],
       params: IdParams,
-      body: Overlap,
+      body: SecretRotateRequest,
       responses: { 200: { description: 'the endpoint and its new secret', schema: WithSecret } },
     },
     async (req, res, { auth, params, body }) => {
@@ -251,12 +194,13 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
     {
       method: 'get',
       path: '/jobs/:id/deliveries',
+      operationId: 'listJobDeliveries',
       scope: 'jobs:read',
       summary: "The job's webhook deliveries and every attempt made",
       tags: ['webhooks'],
       params: IdParams,
       query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-      responses: { 200: { description: 'deliveries, oldest first', schema: z.object({ data: z.array(Delivery) }) } },
+      responses: { 200: { description: 'deliveries, oldest first', schema: DeliveryList }, 404: { description: 'job_not_found: no such job' } },
     },
     async (_req, res, { auth, params, query }) => {
       const data = await listJobDeliveries(pool, auth.tenantId, params.id, query.limit);
@@ -270,11 +214,12 @@ export function registerWebhookRoutes(router: Router, deps: AppDeps): void {
     {
       method: 'post',
       path: '/deliveries/:id/retry',
+      operationId: 'retryDelivery',
       scope: 'webhooks:write',
       summary: 'Send a delivery again now, with the same webhook-id',
       tags: ['webhooks'],
       params: IdParams,
-      responses: { 202: { description: 'queued', schema: Delivery }, 409: { description: 'its endpoint is disabled or deleted' } },
+      responses: { 202: { description: 'queued', schema: Delivery }, 404: { description: 'not_found: no such delivery' }, 409: { description: 'conflict: its endpoint is disabled or deleted' } },
     },
     async (_req, res, { auth, params }) => {
       const r = await retryDelivery(pool, auth.tenantId, params.id);

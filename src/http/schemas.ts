@@ -1,0 +1,249 @@
+import { z } from 'zod';
+import { SCOPES } from '../auth/keys.js';
+import { JOB_STATUSES } from '../db/jobRow.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { SignatureSchema } from '../models/signature.js';
+import { JOB_EVENT_TYPES } from '../webhooks/eventTypes.js';
+
+// The named shapes of what the API sends and takes. Each has an `id` (zod's global registry), so
+// /openapi.json (src/http/routes/openapi.ts) lists it once in components.schemas and refers to it
+// by $ref. Ids ending in "Request" are request bodies (rendered as zod's input); the others are
+// responses (rendered as zod's output). The views that build responses are typed by these schemas,
+// and test/http/openapiConformance.test.ts checks real responses against the document.
+
+const Time = z.string().meta({ format: 'date-time' });
+const Uuid = z.string().meta({ format: 'uuid' });
+
+const EXAMPLE_JOB_ID = '0b7d3c2e-5f4a-4c1b-9e8d-2a6f1c3b4d5e';
+const EXAMPLE_BASE = 'https://sluice.example.com';
+const jobExample = {
+  id: EXAMPLE_JOB_ID,
+  object: 'job',
+  kind: 'batch',
+  status: 'completed',
+  model: { name: 'penguins', version: 2 },
+  rows: { total: 3, received: 3, succeeded: 2, failed: 1 },
+  progress: 1,
+  error: null,
+  errors: [{ code: 'invalid_number', message: 'column "bill_length_mm": "abc" is not a number', count: 1, first_rows: [3] }],
+  callback_url: null,
+  created_at: '2026-01-02T10:00:00.000Z',
+  started_at: '2026-01-02T10:00:00.120Z',
+  finished_at: '2026-01-02T10:00:00.480Z',
+  expires_at: '2026-01-09T10:00:00.480Z',
+  duration_ms: 480,
+  links: {
+    self: `${EXAMPLE_BASE}/v1/jobs/${EXAMPLE_JOB_ID}`,
+    results: `${EXAMPLE_BASE}/v1/jobs/${EXAMPLE_JOB_ID}/results`,
+    deliveries: `${EXAMPLE_BASE}/v1/jobs/${EXAMPLE_JOB_ID}/deliveries`,
+    cancel: `${EXAMPLE_BASE}/v1/jobs/${EXAMPLE_JOB_ID}/cancel`,
+  },
+};
+
+export const Problem = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).describe('A stable code: branch on this, not on `detail`.'),
+    detail: z.string(),
+    instance: z.string().optional(),
+    request_id: z.string().optional(),
+    errors: z.array(z.looseObject({ path: z.string(), message: z.string(), in: z.string().optional() })).optional().describe('validation_failed, invalid_signature: every issue found'),
+    unknown: z.array(z.string()).optional().describe('unknown_parameter: the parameters the route does not take'),
+    expired_at: Time.optional().describe('job_expired: when retention deleted the job'),
+  })
+  .meta({
+    id: 'Problem',
+    description: 'An RFC 9457 problem. Fields beyond these may be added for a given code.',
+    examples: [{ type: 'about:blank#job_not_found', title: 'job not found', status: 404, code: 'job_not_found', detail: `There is no job ${EXAMPLE_JOB_ID}.`, instance: `/v1/jobs/${EXAMPLE_JOB_ID}`, request_id: 'b1c2d3' }],
+  });
+
+export const JobErrorSummary = z.object({ code: z.string(), message: z.string(), count: z.number().int(), first_rows: z.array(z.number().int()) }).meta({ id: 'JobErrorSummary', description: 'A kind of row error: how many rows failed so, and the first of them' });
+
+export const Job = z
+  .object({
+    id: Uuid,
+    object: z.literal('job'),
+    kind: z.enum(['batch', 'online']),
+    status: z.enum(JOB_STATUSES),
+    model: z.object({ name: z.string(), version: z.number().int() }),
+    rows: z.object({ total: z.number().int().nullable().describe('null until the upload is read whole'), received: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }),
+    progress: z.number().min(0).max(1).nullable(),
+    error: z.object({ code: z.string(), message: z.string().nullable() }).nullable(),
+    errors: z.array(JobErrorSummary).optional().describe('The most frequent kinds of row error (one job\'s view and its webhooks)'),
+    callback_url: z.string().nullable(),
+    created_at: Time,
+    started_at: Time.nullable(),
+    finished_at: Time.nullable(),
+    expires_at: Time.nullable().describe('When retention deletes the finished job and its results'),
+    duration_ms: z.number().int().nullable(),
+    links: z.object({ self: z.string(), results: z.string(), deliveries: z.string(), cancel: z.string() }),
+  })
+  .meta({ id: 'Job', examples: [jobExample] });
+
+export const JobList = z.object({ data: z.array(Job), next_cursor: z.string().nullable() }).meta({ id: 'JobList', examples: [{ data: [jobExample], next_cursor: null }] });
+
+const rowExample = { row: 1, prediction: 'Adelie', probabilities: { Adelie: 0.97, Chinstrap: 0.02, Gentoo: 0.01 }, error: null };
+export const ResultRow = z
+  .object({
+    row: z.number().int().min(1).describe('The row number in the upload, from 1'),
+    passthrough: z.record(z.string(), z.string().nullable()).optional().describe("The signature's passthrough columns as uploaded"),
+    prediction: z.union([z.string(), z.number(), z.array(z.number()), z.null()]).describe('A label (classification), a number (regression), the raw outputs (raw); null when the row failed'),
+    probabilities: z.record(z.string(), z.number()).optional(),
+    error: z.string().nullable(),
+    input: z.unknown().optional().describe('only=errors: the row as uploaded'),
+  })
+  .meta({ id: 'ResultRow', examples: [rowExample] });
+
+export const ResultPage = z
+  .object({ job_status: z.enum(JOB_STATUSES), data: z.array(ResultRow), next_cursor: z.number().int().nullable().describe('Pass as ?cursor= for the next page; null on the last') })
+  .meta({ id: 'ResultPage', examples: [{ job_status: 'completed', data: [rowExample], next_cursor: null }] });
+
+export const Prediction = Job.extend({ predictions: z.array(ResultRow) }).meta({
+  id: 'Prediction',
+  description: 'The finished job with its predictions inline',
+  examples: [{ ...jobExample, kind: 'online', rows: { total: 1, received: 1, succeeded: 1, failed: 0 }, errors: [], predictions: [rowExample] }],
+});
+
+const signatureExample = { columns: ['bill_length_mm', 'bill_depth_mm'], task: 'classification', labels: ['Adelie', 'Chinstrap', 'Gentoo'], missing: 'error', passthrough: [] };
+const versionExample = {
+  name: 'penguins', version: 2, created_at: '2026-01-02T09:00:00.000Z', sha256: 'a'.repeat(64), size_bytes: 2048,
+  signature: signatureExample, inputs: [], outputs: [], rewrites: [], metrics: { accuracy: 0.97 }, description: null, aliases: ['production'], feeds: [],
+};
+export const ModelVersion = z
+  .object({
+    name: z.string(), version: z.number().int(), created_at: Time, sha256: z.string(), size_bytes: z.number().int(),
+    signature: SignatureSchema, inputs: z.array(z.any()), outputs: z.array(z.any()), rewrites: z.array(z.string()),
+    metrics: z.record(z.string(), z.any()).nullable(), description: z.string().nullable(), aliases: z.array(z.string()),
+    feeds: z.array(z.record(z.string(), z.any())).describe('How each graph input is fed: from which columns, with which type and missing policy'),
+  })
+  .meta({ id: 'ModelVersion', examples: [versionExample] });
+
+export const ModelVersionList = z.object({ data: z.array(ModelVersion), next_cursor: z.string().nullable() }).meta({ id: 'ModelVersionList', examples: [{ data: [versionExample], next_cursor: null }] });
+
+export const Model = z
+  .object({ name: z.string(), latest_version: z.number().int(), aliases: z.record(z.string(), z.number().int()), versions: z.array(ModelVersion) })
+  .meta({ id: 'Model', examples: [{ name: 'penguins', latest_version: 2, aliases: { production: 2 }, versions: [versionExample] }] });
+
+const modelSummaryExample = { name: 'penguins', created_at: '2026-01-02T09:00:00.000Z', latest_version: 2, versions: 2, aliases: { production: 2 } };
+export const ModelSummary = z
+  .object({ name: z.string(), created_at: Time, latest_version: z.number().int(), versions: z.number().int(), aliases: z.record(z.string(), z.number().int()) })
+  .meta({ id: 'ModelSummary', examples: [modelSummaryExample] });
+export const ModelList = z.object({ data: z.array(ModelSummary), next_cursor: z.string().nullable() }).meta({ id: 'ModelList', examples: [{ data: [modelSummaryExample], next_cursor: null }] });
+
+export const Alias = z.object({ name: z.string(), alias: z.string(), version: z.number().int() }).meta({ id: 'Alias', examples: [{ name: 'penguins', alias: 'production', version: 2 }] });
+export const AliasRequest = z.object({ version: z.number().int().min(1) }).strict().meta({ id: 'AliasRequest', examples: [{ version: 2 }] });
+
+const keyExample = { id: '6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b', object: 'api_key', name: 'ci', prefix: 'sk_live_6f1e', scopes: ['jobs:read', 'jobs:write'], created_at: '2026-01-02T09:00:00.000Z', last_used_at: null, revoked_at: null };
+export const Key = z
+  .object({ id: Uuid, object: z.literal('api_key'), name: z.string().nullable(), prefix: z.string(), scopes: z.array(z.enum(SCOPES)), created_at: Time, last_used_at: Time.nullable(), revoked_at: Time.nullable() })
+  .meta({ id: 'Key', examples: [keyExample] });
+export const KeyCreated = Key.extend({ key: z.string().describe('The key itself, shown in this response only') }).meta({ id: 'KeyCreated', examples: [{ ...keyExample, key: 'sk_live_6f1e...' }] });
+export const KeyList = z.object({ data: z.array(Key), next_cursor: z.string().nullable() }).meta({ id: 'KeyList', examples: [{ data: [keyExample], next_cursor: null }] });
+export const KeyCreateRequest = z
+  .object({ scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length), name: z.string().min(1).max(100).optional() })
+  .strict()
+  .meta({ id: 'KeyCreateRequest', examples: [{ scopes: ['jobs:read', 'jobs:write'], name: 'ci' }] });
+
+const auditExample = { id: '42', object: 'audit_event', at: '2026-01-02T09:00:00.000Z', actor: { type: 'key', id: keyExample.id }, action: 'key.created', target: keyExample.id, ip: '203.0.113.7', request_id: 'b1c2d3', details: {} };
+export const AuditEvent = z
+  .object({
+    id: z.string(), object: z.literal('audit_event'), at: Time, actor: z.object({ type: z.enum(['key', 'cli', 'system']), id: z.string() }),
+    action: z.string(), target: z.string().nullable(), ip: z.string().nullable(), request_id: z.string().nullable(), details: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEvent', examples: [auditExample] });
+export const AuditPage = z.object({ data: z.array(AuditEvent), next_before: z.string().nullable() }).meta({ id: 'AuditPage', examples: [{ data: [auditExample], next_before: null }] });
+
+const webhookExample = {
+  id: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', object: 'webhook_endpoint', url: 'https://hooks.example.com/sluice', events: ['job.completed', 'job.failed'], description: null,
+  status: 'enabled', disabled_at: null, disabled_reason: null, secret_fingerprint: 'whsec_…3f2a', previous_secret_expires_at: null, created_at: '2026-01-02T09:00:00.000Z', updated_at: '2026-01-02T09:00:00.000Z',
+};
+const Event = z.enum(JOB_EVENT_TYPES);
+export const Webhook = z
+  .object({
+    id: Uuid, object: z.literal('webhook_endpoint'), url: z.string(), events: z.array(Event), description: z.string().nullable(), status: z.enum(['enabled', 'disabled']),
+    disabled_at: Time.nullable(), disabled_reason: z.string().nullable(), secret_fingerprint: z.string().nullable(), previous_secret_expires_at: Time.nullable(), created_at: Time, updated_at: Time,
+  })
+  .meta({ id: 'Webhook', examples: [webhookExample] });
+export const WebhookWithSecret = Webhook.extend({ secret: z.string().describe('The signing secret, shown in this response only') }).meta({ id: 'WebhookWithSecret', examples: [{ ...webhookExample, secret: 'whsec_…' }] });
+export const WebhookList = z.object({ data: z.array(Webhook), next_cursor: z.string().nullable() }).meta({ id: 'WebhookList', examples: [{ data: [webhookExample], next_cursor: null }] });
+
+const Events = z.array(Event).min(1).max(JOB_EVENT_TYPES.length).transform((a) => [...new Set(a)]);
+const Url = z.string().min(1).max(2048);
+export const WebhookCreateRequest = z
+  .object({ url: Url, events: Events, description: z.string().max(500).optional() })
+  .meta({ id: 'WebhookCreateRequest', examples: [{ url: 'https://hooks.example.com/sluice', events: ['job.completed', 'job.failed'] }] });
+export const WebhookUpdateRequest = z
+  .object({ url: Url.optional(), events: Events.optional(), description: z.string().max(500).nullable().optional(), disabled: z.boolean().optional() })
+  .meta({ id: 'WebhookUpdateRequest', examples: [{ disabled: false }] });
+export const SecretRotateRequest = z
+  .object({ overlap_seconds: z.number().int().min(0).max(7 * 24 * 3600).optional().describe('How long the old secret keeps signing beside the new one; 0 revokes it at once (a leak)') })
+  .meta({ id: 'SecretRotateRequest', examples: [{ overlap_seconds: 86400 }] });
+
+const defaultSecretExample = { secret_fingerprint: 'whsec_…3f2a', previous_secret_expires_at: null, created_at: '2026-01-02T09:00:00.000Z', rotated_at: null };
+export const DefaultSecret = z
+  .object({ secret: z.string().optional().describe('Only in the response that created it'), secret_fingerprint: z.string().nullable(), previous_secret_expires_at: Time.nullable(), created_at: Time, rotated_at: Time.nullable() })
+  .meta({ id: 'DefaultSecret', examples: [defaultSecretExample] });
+export const DefaultSecretShown = DefaultSecret.extend({ secret: z.string() }).meta({ id: 'DefaultSecretShown', examples: [{ ...defaultSecretExample, secret: 'whsec_…' }] });
+
+const deliveryExample = {
+  id: '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f', object: 'webhook_delivery', webhook_id: 'msg_2b3c4d', event: 'job.completed', job_id: EXAMPLE_JOB_ID,
+  destination: { type: 'endpoint', endpoint_id: webhookExample.id, url: webhookExample.url }, status: 'delivered', attempt_count: 1, next_attempt_at: null,
+  last_status_code: 200, last_error: null, created_at: '2026-01-02T10:00:00.500Z', delivered_at: '2026-01-02T10:00:00.620Z', failed_at: null,
+  attempts: [{ attempt: 1, started_at: '2026-01-02T10:00:00.510Z', url: webhookExample.url, address: '203.0.113.9', status_code: 200, latency_ms: 110, outcome: 'delivered', error: null, response_excerpt: 'ok' }],
+};
+const Attempt = z.object({
+  attempt: z.number().int(), started_at: Time, url: z.string(), address: z.string().nullable(), status_code: z.number().int().nullable(), latency_ms: z.number(),
+  outcome: z.string(), error: z.string().nullable(), response_excerpt: z.string().nullable(),
+});
+export const Delivery = z
+  .object({
+    id: Uuid, object: z.literal('webhook_delivery'), webhook_id: z.string(), event: Event, job_id: Uuid,
+    destination: z.object({ type: z.enum(['callback', 'endpoint']), endpoint_id: Uuid.nullable(), url: z.string() }),
+    status: z.enum(['pending', 'delivered', 'failed']), attempt_count: z.number().int(), next_attempt_at: Time.nullable(), last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable(), created_at: Time, delivered_at: Time.nullable(), failed_at: Time.nullable(), attempts: z.array(Attempt),
+  })
+  .meta({ id: 'Delivery', examples: [deliveryExample] });
+export const DeliveryList = z.object({ data: z.array(Delivery) }).meta({ id: 'DeliveryList', examples: [{ data: [deliveryExample] }] });
+
+export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health', examples: [{ status: 'ok' }] });
+export const Ready = z
+  .object({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.string()) })
+  .meta({ id: 'Ready', examples: [{ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } }] });
+export const OpenApiDocumentSchema = z
+  .looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) })
+  .meta({ id: 'OpenApiDocument', examples: [{ openapi: '3.1.0', info: { title: 'Sluice', version: '1' }, paths: {} }] });
+
+const Cell = z.union([z.number(), z.string().max(10_000), z.null()]);
+/** POST /v1/predictions; the limits come from the config, so routes build it per app (the document shows the defaults' shape). */
+export function predictionRequest(limits: { maxRecords: number; maxWaitSeconds: number }) {
+  return z
+    .object({
+      model: z.string().min(1).max(200).describe('name, name:version or name@alias'),
+      inputs: z.array(z.record(z.string().max(1000), Cell)).min(1).max(limits.maxRecords),
+      wait: z.number().min(0).max(limits.maxWaitSeconds).default(0).describe('Seconds to hold the answer for the result'),
+      idempotency_key: z.string().min(1).max(200).optional(),
+      callback_url: z.string().max(2048).optional(),
+    })
+    .strict()
+    .meta({ id: 'PredictionRequest', examples: [{ model: 'penguins@production', inputs: [{ bill_length_mm: 39.1, bill_depth_mm: 18.7 }], wait: 5 }] });
+}
+
+// Bodies that are not JSON: their multipart forms and the raw CSV, named like the JSON ones.
+const Binary = z.string().meta({ format: 'binary' });
+export const CsvUploadRequest = z.string().meta({ id: 'CsvUploadRequest', description: 'The CSV: a header line naming the signature\'s columns, then one record a line', examples: ['bill_length_mm,bill_depth_mm\n39.1,18.7\n46.5,17.9\n'] });
+/** The multipart form of POST /v1/jobs: the query's options as fields, sent BEFORE the file field "file". */
+export function jobSubmitForm(options: z.ZodObject) {
+  return options
+    .extend({ file: Binary.describe('The CSV; the last part of the form') })
+    .meta({ id: 'JobSubmitFormRequest', examples: [{ model: 'penguins@production', file: 'bill_length_mm,bill_depth_mm\n39.1,18.7\n' }] });
+}
+export const ModelVersionFormRequest = z
+  .object({
+    model: Binary.describe('The .onnx file'),
+    signature: z.string().describe('The signature, as JSON'),
+    metrics: z.string().optional().describe('A JSON object of metrics'),
+    description: z.string().optional(),
+  })
+  .meta({ id: 'ModelVersionFormRequest', examples: [{ model: '(the .onnx file)', signature: '{"columns":["bill_length_mm","bill_depth_mm"],"task":"classification","labels":["Adelie","Chinstrap","Gentoo"]}' }] });
