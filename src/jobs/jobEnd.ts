@@ -6,7 +6,7 @@ import { isFinal, UNFINISHED_STATUSES, type JobRow, type JobStatus } from '../db
 import { lockJobForEnd } from '../db/lockJobForEnd.js';
 import { markUploadComplete } from '../db/markUploadComplete.js';
 import { withTransaction } from '../db/pool.js';
-import { selectJobErrors } from '../db/selectJobErrors.js';
+import { attachErrors } from './errorSummary.js';
 import { settleJobStatus } from '../db/settleJobStatus.js';
 import type { JobEndEventType } from '../webhooks/eventTypes.js';
 import { recordJobEvents } from '../webhooks/outbox.js';
@@ -36,10 +36,7 @@ const EVENT_OF: Partial<Record<JobStatus, JobEndEventType>> = { completed: 'job.
 export async function recordEnds(client: pg.ClientBase, rows: JobRow[], view: ViewContext): Promise<Map<string, Advanced>> {
   const ended = rows.flatMap((job) => (EVENT_OF[job.status] ? [{ job, type: EVENT_OF[job.status]! }] : []));
   // The end's webhook carries the error summary, as GET /v1/jobs/{id} shows it.
-  // (No query when no ended job has a failed row: the common end of a single prediction.)
-  const failing = ended.filter((e) => e.job.rows_failed > 0);
-  const errors = failing.length ? await selectJobErrors(client, failing.map((e) => e.job.id)) : new Map();
-  for (const e of ended) e.job.errors = errors.get(e.job.id) ?? [];
+  await attachErrors(client, ended.map((e) => e.job));
   const deliveries = await recordJobEvents(client, ended, view);
   return new Map(rows.map((job) => [job.id, { job, finished: deliveries.has(job.id), deliveries: deliveries.get(job.id) ?? [] }]));
 }

@@ -18,6 +18,7 @@ import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
 import { defineRoute, requestBase } from '../route.js';
 import { CsvUploadRequest, Job, JobList, jobSubmitForm } from '../schemas.js';
+import { decodeCursor, page } from '../cursor.js';
 
 const DELIMITERS: Record<string, string> = { ',': ',', comma: ',', ';': ';', semicolon: ';', '\t': '\t', tab: '\t' };
 
@@ -113,13 +114,11 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       responses: { 200: { description: 'a page of jobs; next_cursor is null on the last page', schema: JobList } },
     },
     async (_req, res, { query, auth }) => {
-      const after = query.cursor ? decodeCursor(query.cursor) : null;
+      const after = query.cursor ? decodeCursor(query.cursor, JobCursor) : null;
       const [name, version] = query.model?.split(':') ?? [];
       const model = name ? { name, version: version === undefined ? undefined : Number(version) } : undefined;
       const rows = await listJobs(pool, auth.tenantId, { limit: query.limit + 1, status: query.status, model, after });
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      res.json({ data: page.map((j) => jobView(j, view)), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null });
+      res.json(page(rows, query.limit, (j) => jobView(j, view), (j) => ({ t: j.created_at.toISOString(), id: j.id })));
     },
   );
 
@@ -181,22 +180,12 @@ async function submitMultipart<T>(
   return result;
 }
 
-function encodeCursor(j: JobRow) {
-  return Buffer.from(JSON.stringify({ t: j.created_at.toISOString(), id: j.id })).toString('base64url');
-}
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-function decodeCursor(c: string): { t: string; id: string } {
-  try {
-    const v = JSON.parse(Buffer.from(c, 'base64url').toString());
-    // Exactly what encodeCursor writes (an ISO timestamp, a UUID), so Postgres never sees a value it
-    // cannot cast: a forged cursor is the caller's 400, not our 500.
-    if (typeof v?.t === 'string' && typeof v.id === 'string' && ISO_TIME.test(v.t) && !Number.isNaN(Date.parse(v.t)) && UUID.test(v.id)) return v;
-  } catch {
-    /* fall through */
-  }
-  throw new HttpError('validation_failed', 'The cursor is not one this API gave out; start again without it.');
-}
+// The job list's keyset: exactly what it writes (an ISO timestamp, a UUID), so Postgres never sees
+// a value it cannot cast: a forged cursor is the caller's 400 (src/http/cursor.ts), not our 500.
+const JobCursor = z.object({
+  t: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/).refine((t) => !Number.isNaN(Date.parse(t))),
+  id: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i),
+});
 
 /**
  * The error for a job id that finds no job: 410 `job_expired` when retention deleted it (a
