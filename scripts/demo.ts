@@ -14,8 +14,8 @@ import { trainDemoModels, writeDemoFiles } from './train/demoModels.js';
 
 // npm run demo [-- --exit]: find (or start) Postgres and Redis, migrate, start an api and a worker,
 // train the two demo models and write them with their signatures and CSVs to .demo/, register
-// them, score their held-out rows as CSV jobs (the penguins job with a webhook to a receiver the
-// demo runs), check the served predictions against the training metrics, and leave Sluice
+// them, score their held-out rows as evaluation jobs (the penguins job with a webhook to a receiver
+// the demo runs), show Sluice's figures beside the training metrics, and leave Sluice
 // running for the README's "Use it" commands (or stop everything, with --exit).
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** What the README's commands use: models, signatures, CSVs and env.sh (addresses of this run). Tests move it with SLUICE_DEMO_DIR. */
@@ -156,11 +156,15 @@ try {
     say(`    registered ${m.name} v${v.version} (alias production)`);
   }
 
-  say('5/7 scoring the held-out rows as CSV jobs');
-  const jobs: Record<string, { id: string; results: string }> = {};
+  say('5/7 scoring the held-out rows as evaluation jobs (each row\'s true value is a column of the CSV)');
+  const jobs: Record<string, { id: string; results: string; evaluation: Record<string, any> }> = {};
+  const targets = { cars: 'Miles_per_Gallon', penguins: 'Species' };
   for (const m of [demo.cars, demo.penguins]) {
     const hook = m.name === 'penguins' ? `&callback_url=${encodeURIComponent(hookUrl)}` : '';
-    const res = await fetch(`${base}/v1/jobs?model=${m.name}@production${hook}`, { method: 'POST', body: m.holdoutCsv, headers: { ...auth, 'content-type': 'text/csv' } });
+    // label_column: Sluice scores the rows and measures the model against that column as it goes;
+    // record=true keeps the figures on the model version (its model card).
+    const query = `model=${m.name}@production&label_column=${encodeURIComponent(targets[m.name])}&record=true${hook}`;
+    const res = await fetch(`${base}/v1/jobs?${query}`, { method: 'POST', body: m.holdoutCsv, headers: { ...auth, 'content-type': 'text/csv' } });
     if (res.status !== 202) throw new Error(`submitting ${m.name}: ${res.status} ${await res.text()}`);
     const job = await res.json();
     let j = job;
@@ -170,7 +174,7 @@ try {
       j = await (await fetch(`${base}/v1/jobs/${job.id}?wait=10`, { headers: auth })).json();
     }
     if (j.status !== 'completed') throw new Error(`${m.name} job ended ${j.status}: ${JSON.stringify(j.error)}`);
-    jobs[m.name] = { id: job.id, results: `${base}/v1/jobs/${job.id}/results` };
+    jobs[m.name] = { id: job.id, results: `${base}/v1/jobs/${job.id}/results`, evaluation: j.evaluation };
     say(`    ${m.name}: ${j.rows.succeeded} rows scored, ${j.rows.failed} failed, in ${j.duration_ms} ms`);
   }
   const deadline = Date.now() + 15_000;
@@ -178,16 +182,14 @@ try {
   const got = deliveries.filter((d) => d.jobId === jobs.penguins.id).map((d) => d.type);
   say(got.includes('job.completed') ? `    webhook: ${got.join(', ')} delivered to the demo's receiver ${hookUrl}` : `    webhook: no job.completed delivery reached ${hookUrl} within 15 s`);
 
-  say('6/7 checking served predictions against the held-out truth');
-  const read = async (name: string) => (await (await fetch(`${jobs[name].results}?format=json&limit=10000`, { headers: auth })).json()).data as { row: number; prediction: unknown }[];
-  const cars = await read('cars');
-  const sq = cars.map((r, i) => (Number(r.prediction) - Number(demo.cars.holdout[i].Miles_per_Gallon)) ** 2);
-  const rmse = Math.sqrt(sq.reduce((a, b) => a + b, 0) / sq.length);
-  const peng = await read('penguins');
-  const acc = peng.filter((r, i) => r.prediction === demo.penguins.holdout[i].Species).length / peng.length;
-  say(`    cars (linear regression, mpg): RMSE ${rmse.toFixed(3)} served vs ${demo.cars.metrics.rmse.toFixed(3)} at training; R² ${demo.cars.metrics.r2.toFixed(3)}`);
-  say(`    penguins (softmax regression, species): accuracy ${(acc * 100).toFixed(1)} % served vs ${(demo.penguins.metrics.accuracy * 100).toFixed(1)} % at training`);
-  for (const [label, m] of Object.entries(demo.penguins.metrics.perClass)) say(`      ${label.padEnd(10)} precision ${m.precision.toFixed(3)}  recall ${m.recall.toFixed(3)}  F1 ${m.f1.toFixed(3)}`);
+  say('6/7 what Sluice measured on the held-out rows, beside what training measured');
+  const cars = jobs.cars.evaluation;
+  const peng = jobs.penguins.evaluation;
+  say(`    cars (linear regression, mpg): RMSE ${cars.rmse.toFixed(3)} served vs ${demo.cars.metrics.rmse.toFixed(3)} at training; R² ${cars.r2.toFixed(3)} vs ${demo.cars.metrics.r2.toFixed(3)}; MAE ${cars.mae.toFixed(3)}`);
+  say(`    penguins (softmax regression, species): accuracy ${(peng.accuracy * 100).toFixed(1)} % served vs ${(demo.penguins.metrics.accuracy * 100).toFixed(1)} % at training; macro F1 ${peng.macro_f1.toFixed(3)}; log loss ${peng.log_loss.toFixed(3)}`);
+  for (const c of peng.per_class as { label: string; precision: number; recall: number; f1: number; support: number }[]) {
+    say(`      ${c.label.padEnd(10)} precision ${c.precision.toFixed(3)}  recall ${c.recall.toFixed(3)}  F1 ${c.f1.toFixed(3)}  (${c.support} rows)`);
+  }
 
   say('7/7 one prediction, waiting for the answer');
   const one: Row = demo.penguins.holdout[0];

@@ -76,8 +76,9 @@ function trainCars(): DemoModels['cars'] {
   return { name: 'cars', onnx: exportLinearRegression(model), signature, metrics: { ...data, rmse, r2, trainCost: model.cost }, holdoutCsv, holdout };
 }
 
-function trainPenguins(): DemoModels['penguins'] {
-  const table = loadPenguins();
+function trainPenguins(features?: string[]): DemoModels['penguins'] {
+  const all = loadPenguins();
+  const table = features ? { ...all, features } : all;
   const { train, test, stats, data, holdout, holdoutCsv } = prepare(table);
   const classes = [...new Set(table.rows.map((r) => String(r[table.target])))].sort();
   const y = (rows: Row[]) => rows.map((r) => classes.indexOf(String(r[table.target])));
@@ -108,12 +109,23 @@ export function trainDemoModels(): DemoModels {
 }
 
 /**
+ * A second penguins model for the lifecycle walk-through (docs/lifecycle.md): trained on the beak
+ * alone (two of the four measurements), on the same split. A cheaper candidate that is a little
+ * worse — what evaluation, comparison and a canary are for. Its signature reads other columns
+ * than the first model's, so comparing the two prepares each row twice.
+ */
+export function trainPenguinsBeakOnly(): DemoModels['penguins'] {
+  return trainPenguins(PENGUIN_FEATURES.slice(0, 2));
+}
+
+/**
  * The files the README's commands use, written to `dir`: for each model `<name>.onnx`,
  * `<name>.signature.json` (exactly what the demo registers) and `<name>.csv` (its held-out rows,
  * with the true target as an extra column); and two penguins variants: `penguins-eu.csv` (the same
  * rows as a European spreadsheet exports them: `;` between cells, `,` as the decimal mark) and
  * `penguins-with-errors.csv` (ten rows, two of them broken, for the error summary and
- * `?only=errors`). Returns the file names.
+ * `?only=errors`); and `penguins-beak.onnx` with its signature, the candidate of docs/lifecycle.md.
+ * Returns the file names.
  */
 export function writeDemoFiles(models: DemoModels, dir: string): string[] {
   const files: Record<string, string | Uint8Array> = {};
@@ -130,6 +142,10 @@ export function writeDemoFiles(models: DemoModels, dir: string): string[] {
   broken[3]['Body Mass (g)'] = 'heavy';
   broken[7]['Beak Depth (mm)'] = '';
   files['penguins-with-errors.csv'] = toCsv(broken, columns);
+  // The second penguins model of docs/lifecycle.md: push it, evaluate it, canary it, compare, roll back.
+  const beak = trainPenguinsBeakOnly();
+  files['penguins-beak.onnx'] = beak.onnx;
+  files['penguins-beak.signature.json'] = JSON.stringify(beak.signature, null, 2) + '\n';
   for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
   return Object.keys(files);
 }

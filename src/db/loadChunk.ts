@@ -24,6 +24,10 @@ export interface LoadedChunk {
   modelVersionId: number;
   /** Starts of this chunk so far, this one included (0 when it is not pending). */
   starts: number;
+  /** An evaluation job's label column (migrations/0014). */
+  labelColumn: string | null;
+  /** A compare job's second model version. */
+  compareVersionId: number | null;
 }
 
 /**
@@ -49,7 +53,7 @@ started AS (
 SELECT c.job_id::text, c.seq::text, coalesce(k.attempts, 0)::text, c.status::text, j.status::text, c.format::text, c.payload,
        c.first_row::text, c.row_count::text, to_json(j.columns)::text, j.delimiter::text, j.model_version_id::text, j.decimal::text,
        j.tenant_id::text, m.name, mv.version::text, (s.id IS NOT NULL AND j.started_at IS NULL)::text,
-       c.first_line::text, to_json(c.line_jumps)::text
+       c.first_line::text, to_json(c.line_jumps)::text, j.label_column, j.compare_model_version_id::text
   FROM refs r JOIN job_chunks c ON c.job_id = r.job_id AND c.seq = r.seq JOIN jobs j ON j.id = c.job_id
   JOIN model_versions mv ON mv.id = j.model_version_id JOIN models m ON m.id = mv.model_id
   LEFT JOIN counted k ON k.job_id = c.job_id AND k.seq = c.seq
@@ -82,6 +86,7 @@ export async function loadChunks(db: pg.Pool, refs: ChunkRef[]): Promise<Map<str
           payload: f[6] && (text(5) === 'csv' ? shared(f[6]) : Buffer.from(f[6])), firstRow: Number(text(7)), rowCount: Number(text(8)), columns: JSON.parse(text(9)), delimiter: text(10), modelVersionId: Number(text(11)), decimal: text(12) as LoadedChunk['decimal'],
           tenantId: text(13), modelName: text(14), modelVersion: Number(text(15)), startedJob: text(16) === 'true',
           lines: f[17] ? { first: Number(text(17)), jumps: f[18] ? JSON.parse(text(18)) : null } : null,
+          labelColumn: f[19] ? text(19) : null, compareVersionId: f[20] ? Number(text(20)) : null,
         },
       ];
     }),

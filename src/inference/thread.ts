@@ -22,6 +22,7 @@ import { encodeResultRows, type ResultRow } from '../results/resultRows.js';
 import { postprocess, type RowPrediction } from './postprocess.js';
 import { columnIndex, createPreprocessor, passthroughCsv, passthroughJson, rowShape, type ColumnMap, type InputArray } from './preprocess.js';
 import { createInputsPreprocessor, type InputData, type InputsPreprocessor, type PreparedInputs } from './columnInputs.js';
+import { chunkMeasures, type ChunkMetrics } from './chunkMeasures.js';
 
 export type Part = {
   rowCount: number; header: string[]; delimiter: string; decimal?: '.' | ',';
@@ -32,16 +33,24 @@ export type Part = {
   | { format: 'json'; records: Record<string, unknown>[] }
 );
 
-export interface InferenceTask {
+/** A model version as a thread runs it. */
+export interface ThreadModel {
   modelPath: string;
   /** Session cache key, e.g. version id + sha. */
   modelKey: string;
   plan: RunPlan;
   signature: Signature;
+}
+
+export interface InferenceTask extends ThreadModel {
   executionProvider: 'cpu' | 'cuda';
   intraOpThreads: number;
   batchSize: number;
   parts: Part[];
+  /** An evaluation job: the column holding each row's true label (read like a passthrough column). */
+  labelColumn?: string;
+  /** A compare job: the second model every row is also scored with, in the same pass. */
+  compare?: ThreadModel;
 }
 
 export interface PartResult {
@@ -51,6 +60,8 @@ export interface PartResult {
   failed: number;
   /** The part's row errors by kind, with the first rows (0-based in the part) of each: the job's error summary. */
   errors: ErrorCount[];
+  /** Evaluation and compare jobs: the part's figures, merged with the other chunks' when the job ends. */
+  metrics?: ChunkMetrics;
 }
 
 export interface InferenceResult {
@@ -84,7 +95,9 @@ let cudaUnavailable = false;
 
 const ort = () => (ortModule ??= loadOrt());
 
-async function createSession(task: InferenceTask): Promise<Loaded> {
+type SessionTask = Pick<InferenceTask, 'modelPath' | 'modelKey' | 'executionProvider' | 'intraOpThreads'>;
+
+async function createSession(task: SessionTask): Promise<Loaded> {
   const { InferenceSession } = await ort();
   // No CPU arena: a run's memory goes back when the run ends instead of staying with the session
   // (a tenant's graph can allocate gigabytes from its input; pool.ts's MemoryGuard says the rest).
@@ -105,7 +118,7 @@ async function createSession(task: InferenceTask): Promise<Loaded> {
   return { session, provider: 'cpu', fellBack: wantsCuda };
 }
 
-async function sessionFor(task: InferenceTask): Promise<Loaded> {
+async function sessionFor(task: SessionTask): Promise<Loaded> {
   const key = `${task.modelKey}|${task.executionProvider}|${task.intraOpThreads}`;
   let entry = sessions.get(key);
   if (entry) {
@@ -140,6 +153,8 @@ interface Segment {
   passthrough: ((string | null)[] | null)[];
   /** Row i's input as uploaded, for a failed row's result (asked for only when a row failed). */
   record: (i: number) => Uint8Array | string | null;
+  /** The same rows prepared for another model (a compare job whose inputs differ): parsed again. */
+  again: (preprocessor: InputsPreprocessor, map: ColumnMap | null) => PreparedInputs;
 }
 
 /** Exactly n entries: the chunk says how many rows it holds, and every one gets a result row. */
@@ -182,17 +197,23 @@ function prepareCsv(bytes: Uint8Array, n: number, part: Part, map: ColumnMap, pr
   return { pre: preprocessor.csv(rows, map, errors), passthrough: rows.map((r) => passthroughCsv(r, map)) };
 }
 
-/** The task's rows in order, prepared a part or a slice at a time, as the caller asks for them. */
-function* segments(task: InferenceTask, preprocessor: InputsPreprocessor, maps: (ColumnMap | null)[]): Generator<Segment> {
+/**
+ * The task's rows in order, prepared a part or a slice at a time, as the caller asks for them.
+ * `pt` are the columns read as text beside the inputs: the passthrough columns, then the label
+ * column of an evaluation job.
+ */
+function* segments(task: InferenceTask, preprocessor: InputsPreprocessor, maps: (ColumnMap | null)[], pt: readonly string[]): Generator<Segment> {
   const sliceRows = Math.max(MIN_SLICE_ROWS, task.batchSize);
-  const pt = task.signature.passthrough ?? [];
   for (let pi = 0; pi < task.parts.length; pi++) {
     const part = task.parts[pi];
     const n = part.rowCount;
     if (part.format === 'json') {
       const records = fit(part.records, n, null);
       const missing = records.map((r) => (r === null ? 'record missing from chunk' : null));
-      yield { part: pi, pre: preprocessor.json(records, missing), passthrough: records.map((r) => passthroughJson(r, pt)), record: (i) => (records[i] === null ? null : JSON.stringify(records[i])) };
+      yield {
+        part: pi, pre: preprocessor.json(records, missing), passthrough: records.map((r) => passthroughJson(r, pt)), record: (i) => (records[i] === null ? null : JSON.stringify(records[i])),
+        again: (other) => other.json(records, missing),
+      };
       continue;
     }
     const map = maps[pi]!;
@@ -200,7 +221,7 @@ function* segments(task: InferenceTask, preprocessor: InputsPreprocessor, maps: 
     for (const slice of slices) {
       let raw: Uint8Array[] | null | undefined;
       const record = (i: number) => (raw === undefined ? (raw = rawCsvRecords(slice.bytes, slice.rows)) : raw)?.[i] ?? null;
-      yield { part: pi, ...prepareCsv(slice.bytes, slice.rows, part, map, preprocessor), record };
+      yield { part: pi, ...prepareCsv(slice.bytes, slice.rows, part, map, preprocessor), record, again: (other, otherMap) => prepareCsv(slice.bytes, slice.rows, part, otherMap!, other).pre };
     }
   }
 }
@@ -218,80 +239,136 @@ function concat(arrays: InputData[], total: number): InputData {
   return out;
 }
 
+/** How one model's inputs are prepared and run: its plan's inputs, their preprocessor, each part's column map. */
+interface Prepared {
+  model: ThreadModel;
+  inputs: PlanInput[];
+  preprocessor: InputsPreprocessor;
+  maps: (ColumnMap | null)[];
+}
+
+/** What can fail a whole task's preparation, checked before any row is scored: the header against the signature, and the delimiter. */
+function prepareModel(model: ThreadModel, parts: Part[], pt: readonly string[]): Prepared {
+  try {
+    // Plans stored before issue 13 feed one input from the signature's columns: read as a list.
+    const inputs = planInputs(model.plan, model.signature);
+    const preprocessor = inputsPreprocessor(inputs, model.signature);
+    const maps = parts.map((p) => {
+      if (p.format !== 'csv') return null;
+      assertDelimiter(p.delimiter);
+      return columnIndex(p.header, { columns: preprocessor.columns, passthrough: pt }, p.decimal ?? '.');
+    });
+    return { model, inputs, preprocessor, maps };
+  } catch (err) {
+    throw new InferenceError(`cannot prepare input: ${(err as Error).message}`, 'prepare', { cause: err });
+  }
+}
+
+/** Runs prepared rows through one model's session, a batch at a time. */
+function createRunner(task: InferenceTask, { model, inputs, preprocessor }: Prepared) {
+  const { plan, signature } = model;
+  const { rowSizes, shapes } = preprocessor;
+  const step = Math.max(1, Math.min(task.batchSize, plan.maxBatch ?? Infinity));
+  const fetches = [signature.task === 'classification' ? (plan.probabilities ?? plan.label) : plan.value].filter((x): x is string => !!x);
+  const session = { ...model, executionProvider: task.executionProvider, intraOpThreads: task.intraOpThreads };
+  const runner = {
+    step,
+    loaded: undefined as Loaded | undefined,
+    /** A float32 regression output: its values are kept shortest (postprocess.ts); Math.fround gives each back exactly. */
+    float32Value: false,
+    async run(data: InputData[], total: number): Promise<RowPrediction[]> {
+      if (!runner.loaded) {
+        try {
+          runner.loaded = await sessionFor(session);
+        } catch (err) {
+          throw new InferenceError(`model failed to load: ${scrubOrtMessage((err as Error).message, { [model.modelPath]: 'the model file' })}`, 'load', { cause: err });
+        }
+      }
+      const { Tensor } = await ort();
+      const predictions: RowPrediction[] = [];
+      for (let at = 0; at < total; at += step) {
+        const n = Math.min(step, total - at);
+        try {
+          const feeds: Record<string, Ort.Tensor> = {};
+          inputs.forEach((inp, k) => {
+            const d = data[k];
+            const from = at * rowSizes[k];
+            const to = (at + n) * rowSizes[k];
+            feeds[inp.name] = new Tensor(inp.type, (Array.isArray(d) ? d.slice(from, to) : d.subarray(from, to)) as never, [n, ...shapes[k]]);
+          });
+          const outputs = await runner.loaded.session.run(feeds, fetches);
+          if (signature.task === 'regression' && plan.value) runner.float32Value = outputs[plan.value]?.type === 'float32';
+          for (const p of postprocess(outputs, plan, signature.task, n)) predictions.push(p);
+        } catch (err) {
+          throw new InferenceError(`inference failed on a batch of ${n} rows: ${scrubOrtMessage((err as Error).message)}`, 'run', { cause: err });
+        }
+      }
+      return predictions;
+    },
+  };
+  return runner;
+}
+
+/** Two models read the same tensors when their inputs are fed alike (same columns, types, shapes, preprocessing). */
+function sameInputs(a: Prepared, b: Prepared): boolean {
+  const missing = (m: ThreadModel) => JSON.stringify(m.signature.missing_values ?? null);
+  return JSON.stringify(a.inputs) === JSON.stringify(b.inputs) && missing(a.model) === missing(b.model);
+}
+
+/** The rows of `segs` that `pre` lists as valid, concatenated per input: one run's feeds. */
+function gather(pres: PreparedInputs[], rowSizes: readonly number[]): { data: InputData[]; total: number } {
+  const total = pres.reduce((a, p) => a + p.valid.length, 0);
+  return { data: rowSizes.map((size, k) => concat(pres.map((p) => p.data[k]), total * size)), total };
+}
+
 /**
  * Runs one task; throws InferenceError when the task as a whole cannot run. Rows go through in
  * slices: prepare (parse, preprocess) until about one batch is gathered, run it, encode those
  * rows' results, let them go. Small parts (the batcher's) gather into shared runs, as before.
+ * A compare job runs every slice through its second model too, on the same tensors when both
+ * models feed their inputs alike, else on the same parsed bytes prepared again; an evaluation job
+ * reads its label column beside the passthrough columns. Their figures are taken here, per part
+ * (chunkMeasures.ts), so the job never reads its rows twice.
  */
 export async function runInference(task: InferenceTask): Promise<InferenceResult> {
-  const { plan, signature } = task;
-  let inputs: PlanInput[];
-  let preprocessor: InputsPreprocessor;
-  let maps: (ColumnMap | null)[];
-  try {
-    // Plans stored before issue 13 feed one input from the signature's columns: read as a list.
-    inputs = planInputs(plan, signature);
-    preprocessor = inputsPreprocessor(inputs, signature);
-    // What can fail a whole task's preparation is checked before any row is scored: the header
-    // against the signature, and the delimiter.
-    maps = task.parts.map((p) => {
-      if (p.format !== 'csv') return null;
-      assertDelimiter(p.delimiter);
-      return columnIndex(p.header, { columns: preprocessor.columns, passthrough: signature.passthrough }, p.decimal ?? '.');
-    });
-  } catch (err) {
-    throw new InferenceError(`cannot prepare input: ${(err as Error).message}`, 'prepare', { cause: err });
-  }
-  const { rowSizes, shapes } = preprocessor;
-  const step = Math.max(1, Math.min(task.batchSize, plan.maxBatch ?? Infinity));
-  const fetches = [signature.task === 'classification' ? (plan.probabilities ?? plan.label) : plan.value].filter((x): x is string => !!x);
-
-  let loaded: Loaded | undefined;
-  async function score(data: InputData[], total: number): Promise<RowPrediction[]> {
-    if (!loaded) {
-      try {
-        loaded = await sessionFor(task);
-      } catch (err) {
-        throw new InferenceError(`model failed to load: ${scrubOrtMessage((err as Error).message, { [task.modelPath]: 'the model file' })}`, 'load', { cause: err });
-      }
-    }
-    const { Tensor } = await ort();
-    const predictions: RowPrediction[] = [];
-    for (let at = 0; at < total; at += step) {
-      const n = Math.min(step, total - at);
-      try {
-        const feeds: Record<string, Ort.Tensor> = {};
-        inputs.forEach((inp, k) => {
-          const d = data[k];
-          const from = at * rowSizes[k];
-          const to = (at + n) * rowSizes[k];
-          feeds[inp.name] = new Tensor(inp.type, (Array.isArray(d) ? d.slice(from, to) : d.subarray(from, to)) as never, [n, ...shapes[k]]);
-        });
-        const outputs = await loaded.session.run(feeds, fetches);
-        for (const p of postprocess(outputs, plan, signature.task, n)) predictions.push(p);
-      } catch (err) {
-        throw new InferenceError(`inference failed on a batch of ${n} rows: ${scrubOrtMessage((err as Error).message)}`, 'run', { cause: err });
-      }
-    }
-    return predictions;
-  }
+  const { signature } = task;
+  const passthrough = signature.passthrough ?? [];
+  const pt = task.labelColumn === undefined ? passthrough : [...passthrough, task.labelColumn];
+  const main = prepareModel(task, task.parts, pt);
+  const second = task.compare ? prepareModel(task.compare, task.parts, pt) : null;
+  const shared = second !== null && sameInputs(main, second);
+  const run = createRunner(task, main);
+  const runCompare = second && createRunner(task, second);
+  const step = Math.min(run.step, runCompare?.step ?? Infinity);
 
   const pieces: Buffer[][] = task.parts.map(() => []);
   const succeeded: number[] = task.parts.map(() => 0);
   const errorCounts = task.parts.map(() => new ErrorCounter());
   const rowsDone: number[] = task.parts.map(() => 0);
+  const measures = task.labelColumn !== undefined || task.compare ? task.parts.map((p) => chunkMeasures(task, task.compare, p.decimal ?? '.')) : null;
   let pending: Segment[] = [];
   let pendingRows = 0;
   async function flush() {
     const segs = pending;
     pending = [];
     pendingRows = 0;
-    const total = segs.reduce((a, s) => a + s.pre.valid.length, 0);
-    const predictions = total > 0 ? await score(rowSizes.map((size, k) => concat(segs.map((s) => s.pre.data[k]), total * size)), total) : [];
+    const feeds = gather(segs.map((s) => s.pre), main.preprocessor.rowSizes);
+    const predictions = feeds.total > 0 ? await run.run(feeds.data, feeds.total) : [];
+    let comparePres: PreparedInputs[] = [];
+    let compared: RowPrediction[] = [];
+    if (second && runCompare) {
+      comparePres = shared ? segs.map((s) => s.pre) : segs.map((s) => s.again(second.preprocessor, second.maps[s.part]));
+      const cf = shared ? feeds : gather(comparePres, second.preprocessor.rowSizes);
+      compared = cf.total > 0 ? await runCompare.run(cf.data, cf.total) : [];
+    }
     let g = 0;
-    for (const { part, pre, passthrough, record } of segs) {
+    let cg = 0;
+    segs.forEach(({ part, pre, passthrough: cells, record }, si) => {
       const rows: ResultRow[] = new Array(pre.errors.length);
+      const cpre = comparePres[si];
+      const m = measures?.[part];
       let v = 0;
+      let cv = 0;
       for (let i = 0; i < rows.length; i++) {
         // pre.valid lists the rows in `data`, ascending: the next valid row takes the next prediction.
         const p = v < pre.valid.length && pre.valid[v] === i ? predictions[g + v++] : undefined;
@@ -301,15 +378,29 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
         const lines = task.parts[part].lines;
         // The row number is the result's own; the line is where to look in the file.
         const error = bare !== null && lines ? `line ${lineOf(lines, rowsDone[part] + i)}: ${bare}` : bare;
-        rows[i] = { value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: passthrough[i], error, record: error === null ? null : record(i) };
+        // An evaluation job's label is the last text cell read; the rest are the passthrough columns.
+        const row = cells[i];
+        const label = task.labelColumn === undefined ? undefined : (row?.[row.length - 1] ?? null);
+        const kept = label === undefined || row === null ? row : passthrough.length ? row.slice(0, -1) : null;
+        const out: ResultRow = { value: error === null ? p!.value : null, scores: error === null ? p!.scores : null, passthrough: kept, error, record: error === null ? null : record(i) };
+        let c: RowPrediction | undefined;
+        if (cpre) {
+          c = cv < cpre.valid.length && cpre.valid[cv] === i ? compared[cg + cv++] : undefined;
+          if (c?.error) c = undefined;
+          out.compareValue = c?.value ?? null;
+          out.compareScores = c?.scores ?? null;
+        }
+        rows[i] = out;
+        m?.add(label ?? null, error === null ? exact(p!, run.float32Value) : null, c ? exact(c, runCompare!.float32Value) : null);
       }
       g += pre.valid.length;
+      cg += cpre?.valid.length ?? 0;
       rowsDone[part] += rows.length;
       pieces[part].push(encodeResultRows(rows));
-    }
+    });
   }
 
-  const it = segments(task, preprocessor, maps);
+  const it = segments(task, main.preprocessor, main.maps, pt);
   for (;;) {
     let next: IteratorResult<Segment>;
     try {
@@ -327,11 +418,18 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
 
   const parts = task.parts.map((part, pi): PartResult => {
     const mine = pieces[pi];
-    return { rows: ownBuffer(mine.length === 1 ? mine[0] : Buffer.concat(mine)), succeeded: succeeded[pi], failed: part.rowCount - succeeded[pi], errors: errorCounts[pi].counts() };
+    const result: PartResult = { rows: ownBuffer(mine.length === 1 ? mine[0] : Buffer.concat(mine)), succeeded: succeeded[pi], failed: part.rowCount - succeeded[pi], errors: errorCounts[pi].counts() };
+    if (measures) result.metrics = measures[pi].partial();
+    return result;
   });
   // With no row to score no session was touched; report what this thread would have used.
-  const fellBack = loaded?.fellBack ?? (task.executionProvider === 'cuda' && cudaUnavailable);
-  return { parts, provider: loaded?.provider ?? (task.executionProvider === 'cuda' && !fellBack ? 'cuda' : 'cpu'), fellBack, thread: threadId };
+  const fellBack = run.loaded?.fellBack ?? (task.executionProvider === 'cuda' && cudaUnavailable);
+  return { parts, provider: run.loaded?.provider ?? (task.executionProvider === 'cuda' && !fellBack ? 'cuda' : 'cpu'), fellBack, thread: threadId };
+}
+
+/** A prediction as the model gave it: a float32 regression value as the float32 itself, not its shortest decimal. */
+function exact(p: RowPrediction, float32Value: boolean): RowPrediction {
+  return float32Value && p.value !== null ? { value: Math.fround(p.value), scores: p.scores } : p;
 }
 
 // Small Buffers share Node's 8 kB allocation pool; transferring one would detach its neighbours too.

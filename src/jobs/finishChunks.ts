@@ -8,6 +8,8 @@ import type { ChunkRef } from '../queue/chunkJobs.js';
 import { recordProgress } from '../webhooks/outbox.js';
 import { recordEnds, type Advanced } from './jobEnd.js';
 import type { ViewContext } from './view.js';
+import type { ChunkMetrics } from '../inference/chunkMeasures.js';
+import { insertChunkMetrics } from '../db/insertChunkMetrics.js';
 
 export interface ChunkOutcome {
   ref: ChunkRef;
@@ -21,6 +23,8 @@ export interface ChunkOutcome {
   jobError?: { code: string; message: string };
   /** The chunk's row errors by kind (rowErrorKinds.ts), with the first row numbers (1-based) of each. */
   errors?: { code: string; message: string; count: number; firstRows: number[] }[];
+  /** Evaluation and compare jobs: the chunk's figures (src/inference/chunkMeasures.ts). */
+  metrics?: ChunkMetrics;
 }
 
 export type Finished = (Advanced & { applied: true }) | { applied: false };
@@ -52,6 +56,9 @@ export async function finishChunks(pool: pg.Pool, outcomes: ChunkOutcome[], view
       const kept = outcomes.filter((o) => isMarked.has(key(o.ref)));
       if (kept.length === 0) throw new NothingApplied();
       await storeResults(client, kept.map((o) => ({ jobId: o.ref.jobId, firstRow: o.firstRow, rowCount: o.rowCount, rows: o.rows })));
+      // Before the counters: the commit that ends the job merges every chunk's figures (recordEnds).
+      const measured = kept.filter((o) => o.metrics);
+      if (measured.length) await insertChunkMetrics(client, measured.map((o) => ({ jobId: o.ref.jobId, seq: o.ref.seq, metrics: o.metrics! })));
       const bumped = await bumpJobCounters(client, kept.map((o) => ({ jobId: o.ref.jobId, succeeded: o.succeeded, failed: o.failed, jobError: o.jobError })));
       if (bumped.length !== new Set(kept.map((o) => o.ref.jobId)).size) {
         if (outcomes.length === 1) throw new NothingApplied();

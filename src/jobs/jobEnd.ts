@@ -11,6 +11,7 @@ import { settleJobStatus } from '../db/settleJobStatus.js';
 import type { JobEndEventType } from '../webhooks/eventTypes.js';
 import { recordJobEvents } from '../webhooks/outbox.js';
 import type { ViewContext } from './view.js';
+import { isMeasured, settleJobMetrics } from './jobMetrics.js';
 
 // The one place where a job ends: completed or failed by its counters (the commit of its last
 // chunk, or the end of its upload), cancelled, its upload aborted, or stopped by the watchdog.
@@ -35,6 +36,8 @@ const EVENT_OF: Partial<Record<JobStatus, JobEndEventType>> = { completed: 'job.
  */
 export async function recordEnds(client: pg.ClientBase, rows: JobRow[], view: ViewContext): Promise<Map<string, Advanced>> {
   const ended = rows.flatMap((job) => (EVENT_OF[job.status] ? [{ job, type: EVENT_OF[job.status]! }] : []));
+  // An evaluation or compare job's figures are merged as it ends, so its end's webhook carries them.
+  for (const { job } of ended) if (isMeasured(job)) await settleJobMetrics(client, job);
   // The end's webhook carries the error summary, as GET /v1/jobs/{id} shows it.
   await attachErrors(client, ended.map((e) => e.job));
   const deliveries = await recordJobEvents(client, ended, view);

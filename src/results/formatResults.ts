@@ -17,8 +17,11 @@ export class ResultFormatter {
   /** Regression values of a float32 output, stored before the thread kept them shortest (postprocess.ts), print shortest too. */
   private readonly float32Value: boolean;
 
-  /** `outputs` (the version's io.outputs): the type of the value output, when known. */
-  constructor(private readonly signature: Signature, plan: RunPlan, outputs?: ModelIO['outputs']) {
+  /**
+   * `outputs` (the version's io.outputs): the type of the value output, when known. `compare`: a
+   * compare job's second model, whose predictions (compare_value, compare_scores) read as its own.
+   */
+  constructor(private readonly signature: Signature, plan: RunPlan, outputs?: ModelIO['outputs'], readonly compare?: ResultFormatter) {
     this.passthrough = signature.passthrough;
     this.labels = signature.task === 'classification' ? (plan.labels ?? signature.labels ?? null) : null;
     this.float32Value = signature.task === 'regression' && outputs?.find((o) => o.name === plan.value)?.type === 'float32';
@@ -31,7 +34,17 @@ export class ResultFormatter {
 
   csvHeader(classCount: number | null): string[] {
     const probs = this.signature.task === 'classification' ? this.classNames(classCount).map((l) => `probability_${l}`) : [];
-    return ['row', ...this.passthrough, 'prediction', ...probs, 'error'];
+    const compared = this.compare ? ['compare_prediction', ...this.compare.probabilityColumns(classCount).map((l) => `compare_probability_${l}`)] : [];
+    return ['row', ...this.passthrough, 'prediction', ...probs, ...compared, 'error'];
+  }
+
+  private probabilityColumns(classCount: number | null): string[] {
+    return this.signature.task === 'classification' ? this.classNames(classCount) : [];
+  }
+
+  /** A compare job's row as its second model scored it (no error of its own: a missing prediction is empty). */
+  private compared(r: PredictionRow): PredictionRow {
+    return { row_no: r.row_no, value: r.compare_value ?? null, scores: r.compare_scores ?? null, passthrough: null, error: null };
   }
 
   classNames(classCount: number | null): string[] {
@@ -55,7 +68,10 @@ export class ResultFormatter {
     const pred = this.prediction(r);
     const predCell = pred === null ? '' : Array.isArray(pred) ? JSON.stringify(pred) : String(pred);
     const probs = this.signature.task === 'classification' ? this.classNames(classCount).map((_, i) => (r.scores?.[i] ?? '').toString()) : [];
-    return [String(r.row_no), ...pass, predCell, ...probs, r.error ?? ''];
+    if (!this.compare) return [String(r.row_no), ...pass, predCell, ...probs, r.error ?? ''];
+    const c = this.compare.csvRow(this.compared(r), classCount);
+    // The second model's cells: its prediction and probabilities, without its row number and error.
+    return [String(r.row_no), ...pass, predCell, ...probs, ...c.slice(1 + this.compare.passthrough.length, -1), r.error ?? ''];
   }
 
   json(r: PredictionRow) {
@@ -65,6 +81,11 @@ export class ResultFormatter {
     if (this.signature.task === 'classification' && r.scores && !r.error) {
       const names = this.classNames(r.scores.length);
       out.probabilities = Object.fromEntries(r.scores.map((p, i) => [names[i] ?? String(i), p]));
+    }
+    if (this.compare) {
+      const c = this.compare.json(this.compared(r));
+      out.compare_prediction = c.prediction;
+      if (c.probabilities) out.compare_probabilities = c.probabilities;
     }
     out.error = r.error;
     return out;
@@ -104,5 +125,11 @@ function csvCell(c: string, delimiter: string, raw: boolean): string {
 /** How a job's results read (its pinned version's signature and plan), and its status; null when there is no such job (for this tenant, when given). */
 export async function formatterForJob(db: pg.Pool, jobId: string, tenantId?: string): Promise<{ fmt: ResultFormatter; status: JobStatus } | null> {
   const row = await selectJobSignature<Signature, ModelIO>(db, jobId, tenantId);
-  return row ? { fmt: new ResultFormatter(row.signature, row.io.plan, row.io.outputs), status: row.status } : null;
+  return row ? { fmt: formatterOf(row), status: row.status } : null;
+}
+
+/** The formatter of a job's versions as read with it: its model's, and a compare job's second model's. */
+export function formatterOf(row: { signature: Signature; io: ModelIO; compare_signature: Signature | null; compare_io: ModelIO | null }): ResultFormatter {
+  const compare = row.compare_signature && row.compare_io ? new ResultFormatter({ ...row.compare_signature, passthrough: [] }, row.compare_io.plan, row.compare_io.outputs) : undefined;
+  return new ResultFormatter(row.signature, row.io.plan, row.io.outputs, compare);
 }

@@ -11,4 +11,7 @@ export interface PredictionRow {
   error: string | null;
   /** A failed row's input as uploaded, when asked for (?only=errors) and stored. */
   record?: Uint8Array;
+  /** A compare job's rows: the second model's prediction (null where it could not score the row). */
+  compare_value?: number | null;
+  compare_scores?: number[] | null;
 }

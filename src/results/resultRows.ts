@@ -12,6 +12,9 @@
 //                    record's bytes, or its JSON record), so it can be fixed and sent again
 //                    (?only=errors). Rows stored before it have no such bit: they read as before.
 //                    Successful rows never carry it; one above RECORD_MAX_BYTES is left out.
+//   compare value (32)   float64: a compare job's second model's value (class index or number)
+//   compare scores (64)  uint32 count, then float32 each: its probabilities or raw outputs
+//                    (migrations/0014). Only compare jobs' rows carry them.
 // Pieces of rows concatenate: a chunk's value is its slices' pieces one after another. Strings are
 // kept exactly, NUL included (a text column could not hold one; results stored before migration
 // 0007 had it replaced by U+FFFD). A chunk whose results are large is stored as several rows
@@ -27,6 +30,9 @@ export interface ResultRow {
   error: string | null;
   /** A failed row's input as uploaded (stored only with an error). */
   record?: Uint8Array | string | null;
+  /** A compare job: the second model's prediction of the row (null where it could not score it). */
+  compareValue?: number | null;
+  compareScores?: ArrayLike<number> | null;
 }
 
 const VALUE = 1;
@@ -34,6 +40,8 @@ const SCORES = 2;
 const PASSTHROUGH = 4;
 const ERROR = 8;
 const RECORD = 16;
+const COMPARE_VALUE = 32;
+const COMPARE_SCORES = 64;
 
 /** The largest raw record kept with a failed row: intake's default MAX_RECORD_BYTES, so any CSV record it accepted by default fits. */
 export const RECORD_MAX_BYTES = 1024 * 1024;
@@ -46,7 +54,12 @@ export function encodeResultRows(rows: Iterable<ResultRow>): Buffer {
   const w = new ByteWriter();
   for (const r of rows) {
     const record = r.error !== null && r.record != null && byteLength(r.record) <= RECORD_MAX_BYTES ? r.record : null;
-    w.uint8((r.value === null ? 0 : VALUE) | (r.scores === null ? 0 : SCORES) | (r.passthrough === null ? 0 : PASSTHROUGH) | (r.error === null ? 0 : ERROR) | (record === null ? 0 : RECORD));
+    const cv = r.compareValue ?? null;
+    const cs = r.compareScores ?? null;
+    w.uint8(
+      (r.value === null ? 0 : VALUE) | (r.scores === null ? 0 : SCORES) | (r.passthrough === null ? 0 : PASSTHROUGH) | (r.error === null ? 0 : ERROR) | (record === null ? 0 : RECORD) |
+        (cv === null ? 0 : COMPARE_VALUE) | (cs === null ? 0 : COMPARE_SCORES),
+    );
     if (r.value !== null) w.float64(r.value);
     if (r.scores !== null) w.float32s(r.scores);
     if (r.passthrough !== null) {
@@ -55,6 +68,8 @@ export function encodeResultRows(rows: Iterable<ResultRow>): Buffer {
     }
     if (r.error !== null) w.text(r.error);
     if (record !== null) typeof record === 'string' ? w.text(record) : w.bytes(record);
+    if (cv !== null) w.float64(cv);
+    if (cs !== null) w.float32s(cs);
   }
   return w.done();
 }
@@ -129,7 +144,9 @@ export function decodeResultRows(chunk: StoredChunk, range: DecodeOptions = {}):
     }
     const error = flags & ERROR ? text() : null;
     if (flags & RECORD) at += 4 + buf.readUInt32BE(at);
-    out[i - skip] = { row_no: firstRow + i, value, scores, passthrough: passthrough as string[] | null, error };
+    const row: PredictionRow = { row_no: firstRow + i, value, scores, passthrough: passthrough as string[] | null, error };
+    if (flags & (COMPARE_VALUE | COMPARE_SCORES)) at = readCompare(buf, at, flags, row);
+    out[i - skip] = row;
   }
   if (end === count && at !== buf.length) throw new Error(`stored results hold ${buf.length - at} bytes past row ${count}`);
   return out;
@@ -182,7 +199,23 @@ function readRow(buf: Buffer, at: number, rowNo: number, records: boolean): [Pre
     if (records) row.record = buf.subarray(at + 4, at + 4 + n);
     at += 4 + n;
   }
+  if (flags & (COMPARE_VALUE | COMPARE_SCORES)) at = readCompare(buf, at, flags, row);
   return [row, at];
+}
+
+/** A compare job's second prediction of the row (both fields set, null where absent); where it ends. */
+function readCompare(buf: Buffer, at: number, flags: number, row: PredictionRow): number {
+  row.compare_value = null;
+  row.compare_scores = null;
+  if (flags & COMPARE_VALUE) row.compare_value = buf.readDoubleBE((at += 8) - 8);
+  if (flags & COMPARE_SCORES) {
+    const n = buf.readUInt32BE(at);
+    at += 4;
+    const scores: number[] = new Array(n);
+    for (let k = 0; k < n; k++, at += 4) scores[k] = shortestFloat4(buf.readFloatBE(at));
+    row.compare_scores = scores;
+  }
+  return at;
 }
 
 /**
@@ -222,5 +255,7 @@ function stepOver(buf: Buffer, at: number): number {
   }
   if (flags & ERROR) at += 4 + buf.readInt32BE(at);
   if (flags & RECORD) at += 4 + buf.readUInt32BE(at);
+  if (flags & COMPARE_VALUE) at += 8;
+  if (flags & COMPARE_SCORES) at += 4 + 4 * buf.readUInt32BE(at);
   return at;
 }

@@ -14,6 +14,8 @@ import { isFinal, type JobRow } from '../db/jobRow.js';
 import type { Logger } from '../log.js';
 import { CHUNK_GROUP_JOB, ChunkGroup, ChunkRef, chunkJobId } from '../queue/chunkJobs.js';
 import type { ModelCache, WorkerModel } from './models.js';
+import type { ScoreExtras } from './scoring.js';
+import { rawCsvRecords } from '../csv/rawRecords.js';
 
 export interface ChunkProcessorDeps {
   config: Config;
@@ -24,7 +26,7 @@ export interface ChunkProcessorDeps {
   /** Commits chunks' outcomes (one result each, in order): batch chunks one by one, small jobs group-committed with others. */
   finish: (outcomes: ChunkOutcome[]) => Promise<Finished[]>;
   /** Scores one part: batch chunks go straight to the thread pool, small jobs through the dynamic batcher. */
-  infer: (model: WorkerModel, part: Part) => Promise<PartResult>;
+  infer: (model: WorkerModel, part: Part, extras?: ScoreExtras) => Promise<PartResult>;
 }
 
 const DB_RETRY_MS = 2000;
@@ -96,8 +98,10 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
 
   async function score(ref: ChunkRef, chunk: LoadedChunk, job: Job): Promise<ChunkOutcome> {
     let model: WorkerModel;
+    const extras: ScoreExtras = chunk.labelColumn === null ? {} : { labelColumn: chunk.labelColumn };
     try {
       model = await deps.models.get(chunk.modelVersionId);
+      if (chunk.compareVersionId !== null) extras.compare = await deps.models.get(chunk.compareVersionId);
     } catch (err) {
       if (err instanceof UnavailableError) throw err;
       return failedChunk(ref, chunk, `the model could not be loaded: ${userText((err as Error).message)}`, 'model_load_failed');
@@ -108,9 +112,9 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
         ? { ...base, format: 'csv', payload: chunk.payload! }
         : { ...base, format: 'json', records: JSON.parse(chunk.payload!.toString('utf8')) };
     try {
-      const r = await deps.infer(model, part);
+      const r = await deps.infer(model, part, extras);
       const errors = r.errors.map((e) => ({ code: e.code, message: e.message, count: e.count, firstRows: e.first.map((i) => chunk.firstRow + i) }));
-      return { ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: r.rows, succeeded: r.succeeded, failed: r.failed, errors };
+      return { ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: r.rows, succeeded: r.succeeded, failed: r.failed, errors, ...(r.metrics ? { metrics: r.metrics } : {}) };
     } catch (err) {
       if (!(err instanceof InferenceError)) throw err;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -146,12 +150,29 @@ function refsOf(job: Job): ChunkRef[] {
   return 'chunks' in parsed.data ? parsed.data.chunks : [parsed.data];
 }
 
-/** Every row of the chunk gets the error: the job still accounts for each row exactly once. */
+/**
+ * Every row of the chunk gets the error: the job still accounts for each row exactly once. Each
+ * row keeps its input as uploaded, as a row that failed alone does, so ?only=errors and a retry
+ * (POST /v1/jobs/{id}/retry) can send it again.
+ */
 function failedChunk(ref: ChunkRef, chunk: LoadedChunk, message: string, code: string): ChunkOutcome {
-  const rows = Array.from({ length: chunk.rowCount }, () => ({ value: null, scores: null, passthrough: null, error: message }));
+  const records = recordsOf(chunk);
+  const rows = Array.from({ length: chunk.rowCount }, (_, i) => ({ value: null, scores: null, passthrough: null, error: message, record: records?.[i] ?? null }));
   const firstRows = Array.from({ length: Math.min(5, chunk.rowCount) }, (_, i) => chunk.firstRow + i);
   return {
     ref, firstRow: chunk.firstRow, rowCount: chunk.rowCount, rows: encodeResultRows(rows), succeeded: 0, failed: chunk.rowCount,
     jobError: { code, message }, errors: [{ code, message, count: chunk.rowCount, firstRows }],
   };
+}
+
+/** The chunk's rows as uploaded: CSV records' bytes, or JSON records' text; null when they cannot be split. */
+function recordsOf(chunk: LoadedChunk): (Uint8Array | string)[] | null {
+  if (!chunk.payload) return null;
+  if (chunk.format === 'csv') return rawCsvRecords(chunk.payload, chunk.rowCount);
+  try {
+    const records: unknown = JSON.parse(chunk.payload.toString('utf8'));
+    return Array.isArray(records) ? records.map((r) => JSON.stringify(r)) : null;
+  } catch {
+    return null;
+  }
 }

@@ -3,15 +3,21 @@ import type { Config } from '../config.js';
 import { createBatcher } from '../inference/batcher.js';
 import { createInferencePool } from '../inference/pool.js';
 import type { InferenceTask, Part, PartResult } from '../inference/thread.js';
+
+/** What an evaluation or compare job asks of its chunks beyond scoring (batch chunks only). */
+export interface ScoreExtras {
+  labelColumn?: string;
+  compare?: WorkerModel;
+}
 import type { Logger } from '../log.js';
 import type { WorkerModel } from './models.js';
 
 export interface Scoring {
   threads: number;
   /** One part straight to the thread pool (batch chunks: already large). */
-  score(model: WorkerModel, part: Part): Promise<PartResult>;
+  score(model: WorkerModel, part: Part, extras?: ScoreExtras): Promise<PartResult>;
   /** One part through the dynamic batcher (small jobs: scored together with others of the same model version). */
-  scoreBatched(model: WorkerModel, part: Part): Promise<PartResult>;
+  scoreBatched(model: WorkerModel, part: Part, extras?: ScoreExtras): Promise<PartResult>;
   /** Releases the inference threads (each lets go of its onnxruntime sessions). */
   close(): Promise<void>;
 }
@@ -21,9 +27,11 @@ export function createScoring(config: Config, log: Logger): Scoring {
   const threads = config.worker.inferenceThreads ?? os.availableParallelism();
   const inference = createInferencePool({ threads, memoryLimitMb: config.worker.modelMemoryLimitMb });
   let warnedFallback = false;
-  const taskFor = (model: WorkerModel, parts: Part[]): InferenceTask => ({
+  const taskFor = (model: WorkerModel, parts: Part[], extras: ScoreExtras = {}): InferenceTask => ({
     modelPath: model.modelPath, modelKey: model.modelKey, plan: model.plan, signature: model.signature,
     executionProvider: config.worker.executionProvider, intraOpThreads: config.worker.intraOpThreads, batchSize: config.worker.inferenceBatchSize, parts,
+    ...(extras.labelColumn !== undefined ? { labelColumn: extras.labelColumn } : {}),
+    ...(extras.compare ? { compare: { modelPath: extras.compare.modelPath, modelKey: extras.compare.modelKey, plan: extras.compare.plan, signature: extras.compare.signature } } : {}),
   });
   const runTask = async (task: InferenceTask) => {
     const r = await inference.run(task);
@@ -41,8 +49,10 @@ export function createScoring(config: Config, log: Logger): Scoring {
   });
   return {
     threads,
-    score: async (model, part) => (await runTask(taskFor(model, [part]))).parts[0],
-    scoreBatched: (model, part) => batcher.submit(model.modelKey, { model, part, rowCount: part.rowCount }),
+    score: async (model, part, extras) => (await runTask(taskFor(model, [part], extras))).parts[0],
+    // Evaluation and compare jobs are uploads, which never come through the batcher; one that did would run alone.
+    scoreBatched: (model, part, extras) =>
+      extras?.labelColumn !== undefined || extras?.compare ? runTask(taskFor(model, [part], extras)).then((r) => r.parts[0]) : batcher.submit(model.modelKey, { model, part, rowCount: part.rowCount }),
     close: () => inference.close(),
   };
 }

@@ -31,7 +31,10 @@ it('npm run demo -- --exit scores the held-out rows, serves what training measur
   expect(stdout).toMatch(/cars: 78 rows scored, 0 failed/);
   const [, served, trained] = /RMSE (\d+\.\d+) served vs (\d+\.\d+) at training/.exec(stdout)!;
   expect(Number(served)).toBeCloseTo(Number(trained), 2);
-  expect(stdout).toMatch(/accuracy 100\.0 % served vs 100\.0 % at training/);
+  expect(stdout).toMatch(/accuracy 100\.0 % served vs 100\.0 % at training; macro F1 1\.000; log loss \d\.\d{3}/);
+  // The served figures are Sluice's own evaluation jobs', recorded on both model versions.
+  const recorded = await env.pool.query(`SELECT m.name, e.rows::int FROM model_evaluations e JOIN model_versions mv ON mv.id = e.model_version_id JOIN models m ON m.id = mv.model_id ORDER BY m.name`);
+  expect(recorded.rows).toEqual([{ name: 'cars', rows: 78 }, { name: 'penguins', rows: 68 }]);
   expect(stdout).toMatch(/"prediction":"\w+","probabilities"/);
   // The penguins job's callback_url went to the demo's own receiver, delivered once, not retried for a day.
   expect(stdout).toMatch(/webhook: job\.completed delivered to the demo's receiver http:\/\/127\.0\.0\.1:\d+\/hook/);
@@ -41,7 +44,7 @@ it('npm run demo -- --exit scores the held-out rows, serves what training measur
   const { rows } = await env.pool.query(`SELECT count(*)::int AS n FROM jobs WHERE status = 'completed'`);
   expect(rows[0].n).toBe(3);
 
-  for (const f of ['penguins.onnx', 'penguins.signature.json', 'penguins.csv', 'penguins-eu.csv', 'penguins-with-errors.csv', 'cars.onnx', 'cars.signature.json', 'cars.csv', 'env.sh']) {
+  for (const f of ['penguins.onnx', 'penguins.signature.json', 'penguins.csv', 'penguins-eu.csv', 'penguins-with-errors.csv', 'penguins-beak.onnx', 'penguins-beak.signature.json', 'cars.onnx', 'cars.signature.json', 'cars.csv', 'env.sh']) {
     expect(existsSync(path.join(demoDir, f)), f).toBe(true);
   }
   const { penguins } = trainDemoModels();
