@@ -114,7 +114,10 @@ export class Lookups {
 
   /**
    * resolveModel (src/models/resolve.ts) with a per-process cache keyed by tenant and the parsed
-   * reference. The answer is shared between requests: treat it as read-only.
+   * reference. The answer is shared between requests: treat it as read-only. An alias split
+   * between versions is cached with its split (every version's signature and plan, the weights),
+   * so a prediction through it picks a version without a query (src/models/canary.ts); a split is a
+   * column of model_aliases, whose trigger (migrations/0006) announces every change of it.
    */
   async resolveModel(tenantId: string, ref: string): Promise<ResolvedVersion> {
     const { name, version, alias } = parseModelRef(ref);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import type { Routing } from '../models/canary.js';
 import type { ResolvedVersion } from '../models/resolve.js';
 import { neededColumns } from '../models/inputs.js';
 import { decodeResultRows } from '../results/resultRows.js';
@@ -12,7 +13,10 @@ import { selectOnlineResults } from '../db/selectOnlineResults.js';
 
 export interface OnlineSubmission {
   tenantId: string;
+  /** The version that scores it (through a split alias: the one pickVersion chose). */
   version: ResolvedVersion;
+  /** How a split alias chose `version` (pickVersion), stored on the job; null otherwise. */
+  routing?: Routing | null;
   records: unknown[];
   idempotencyKey: string | null;
   callbackUrl: string | null;
@@ -24,7 +28,7 @@ export interface OnlineSubmission {
 
 const jobInput = (o: Omit<OnlineSubmission, 'idempotencyKey'>) => ({
   tenantId: o.tenantId, modelVersionId: o.version.id, columns: neededColumns(o.version.io.plan, o.version.signature),
-  rows: o.records.length, payload: JSON.stringify(o.records), callbackUrl: o.callbackUrl, baseUrl: o.baseUrl ?? null,
+  rows: o.records.length, payload: JSON.stringify(o.records), callbackUrl: o.callbackUrl, baseUrl: o.baseUrl ?? null, routing: o.routing ?? null,
 });
 
 /**

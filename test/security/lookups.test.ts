@@ -16,7 +16,8 @@ import { expectProblem } from '../helpers/problem.js';
 // for an event (a notification, the listener going down or up) or a row, never a fixed sleep.
 
 const KEY_SQL = /FROM api_keys WHERE digest/;
-const RESOLVE_SQL = /SELECT mv\.id, mv\.version, mv\.signature, mv\.io FROM models/;
+// Any of findModelVersion's statements: by name or number, and by alias (which selects a weight first).
+const RESOLVE_SQL = /SELECT (\(e->>'weight'\)::int AS weight, )?mv\.id, mv\.version, mv\.signature, mv\.io FROM models/;
 const QUOTA_SQL = /sum\(rows_total - rows_succeeded - rows_failed\)/;
 const CLI: Parameters<typeof revokeKey>[2]['actor'] = { actorType: 'cli', actor: 'test', ip: null, requestId: null };
 const sig = { columns: ['a', 'b'], task: 'regression' };

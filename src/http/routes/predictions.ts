@@ -8,6 +8,7 @@ import { attachErrors } from '../../jobs/errorSummary.js';
 import { bodyDigestOf, createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineResult, type OnlineSubmission } from '../../jobs/online.js';
 import { assertSameRequest, requestDigest } from '../../jobs/requestDigest.js';
 import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
+import { pickVersion } from '../../models/canary.js';
 import { formatterForJob, ResultFormatter } from '../../results/formatResults.js';
 import { isFinal, type JobRow } from '../../db/jobRow.js';
 import { jobView, viewContext } from '../../jobs/view.js';
@@ -71,8 +72,10 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
       if (!body.idempotency_key) {
         // The common case: group commit (concurrent submissions share one INSERT and one commit;
         // each request is answered only after its own job is durable), then a grouped enqueue.
-        const version = await deps.lookups.resolveModel(auth.tenantId, body.model);
-        const jobId = await stored.submit({ tenantId: auth.tenantId, version, records: body.inputs, callbackUrl: body.callback_url ?? null, baseUrl: requestBase(req) });
+        // Through an alias split between versions, the version that scores it is drawn here (by
+        // weight, or by routing_key): arithmetic on the cached split, no query.
+        const { version, routing } = pickVersion(await deps.lookups.resolveModel(auth.tenantId, body.model), body.routing_key);
+        const jobId = await stored.submit({ tenantId: auth.tenantId, version, routing, records: body.inputs, callbackUrl: body.callback_url ?? null, baseUrl: requestBase(req) });
         // Waiting starts before the chunk is enqueued, so the job cannot finish unseen: no need to
         // ask Postgres first. (A lost wake-up still ends at the timeout, then reads the job.)
         const finished = body.wait > 0 ? deps.waiter.wait(jobId, body.wait * 1000, async () => false) : null;
@@ -83,7 +86,8 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
       }
 
       const key = body.idempotency_key;
-      const digest = requestDigest('online', { model: body.model, callback_url: body.callback_url });
+      // routing_key only when given, so requests without one keep the digest they had before it existed.
+      const digest = requestDigest('online', { model: body.model, callback_url: body.callback_url, ...(body.routing_key !== undefined && { routing_key: body.routing_key }) });
       const sameRequest = (earlier: NonNullable<Awaited<ReturnType<typeof findJobByIdempotencyKey>>>) =>
         assertSameRequest(earlier, key, { request: digest, body: bodyDigestOf(JSON.stringify(body.inputs)) });
       const earlier = await findJobByIdempotencyKey(pool, auth.tenantId, key);
@@ -93,8 +97,8 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
       if (earlier) sameRequest(earlier);
       let job: JobRow | null = earlier;
       if (!job) {
-        const version = await deps.lookups.resolveModel(auth.tenantId, body.model);
-        const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, records: body.inputs, idempotencyKey: key, requestDigest: digest, callbackUrl: body.callback_url ?? null, baseUrl: requestBase(req) });
+        const { version, routing } = pickVersion(await deps.lookups.resolveModel(auth.tenantId, body.model), body.routing_key);
+        const id = await createOnlineJob(pool, { tenantId: auth.tenantId, version, routing, records: body.inputs, idempotencyKey: key, requestDigest: digest, callbackUrl: body.callback_url ?? null, baseUrl: requestBase(req) });
         if (!id) {
           // Another request with this key won the race: it must have been this same request.
           const winner = await findJobByIdempotencyKey(pool, auth.tenantId, key);
