@@ -10,22 +10,33 @@
 // with the CSV rules of every download (a formula-like cell neutralised unless ?raw=true; with
 // raw, a CSV record comes back as uploaded, invalid UTF-8 aside). A record that does not read as CSV (stray quote,
 // bad UTF-8) comes back whole in the first column after `error`. An online job's records (JSON)
-// are written as CSV cells under its columns. A row with no record stored (a chunk that failed as a
-// whole, rows scored before records were kept) has its row and error only.
+// are written as CSV cells under its columns. A row with no record stored (rows scored before
+// records were kept, one larger than RECORD_MAX_BYTES) has its row and error only.
+// A retry job (POST /v1/jobs/{id}/retry) holds its original's records as they were, under the
+// original's columns and delimiter: its failed rows read as the original's do (a retry of an
+// online job holds JSON records, though it is a batch job: hence `record_format`, not the kind).
 // NDJSON/JSON: the usual row object plus `input`: a CSV record's text, or the JSON record itself.
 import { Buffer } from 'node:buffer';
 import { parseRecord } from '../csv/parse.js';
-import type { JobUploadRow } from '../db/selectJobUpload.js';
 import { csvLine } from './formatResults.js';
 import type { PredictionRow } from './predictionRow.js';
+
+/** How a job's rows were uploaded (src/db/selectJobChain.ts). */
+export interface UploadShape {
+  /** The upload's header, trimmed (CSV); the signature's columns and passthrough (JSON records). */
+  columns: string[];
+  delimiter: string;
+  /** CSV records' bytes, or JSON records' text. */
+  record_format: 'csv' | 'json';
+}
 
 /** How failed rows are given back, from how the job's rows were uploaded. */
 export class ErrorRows {
   private readonly delimiter: string;
   private readonly csv: boolean;
 
-  constructor(private readonly upload: JobUploadRow, private readonly raw: boolean) {
-    this.csv = upload.kind === 'batch';
+  constructor(private readonly upload: UploadShape, private readonly raw: boolean) {
+    this.csv = upload.record_format === 'csv';
     this.delimiter = this.csv ? upload.delimiter : ',';
   }
 
