@@ -101,27 +101,23 @@ async function versionsOf(c: pg.ClientBase, modelId: number, name: string, targe
 }
 
 /**
- * A split's versions must read the same columns: a single prediction through the alias is scored
- * by whichever version is drawn, so its records must fit every one of them.
+ * Every version of a split reads only columns the heaviest one reads: requests through the alias
+ * are written for the version it stands for (the heaviest), so they fit a candidate that needs
+ * the same columns or fewer (a model trained on a subset of the features), whichever is drawn. A
+ * candidate needing a column the main version does not would fail the requests that lack it.
  */
-function assertSameColumns(name: string, rows: NumberedVersionRow[]) {
-  const cols = rows.map((r) => ({ version: r.version, columns: new Set(neededColumns(r.io.plan as RunPlan, r.signature as Signature)) }));
-  const [first, ...rest] = cols;
-  for (const other of rest) {
-    const extra = (a: typeof first, b: typeof first) => [...a.columns].filter((c) => !b.columns.has(c));
-    const more = extra(other, first);
-    const fewer = extra(first, other);
-    if (more.length || fewer.length) {
-      const says = [
-        more.length ? `version ${other.version} reads ${more.map((c) => `"${c}"`).join(', ')} which version ${first.version} does not` : '',
-        fewer.length ? `version ${first.version} reads ${fewer.map((c) => `"${c}"`).join(', ')} which version ${other.version} does not` : '',
-      ].filter(Boolean);
-      throw new HttpError(
-        'incompatible_models',
-        `Versions ${first.version} and ${other.version} of model "${name}" read different columns (${says.join('; ')}): the versions of a split must read the same columns, so every request fits whichever version scores it.`,
-        { versions: [first.version, other.version], columns: { [first.version]: [...first.columns], [other.version]: [...other.columns] } },
-      );
-    }
+function assertCanariesFit(name: string, rows: NumberedVersionRow[], heaviest: number) {
+  const cols = rows.map((r) => ({ version: r.version, columns: neededColumns(r.io.plan as RunPlan, r.signature as Signature) }));
+  const main = cols.find((c) => c.version === heaviest)!;
+  const reads = new Set(main.columns);
+  for (const other of cols) {
+    const more = other.columns.filter((c) => !reads.has(c));
+    if (!more.length) continue;
+    throw new HttpError(
+      'incompatible_models',
+      `Version ${other.version} of model "${name}" reads ${more.map((c) => `"${c}"`).join(', ')}, which version ${heaviest} (the heaviest, what requests through the alias are written for) does not: a request would fail whenever version ${other.version} is drawn. Give the candidates only columns the main version reads, or send the new columns first and make the version that reads them the heaviest.`,
+      { versions: [heaviest, other.version], columns: { [heaviest]: main.columns, [other.version]: other.columns } },
+    );
   }
 }
 
@@ -284,14 +280,14 @@ export function registerModelRoutes(router: Router, deps: AppDeps) {
         200: { description: 'the alias as it now is (unchanged and nothing recorded when it already had this target)', schema: AliasView },
         404: { description: 'model_not_found: no such model or version' },
         409: { description: 'promotion_guard_failed: a version the change promotes has no recorded evaluation, or one outside the bounds (`versions` says what was found)' },
-        422: { description: 'incompatible_models: the versions of the split read different columns' },
+        422: { description: 'incompatible_models: a version of the split reads a column the heaviest version does not' },
       },
     },
     async (_req, res, { params, body, auth }) => {
       const to = canonicalTarget(body.version !== undefined ? [{ version: body.version, weight: 1 }] : body.versions!);
       const done = await setModelAlias(pool, auth, params.name, params.alias, async (c, { modelId, current }): Promise<AliasDecision | null> => {
         const rows = await versionsOf(c, modelId, params.name, to);
-        if (rows.length > 1) assertSameColumns(params.name, rows);
+        if (rows.length > 1) assertCanariesFit(params.name, rows, to[0].version);
         const guard = body.require ? await checkGuard(c, modelId, params.name, current, to, body.require.evaluation) : null;
         if (sameTarget(current, to)) return null; // PUT is idempotent: nothing changes, nothing is recorded
         return { action: to.length > 1 ? 'split' : 'set', to, versionId: rows.find((r) => r.version === to[0].version)!.id, guard };
