@@ -11,8 +11,10 @@ import { serverOptions } from './http/serverOptions.js';
 import { uploadsSettled } from './jobs/intake.js';
 import { JobFinishedNotifier } from './jobs/finished.js';
 import { JobWaiter } from './jobs/waiter.js';
+import { JobEvents } from './jobs/jobEvents.js';
+import { viewContext } from './jobs/view.js';
 import { createLogger, type Logger } from './log.js';
-import { jobDoneChannel, QUEUES } from './queue/queues.js';
+import { jobDoneChannel, jobProgressChannel, QUEUES } from './queue/queues.js';
 import { createRedis } from './queue/redis.js';
 
 /** Wires the api's dependencies; the caller listens. Refuses to start on a schema it does not know. */
@@ -30,21 +32,27 @@ export async function buildApi(config: Config) {
   const channel = jobDoneChannel(config.redisPrefix);
   const waiter = new JobWaiter(sub, channel);
   await waiter.start();
-  const notify = new JobFinishedNotifier(redis, channel, queues.webhooks, log);
+  // Live progress rides on the waiter's subscriber connection: one subscription per process.
+  const progressChannel = jobProgressChannel(config.redisPrefix);
+  const events = new JobEvents({ pool, sub, channels: { finished: channel, progress: progressChannel }, view: viewContext(config), heartbeatMs: config.sse.heartbeatMs, log });
+  await events.start();
+  const notify = new JobFinishedNotifier(redis, channel, queues.webhooks, log, progressChannel);
   // The caches are bypassed until their LISTEN connection is up (see lookups.ts): not waited for here.
   const lookups = new Lookups(pool, { connectionString: config.databaseUrl, log });
   void lookups.start();
-  const app = createApp({ config, pool, redis, queues, waiter, notify, log, lookups });
+  const app = createApp({ config, pool, redis, queues, waiter, events, notify, log, lookups });
   return {
     app,
     log,
     lookups,
+    events,
     async close() {
       // Last-use times noted since the last flush would otherwise be lost.
       const lastUsed = app.locals.lastUsed as LastUsedRecorder | undefined;
       lastUsed?.stop();
       await lastUsed?.flush();
       await Promise.allSettled(Object.values(queues).map((q) => q.close()));
+      events.close();
       await waiter.close();
       await lookups.close();
       redis.disconnect();
@@ -96,6 +104,8 @@ export async function startApi(config: Config): Promise<RunningApi> {
     stopping = true;
     log.info({ graceMs: config.worker.shutdownGraceMs, inFlight: open.size }, 'stopping: no new connections, finishing requests in flight');
     for (const res of open) if (!res.headersSent) res.setHeader('Connection', 'close');
+    // Event streams never finish on their own: ended now, their clients reconnect elsewhere (Last-Event-ID).
+    api.events.close();
     const timer = setTimeout(() => {
       log.warn({ inFlight: open.size }, 'grace period over; closing the connections still open');
       server.closeAllConnections();

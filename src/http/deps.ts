@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import type { JobWaiter } from '../jobs/waiter.js';
+import type { JobEvents } from '../jobs/jobEvents.js';
 import type { Lookups } from './lookups.js';
 
 /** Everything the api needs, built by the process and injected, so tests can build the app alone. */
@@ -14,6 +15,8 @@ export interface AppDeps {
   redis: Redis;
   queues: { predict: Queue; interactive: Queue; webhooks: Queue };
   waiter: JobWaiter;
+  /** Live progress: the SSE watchers of this process, fed by one Redis subscription (src/jobs/jobEvents.ts). */
+  events: JobEvents;
   notify: JobFinishedNotifier;
   log: Logger;
   /**

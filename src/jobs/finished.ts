@@ -4,11 +4,14 @@ import type { Advanced } from './jobEnd.js';
 import type { Logger } from '../log.js';
 import { enqueueDeliveries } from '../webhooks/outbox.js';
 import { finishedMessage } from './finishedMessage.js';
+import { progressMessage } from './progressMessage.js';
 
 /**
  * What happens after a transaction that finished a job (or progressed it) commits: waiting
- * requests are woken, and webhook deliveries are handed to their queue. Both are best effort:
- * a lost wake-up ends in the waiter's timeout, a lost enqueue is redone by the reconciler.
+ * requests are woken, live progress watchers told (a batch job that moved), and webhook deliveries
+ * are handed to their queue. All are best effort: a lost wake-up ends in the waiter's timeout, a
+ * lost progress message is made good by the next one (each names the job's latest state), a lost
+ * enqueue is redone by the reconciler.
  */
 export class JobFinishedNotifier {
   constructor(
@@ -16,6 +19,8 @@ export class JobFinishedNotifier {
     private readonly channel: string,
     private readonly webhooks: Queue,
     private readonly log: Logger,
+    /** Where batch jobs that moved without finishing are told (progressMessage.ts), for live progress. */
+    private readonly progressChannel?: string,
   ) {}
 
   async afterCommit(adv: Pick<Advanced, 'job' | 'finished' | 'deliveries'>) {
@@ -32,8 +37,11 @@ export class JobFinishedNotifier {
     const small = (a: (typeof advs)[number]) => a.job!.kind === 'online' && a.job!.chunks_total === 1;
     const finished = advs.flatMap((a) => (a.finished && a.job ? [{ job: a.job, rows: small(a) ? a.rows : undefined }] : []));
     const deliveries = advs.flatMap((a) => a.deliveries);
+    // Batch jobs only: a single prediction's one news is its end, already on the finished channel.
+    const moved = advs.flatMap((a) => (!a.finished && a.job?.kind === 'batch' ? [a.job] : []));
     const tasks: Promise<unknown>[] = [];
     if (finished.length) tasks.push(this.redis.publish(this.channel, finishedMessage(finished)));
+    if (moved.length && this.progressChannel) tasks.push(this.redis.publish(this.progressChannel, progressMessage(moved)));
     if (deliveries.length) tasks.push(enqueueDeliveries(this.webhooks, deliveries));
     const results = await Promise.allSettled(tasks);
     for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'post-commit notification failed; the reconciler will catch up');

@@ -18,6 +18,8 @@ export const MESSAGE_RESULTS_MAX_BYTES = 256 * 1024;
 
 export interface FinishedJob {
   id: string;
+  /** The job's tenant, so live progress (jobEvents.ts) can tell a tenant's watchers; absent from older workers' messages. */
+  tenant?: string;
   /** The job row and its stored rows (base64), for a small job whose rows all came in this commit. */
   job?: JobRow;
   rows?: string;
@@ -28,9 +30,9 @@ export function finishedMessage(jobs: { job: JobRow; rows?: Uint8Array }[]): str
   let budget = MESSAGE_RESULTS_MAX_BYTES;
   return JSON.stringify(
     jobs.map(({ job, rows }): FinishedJob => {
-      if (!rows || rows.length > INLINE_RESULT_MAX_BYTES || rows.length > budget) return { id: job.id };
+      if (!rows || rows.length > INLINE_RESULT_MAX_BYTES || rows.length > budget) return { id: job.id, tenant: job.tenant_id };
       budget -= rows.length;
-      return { id: job.id, job, rows: Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('base64') };
+      return { id: job.id, tenant: job.tenant_id, job, rows: Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('base64') };
     }),
   );
 }
@@ -51,13 +53,20 @@ export function parseFinishedMessage(message: string): FinishedJob[] {
  * or if it does not read as one (the caller then reads Postgres).
  */
 export function inlineResult(f: FinishedJob): OnlineResult | null {
-  if (!f.job || f.rows === undefined) return null;
-  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  if (f.rows === undefined) return null;
+  const job = messageJob(f);
+  if (!job) return null;
   try {
-    const job: JobRow = { ...f.job, created_at: date(f.job.created_at)!, started_at: date(f.job.started_at), finished_at: date(f.job.finished_at) };
     // A small job is one chunk: its rows are 1 .. rows_total.
     return { job, predictions: decodeResultRows({ first_row: 1, row_count: job.rows_total, rows: Buffer.from(f.rows, 'base64'), error: null }) };
   } catch {
     return null;
   }
+}
+
+/** The job row a message carried (a small job's), its timestamps Dates again; null if none. */
+export function messageJob(f: FinishedJob): JobRow | null {
+  if (!f.job?.created_at) return null;
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  return { ...f.job, created_at: date(f.job.created_at)!, started_at: date(f.job.started_at), finished_at: date(f.job.finished_at), progressed_at: date(f.job.progressed_at) };
 }

@@ -13,9 +13,10 @@ export class JobWaiter {
   constructor(private readonly sub: Redis, private readonly channel: string) {}
 
   async start() {
-    this.sub.on('message', (_ch: string, message: string) => {
-      // Most messages name no job waited on here (every api process hears every message).
-      if (this.waiting.size === 0) return;
+    this.sub.on('message', (ch: string, message: string) => {
+      // The connection also carries live progress's channel (jobEvents.ts). Most messages name no
+      // job waited on here (every api process hears every message).
+      if (ch !== this.channel || this.waiting.size === 0) return;
       for (const f of parseFinishedMessage(message)) {
         const set = this.waiting.get(f.id);
         if (!set) continue;

@@ -11,3 +11,6 @@ export const QUEUES = {
 
 /** Pub/sub channel on which a worker announces that jobs reached a final status (their ids, space-separated). */
 export const jobDoneChannel = (prefix: string) => `${prefix}:job-finished`;
+
+/** Pub/sub channel on which a worker announces that batch jobs moved (src/jobs/progressMessage.ts): what live progress (SSE) follows. */
+export const jobProgressChannel = (prefix: string) => `${prefix}:job-progress`;

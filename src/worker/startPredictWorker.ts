@@ -4,7 +4,7 @@ import { assertMigrated } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { JobFinishedNotifier } from '../jobs/finished.js';
 import { createLogger, type Logger } from '../log.js';
-import { jobDoneChannel, QUEUES } from '../queue/queues.js';
+import { jobDoneChannel, jobProgressChannel, QUEUES } from '../queue/queues.js';
 import { createRedis } from '../queue/redis.js';
 import { startDeliveryWorker } from '../webhooks/deliveryWorker.js';
 import { startChunkWorkers } from './chunkWorkers.js';
@@ -61,7 +61,7 @@ export async function startPredictWorker(config: Config, opts: { log?: Logger } 
     interactive: new Queue(QUEUES.interactive, { connection: producer, prefix }),
     webhooks: new Queue(QUEUES.webhooks, { connection: producer, prefix }),
   };
-  const notify = new JobFinishedNotifier(producer, jobDoneChannel(prefix), queues.webhooks, log);
+  const notify = new JobFinishedNotifier(producer, jobDoneChannel(prefix), queues.webhooks, log, jobProgressChannel(prefix));
   const scoring = createScoring(config, log);
   const models = new ModelCache(pool, config.worker.modelCacheDir);
 

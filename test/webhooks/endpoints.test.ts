@@ -198,7 +198,7 @@ describe('delivery to endpoints', () => {
       expect(await recordProgress(client, job, { baseUrl: BASE_URL }, { intervalMs: 60_000 })).toEqual([]);
       expect(await recordProgress(client, job, { baseUrl: BASE_URL }, { intervalMs: 0 })).toHaveLength(1);
       const { rows } = await client.query(`SELECT endpoint_id, event_type, payload FROM webhook_deliveries WHERE id = $1`, [first[0]]);
-      expect(rows[0]).toMatchObject({ endpoint_id: sub.body.id, event_type: 'job.progress', payload: { type: 'job.progress', data: { id: jobId, status: 'running', progress: 0.5 } } });
+      expect(rows[0]).toMatchObject({ endpoint_id: sub.body.id, event_type: 'job.progress', payload: { type: 'job.progress', data: { id: jobId, status: 'running', progress: { fraction: 0.5 } } } });
       expect(await recordProgress(client, { ...job, status: 'completed' }, { baseUrl: BASE_URL }, { intervalMs: 0 })).toEqual([]);
     } finally {
       client.release();
