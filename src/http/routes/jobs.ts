@@ -7,7 +7,7 @@ import { findExpiredJob } from '../../db/findExpiredJob.js';
 import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
 import { listJobs } from '../../db/listJobs.js';
 import { HttpError } from '../../errors.js';
-import { intakeCsv } from '../../jobs/intake.js';
+import { intakeUpload } from '../../jobs/intake.js';
 import { attachErrors } from '../../jobs/errorSummary.js';
 import { cancel } from '../../jobs/jobEnd.js';
 import { assertSameRequest, digestOf, requestDigest } from '../../jobs/requestDigest.js';
@@ -16,8 +16,12 @@ import { jobView, viewContext } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { multipartParts } from '../multipart.js';
+import { decodedBody, fileBody, fileFormat, requestCoding, type GunzipLimits, type UploadFormat } from '../uploadBody.js';
 import { defineRoute, requestBase } from '../route.js';
 import { CsvUploadRequest, Job, JobList, jobSubmitForm } from '../schemas.js';
+import type { ResolvedVersion } from '../../models/resolve.js';
+import { featureColumns } from '../../models/inputs.js';
+import { pinForJob } from '../../models/canary.js';
 import { decodeCursor, page } from '../cursor.js';
 
 const DELIMITERS: Record<string, string> = { ',': ',', comma: ',', ';': ';', semicolon: ';', '\t': '\t', tab: '\t' };
@@ -29,12 +33,29 @@ const SubmitQuery = z.object({
   delimiter: z.string().refine((d) => d in DELIMITERS, 'use ",", ";" or "tab"').optional(),
   max_error_rate: z.coerce.number().min(0).max(1).optional(),
   decimal: z.enum(['.', ',']).optional(),
+  label_column: z.string().trim().min(1).max(200).optional().describe("An evaluation job: the column holding each row's true label; the job shows an evaluation"),
+  compare: z.string().min(1).max(200).optional().describe('A compare job: a second model reference (name:version, name@alias) every row is also scored with'),
+  record: z.enum(['true', 'false']).optional().describe('With label_column: also store the evaluation on the model version when the job completes'),
+  version_choice: z
+    .enum(['heaviest', 'canary'])
+    .optional()
+    .describe('A model alias split between versions (a canary): the job pins the heaviest version (default), or with canary the lighter one; the job says which (routing)'),
 });
 type SubmitOptions = z.output<typeof SubmitQuery>;
 /** The form fields of a multipart submission: the query's options, sent before the file. */
 const FORM_FIELDS = Object.keys(SubmitQuery.shape);
 
 const JobId = z.object({ id: z.string().uuid('job ids are UUIDs') });
+
+/** The body media types read as JSON Lines (one JSON object a line). */
+const JSON_LINES_TYPES = ['application/x-ndjson', 'application/jsonl'];
+const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain'];
+const JsonLinesUploadRequest = z.string().meta({
+  id: 'JsonLinesUploadRequest',
+  description:
+    "JSON Lines (the OpenAI Batch API's input shape): one JSON object a line, keyed by column name (keys matched exactly). The first record must hold every column the model reads; a later line that is not a JSON object fails that row only; blank lines are skipped. May be gzip-compressed (Content-Encoding: gzip).",
+  examples: ['{"bill_length_mm": 39.1, "bill_depth_mm": 18.7}\n{"bill_length_mm": 46.5, "bill_depth_mm": 17.9}\n'],
+});
 
 export function registerJobRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
@@ -45,38 +66,61 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
     router,
     {
       method: 'post', path: '/jobs', scope: 'jobs:write', tags: ['jobs'], operationId: 'submitJob',
-      summary: 'Submit a CSV for scoring: the body as text/csv, or multipart/form-data with fields model, callback_url, idempotency_key, delimiter BEFORE the file field "file"',
+      summary:
+        'Submit a CSV or JSON Lines file for scoring: the body as text/csv or application/x-ndjson (either may be sent with Content-Encoding: gzip), or multipart/form-data with fields model, callback_url, idempotency_key, delimiter BEFORE the file field "file" (*.csv, *.jsonl, *.ndjson, each optionally gzip-compressed: *.csv.gz, or any gzip content)',
       query: SubmitQuery,
       requestBody: {
         content: {
           'text/csv': { schema: CsvUploadRequest },
+          'application/x-ndjson': { schema: JsonLinesUploadRequest },
+          'application/jsonl': { schema: JsonLinesUploadRequest },
           'multipart/form-data': { schema: jobSubmitForm(SubmitQuery) },
         },
       },
       responses: {
         202: { description: 'accepted: the whole upload is stored', schema: Job },
         200: { description: 'an earlier job with the same idempotency key', schema: Job },
-        404: { description: 'model_not_found: unknown model' },
+        404: { description: 'model_not_found: unknown model (or compare model)' },
         409: { description: 'idempotency_key_reused: the key was used for another request; idempotency_conflict: a concurrent request with the key made no job' },
-        413: { description: 'payload_too_large: upload too large' },
-        415: { description: 'unsupported_media_type: neither text/csv nor multipart/form-data' },
-        422: { description: 'missing_columns, empty_upload, invalid_csv, too_many_rows, invalid_callback_url: the upload or its options cannot be scored' },
+        400: { description: 'invalid_gzip: a body sent with Content-Encoding: gzip (or a gzip file part) is not valid gzip; validation_failed (an option or form field does not fit), unknown_parameter, upload_aborted, bad_request (a malformed form)' },
+        413: { description: 'payload_too_large: the upload, decompressed, is over MAX_UPLOAD_BYTES, or a gzip upload expands more than MAX_GZIP_RATIO times (a decompression bomb)' },
+        415: { description: 'unsupported_media_type: not text/csv, application/x-ndjson (application/jsonl) or multipart/form-data, or a Content-Encoding other than gzip' },
+        422: {
+          description:
+            'missing_columns, empty_upload, invalid_csv, invalid_records (the first JSON Lines record is not an object), too_many_rows, record_too_large, invalid_callback_url: the upload or its options cannot be scored; missing_label_column, evaluation_not_supported, incompatible_models: the evaluation or comparison asked for cannot be made',
+        },
       },
     },
     async (req, res, { query, auth }) => {
-      const isCsv = req.is(['text/csv', 'application/csv', 'text/plain']);
+      const bodyFormat: UploadFormat | null = req.is(CSV_TYPES) ? 'csv' : req.is(JSON_LINES_TYPES) ? 'jsonl' : null;
       const isForm = req.is('multipart/form-data');
-      if (!isCsv && !isForm) {
-        throw new HttpError('unsupported_media_type', 'Send the CSV as the body with Content-Type: text/csv (curl --data-binary @file.csv -H "Content-Type: text/csv"), or as multipart/form-data with a "file" field.');
+      if (!bodyFormat && !isForm) {
+        throw new HttpError(
+          'unsupported_media_type',
+          'Send the CSV as the body with Content-Type: text/csv (curl --data-binary @file.csv -H "Content-Type: text/csv"), JSON Lines with Content-Type: application/x-ndjson, or either as multipart/form-data with a "file" field.',
+        );
       }
-      const submit = async (opts: SubmitOptions, body: AsyncIterable<Buffer>) => {
+      const coding = requestCoding(req.headers['content-encoding']);
+      if (isForm && coding !== 'identity') {
+        throw new HttpError('unsupported_media_type', 'A multipart form is read without Content-Encoding: compress the file itself instead (a part named data.csv.gz or holding gzip bytes).');
+      }
+      // Decompressed bytes count against MAX_UPLOAD_BYTES, and a bomb is cut as it expands (uploadBody.ts).
+      const gunzipLimits: GunzipLimits = { maxBytes: config.intake.maxUploadBytes, maxRatio: config.intake.maxGzipRatio };
+      const submit = async (opts: SubmitOptions, body: AsyncIterable<Buffer>, format: UploadFormat) => {
         if (!opts.model) throw new HttpError('validation_failed', 'Name the model: ?model=name, name:3 or name@alias (or a "model" form field before the file).');
         if (opts.callback_url) assertCallbackUrlAllowed(opts.callback_url, { allowPrivate: config.webhooks.allowPrivate });
+        // Options that would do nothing are refused, as unknown parameters are.
+        if (format === 'jsonl' && (opts.delimiter !== undefined || opts.decimal !== undefined)) {
+          throw new HttpError('validation_failed', 'delimiter and decimal are CSV options: a JSON Lines record holds JSON numbers (or strings with a decimal point).');
+        }
         if (opts.decimal === ',' && DELIMITERS[opts.delimiter ?? ','] === ',') {
           throw new HttpError('validation_failed', 'With decimal="," the cells cannot also be delimited by commas: pass delimiter=";" (as European spreadsheets export) or delimiter=tab.');
         }
+        if (opts.record === 'true' && !opts.label_column) throw new HttpError('validation_failed', 'record=true stores an evaluation on the model version: name the column of true labels with label_column.');
         const key = opts.idempotency_key ?? null;
-        const digest = key ? requestDigest('batch', { model: opts.model, callback_url: opts.callback_url, delimiter: DELIMITERS[opts.delimiter ?? ','], max_error_rate: opts.max_error_rate?.toString(), decimal: opts.decimal }) : null;
+        // Options added later enter the digest only when given, so a replay of an older request still matches its digest.
+        const lifecycle = Object.fromEntries(Object.entries({ label_column: opts.label_column, compare: opts.compare, record: opts.record, version_choice: opts.version_choice, format: format === 'csv' ? undefined : format }).filter(([, v]) => v !== undefined));
+        const digest = key ? requestDigest('batch', { model: opts.model, callback_url: opts.callback_url, delimiter: DELIMITERS[opts.delimiter ?? ','], max_error_rate: opts.max_error_rate?.toString(), decimal: opts.decimal, ...lifecycle }) : null;
         const earlier = await findJobByIdempotencyKey(pool, auth.tenantId, key);
         if (earlier) {
           // A replay: the same parameters, then (read to its end, not stored) the same bytes.
@@ -84,16 +128,23 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
           if (earlier.body_digest) assertSameRequest(earlier, key!, { request: digest!, body: await digestOf(body, config.intake.maxUploadBytes) });
           return { job: earlier as JobRow, existing: true };
         }
-        const version = await deps.lookups.resolveModel(auth.tenantId, opts.model);
-        return intakeCsv(
+        // A bulk job through an alias split between versions pins one of them (and says which): its
+        // rows are never spread over two models.
+        const { version, routing } = pinForJob(await deps.lookups.resolveModel(auth.tenantId, opts.model), opts.version_choice ?? 'heaviest');
+        const compare = opts.compare ? pinForJob(await deps.lookups.resolveModel(auth.tenantId, opts.compare), 'heaviest').version : null;
+        checkLifecycle(version, compare, opts.label_column);
+        return intakeUpload(
           { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
-          { tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, decimal: opts.decimal ?? '.', baseUrl: requestBase(req), body },
+          {
+            tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, decimal: opts.decimal ?? '.', baseUrl: requestBase(req), body,
+            labelColumn: opts.label_column ?? null, compare, recordEvaluation: opts.record === 'true', routing, format,
+          },
         );
       };
 
       let result: Awaited<ReturnType<typeof submit>> | undefined;
-      if (isCsv) result = await submit(query, req as Readable as AsyncIterable<Buffer>);
-      else result = await submitMultipart(req, query, submit, config.intake.maxUploadBytes);
+      if (bodyFormat) result = await submit(query, decodedBody(req as Readable as AsyncIterable<Buffer>, coding, gunzipLimits), bodyFormat);
+      else result = await submitMultipart(req, query, submit, config.intake.maxUploadBytes, gunzipLimits);
       if (result.existing) req.resume();
       res.status(result.existing ? 200 : 202).location(`/v1/jobs/${result.job.id}`);
       if (result.existing) res.setHeader('Idempotent-Replayed', 'true');
@@ -155,28 +206,50 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
   );
 }
 
+/**
+ * What an evaluation or compare job needs of its models: figures exist for classifiers and
+ * regressors (not raw outputs), the label column is not one the model reads as an input, and two
+ * compared models do the same kind of task.
+ */
+function checkLifecycle(version: ResolvedVersion, compare: ResolvedVersion | null, labelColumn: string | undefined) {
+  const name = (v: ResolvedVersion) => `${v.modelName}:${v.version}`;
+  for (const v of compare ? [version, compare] : [version]) {
+    if (v.signature.task === 'raw' && (labelColumn || compare)) {
+      throw new HttpError('evaluation_not_supported', `${name(v)} returns raw outputs (task "raw"): evaluations and comparisons need a classification or regression model.`);
+    }
+    if (labelColumn && featureColumns(v.io.plan, v.signature).some((c) => c.toLowerCase() === labelColumn.toLowerCase())) {
+      throw new HttpError('evaluation_not_supported', `"${labelColumn}" is an input of ${name(v)}; label_column must name the column of true labels, which the model does not read.`);
+    }
+  }
+  if (compare && compare.signature.task !== version.signature.task) {
+    throw new HttpError('incompatible_models', `${name(version)} is a ${version.signature.task} model and ${name(compare)} a ${compare.signature.task} model: compare two models of the same task.`);
+  }
+}
+
 async function submitMultipart<T>(
   req: Request,
   query: SubmitOptions,
-  submit: (opts: SubmitOptions, body: AsyncIterable<Buffer>) => Promise<T>,
+  submit: (opts: SubmitOptions, body: AsyncIterable<Buffer>, format: UploadFormat) => Promise<T>,
   maxBytes: number,
+  gunzipLimits: GunzipLimits,
 ): Promise<T> {
   const opts: Record<string, unknown> = { ...query };
   let result: T | undefined;
-  for await (const part of multipartParts(req, { fileSize: maxBytes, files: 1, fields: 8, fieldSize: 4096 })) {
+  for await (const part of multipartParts(req, { fileSize: maxBytes, files: 1, fields: FORM_FIELDS.length, fieldSize: 4096 })) {
     if (part.kind === 'field') {
       if (!FORM_FIELDS.includes(part.name)) throw new HttpError('validation_failed', `Unexpected form field "${part.name}": the fields are ${FORM_FIELDS.join(', ')} and file.`);
       opts[part.name] = part.value;
       continue;
     }
-    if (part.name !== 'file') throw new HttpError('validation_failed', `Unexpected file field "${part.name}": put the CSV in the field "file".`);
+    if (part.name !== 'file') throw new HttpError('validation_failed', `Unexpected file field "${part.name}": put the CSV or JSON Lines file in the field "file".`);
     const checked = SubmitQuery.safeParse(opts);
     if (!checked.success) throw new HttpError('validation_failed', `Invalid form field "${checked.error.issues[0].path.join('.')}": ${checked.error.issues[0].message}`);
-    // A file over fileSize fails its stream with a 413 (multipartParts), so intake never takes it as whole.
-    result = await submit(checked.data, part.stream! as AsyncIterable<Buffer>);
+    // A file over fileSize fails its stream with a 413 (multipartParts), so intake never takes it as
+    // whole. The file's name says its format (*.jsonl, *.ndjson, else CSV); gzip is known by name or by its bytes.
+    result = await submit(checked.data, await fileBody(part.stream! as AsyncIterable<Buffer>, part.filename, gunzipLimits), fileFormat(part.filename));
     part.stream!.resume(); // an idempotent replay returns before reading the file
   }
-  if (result === undefined) throw new HttpError('validation_failed', 'The form has no "file" field holding the CSV.');
+  if (result === undefined) throw new HttpError('validation_failed', 'The form has no "file" field holding the CSV or JSON Lines file.');
   return result;
 }
 
