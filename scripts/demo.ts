@@ -8,11 +8,13 @@ import path from 'node:path';
 import { createKey } from '../src/auth/tenants.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
+import { buildWeb, WEB_DIR, webBuildStale } from './buildWeb.js';
 import { ensureServices, ServiceUnavailableError, type DemoServices } from './demoServices.js';
 import type { Row } from './train/datasets.js';
 import { trainDemoModels, writeDemoFiles } from './train/demoModels.js';
 
-// npm run demo [-- --exit]: find (or start) Postgres and Redis, migrate, start an api and a worker,
+// npm run demo [-- --exit]: find (or start) Postgres and Redis, migrate, start an api and a worker
+// (and, without --exit, build the dashboard the api serves at / when web/ changed since its last build),
 // train the two demo models and write them with their signatures and CSVs to .demo/, register
 // them, score their held-out rows as evaluation jobs (the penguins job with a webhook to a receiver
 // the demo runs), show Sluice's figures beside the training metrics, and leave Sluice
@@ -99,8 +101,29 @@ async function startReceiver(onDelivery: (d: Delivery) => void): Promise<string>
   return `http://127.0.0.1:${(receiver.address() as net.AddressInfo).port}/hook`;
 }
 
+/**
+ * The dashboard (web/) built alongside the other steps when its build is missing or older than its
+ * sources (scripts/buildWeb.ts); resolves to why it is not there, or null when it is. Never rejects:
+ * the api runs without it and answers / with how to build it.
+ */
+let dashboardBuilding = false;
+function prepareDashboard(): Promise<string | null> {
+  if (!existsSync(path.join(WEB_DIR, 'package.json'))) return Promise.resolve('there is no web/ in this checkout');
+  if (!webBuildStale()) return Promise.resolve(null);
+  say('    building the dashboard meanwhile (npm run build:web; web/ changed since its last build)');
+  dashboardBuilding = true;
+  return buildWeb({ quiet: true })
+    .then(
+      () => null,
+      (err: Error) => `its build failed: ${err.message.split('\n').slice(-6).join('\n    ')}`,
+    )
+    .finally(() => (dashboardBuilding = false));
+}
+
 try {
   say('1/7 checking Postgres and Redis');
+  // --exit stops everything at the end: no browser will open the dashboard, so it is not built then.
+  const dashboard = exitAfter ? Promise.resolve(null) : prepareDashboard();
   const env0 = loadConfig(process.env);
   services = await ensureServices(env0.databaseUrl, env0.redisUrl, say);
   for (const s of services.started) say(`    started a throwaway ${s}; it stops with the demo`);
@@ -203,9 +226,14 @@ try {
 Stopped (--exit): the api, the worker, the webhook receiver${services.started.length ? ' and the throwaway Postgres and Redis' : ''}.
 The models, signatures and CSVs stay in ${rel}/; run \`npm run demo\` without --exit to try the README's commands.`);
   } else {
+    if (dashboardBuilding) say('    waiting for the dashboard\'s build to finish');
+    const notBuilt = await dashboard;
+    const site = `http://localhost:${config.port}/`;
     say(`
 Sluice is running at ${base}   (API description: ${base}/openapi.json)
 API key (tenant "demo"):  ${key}
+${notBuilt ? `Dashboard: not built (${notBuilt});
+  npm run build:web builds it, then open ${site} (no restart needed)` : `Dashboard: ${site} — sign in with the API key above`}
 Webhook receiver:         ${hookUrl}   (deliveries are shown below)
 Results:
   curl -H "Authorization: Bearer ${key}" ${jobs.penguins.results}

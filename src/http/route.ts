@@ -18,6 +18,12 @@ export interface RouteSpec<P extends AnyObject = AnyObject, Q extends AnyObject 
   path: string;
   /** null: no key needed (health, openapi). */
   scope: Scope | null;
+  /**
+   * The document's security requirement for this operation, when it is not the default (a /v1
+   * route: bearer or the dashboard's cookie; an open one: none). For routes that authenticate
+   * themselves: the dashboard session routes (src/http/routes/sessions.ts).
+   */
+  security?: Record<string, string[]>[];
   /** Unique across the API: a generated client's method name. */
   operationId: string;
   summary: string;

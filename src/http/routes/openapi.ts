@@ -10,6 +10,8 @@ import { OpenApiDocumentSchema } from '../schemas.js';
 // components.schemas and are referred to by $ref; `npm run lint:openapi` lints the result.
 
 const REF_PREFIX = '#/components/schemas/';
+/** Every /v1 route takes an API key as a bearer token, or the dashboard's session cookie. */
+const V1_SECURITY = [{ bearer: [] }, { cookieAuth: [] }];
 const ref = (id: string) => ({ $ref: REF_PREFIX + id });
 const toSchema = (s: z.ZodType, io: 'input' | 'output' = 'input') => strip(z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>);
 
@@ -130,7 +132,7 @@ export function openApiDocument(specs: RouteSpec[], opts: OpenApiOptions = {}) {
       operationId: r.operationId,
       summary: r.summary,
       tags: r.tags,
-      security: isV1 ? [{ bearer: [] }] : [],
+      security: r.security ?? (isV1 ? V1_SECURITY : []),
       ...(isV1 ? { 'x-scope': r.scope } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
@@ -156,11 +158,14 @@ export function openApiDocument(specs: RouteSpec[], opts: OpenApiOptions = {}) {
     },
     // Without PUBLIC_URL, the server that serves this document (its paths start at the root).
     servers: [opts.serverUrl ? { url: opts.serverUrl, description: 'this deployment (PUBLIC_URL)' } : { url: '/', description: 'the server this document is served from' }],
-    security: [{ bearer: [] }],
+    security: V1_SECURITY,
     tags,
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer sk_…' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer sk_…' },
+        cookieAuth: { type: 'apiKey', in: 'cookie', name: 'sluice_session', description: 'The dashboard session (POST /v1/sessions). A request authenticated by it that is not GET or HEAD must also send X-CSRF-Token: the session\'s csrf_token, else 403 csrf_failed.' },
+      },
       schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
     },
   };
@@ -173,6 +178,7 @@ const TAGS: Record<string, string> = {
   meta: 'This document',
   models: 'ONNX models, their versions and aliases',
   predictions: 'Score records now',
+  sessions: 'Dashboard sign-in: an API key exchanged for an HttpOnly session cookie',
   webhooks: 'Webhook endpoints, secrets and deliveries',
 };
 
