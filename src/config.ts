@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 // The one place that reads the environment. Everything else receives a Config.
@@ -30,6 +32,9 @@ const EnvSchema = z.object({
   CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(5 * 1024 ** 3),
   MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(1024 * 1024),
+  // A gzip upload may expand at most this many times (past its first MiB) before it is refused as a
+  // decompression bomb (413); its decompressed size also counts against MAX_UPLOAD_BYTES.
+  MAX_GZIP_RATIO: z.coerce.number().min(1).default(200),
   MAX_COLUMNS: z.coerce.number().int().min(1).default(20_000),
   MAX_ROWS_PER_JOB: z.coerce.number().int().min(1).default(100_000_000),
   MAX_MODEL_BYTES: z.coerce.number().int().min(1).default(256 * 1024 * 1024),
@@ -93,6 +98,12 @@ const EnvSchema = z.object({
   // How long the previous secret keeps signing after a rotation, so receivers can switch over.
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(24 * 60 * 60),
 
+  // Live progress (Server-Sent Events, docs/events.md): a comment line this often keeps proxies
+  // from cutting a quiet stream and lets a client tell a dead one. Streams held at once per tenant
+  // by one api process: each costs a socket and a few kB, nothing in Postgres or Redis.
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(10).default(15 * SECOND),
+  SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(10_000),
+
   // Secrets at rest: the AES-256-GCM key that encrypts webhook signing secrets (src/webhooks/secretCipher.ts),
   // 32 bytes as 64 hex digits or base64. Required when NODE_ENV=production or REQUIRE_SECRETS_KEY=true;
   // elsewhere a fixed development key stands in (and the processes say so in a warning).
@@ -120,6 +131,16 @@ const EnvSchema = z.object({
   MAX_UPLOAD_SECONDS: z.coerce.number().min(1).default(6 * 60 * 60),
   MAX_HEADER_BYTES: z.coerce.number().int().min(1024).default(16 * 1024),
   KEY_LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).default(10 * SECOND),
+  // Which proxies' X-Forwarded-For/-Proto to believe (Express's "trust proxy"): false (none, the
+  // default), true (any), a hop count, or addresses/subnets/names (loopback, uniquelocal) separated
+  // by commas. It decides the client address (rate limits, audit) and https (the Secure cookie).
+  TRUST_PROXY: z.string().default('false'),
+
+  // Dashboard (docs/security.md, "Dashboard sessions"): a session ends after this long without a
+  // request, and this long after sign-in whatever its use. The built front end the api serves at /.
+  SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30),
+  SESSION_MAX_HOURS: z.coerce.number().positive().default(12),
+  WEB_DIST_DIR: z.string().optional(),
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -138,6 +159,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       chunkRows: e.CHUNK_ROWS,
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxRecordBytes: e.MAX_RECORD_BYTES,
+      maxGzipRatio: e.MAX_GZIP_RATIO,
       maxColumns: e.MAX_COLUMNS,
       maxRowsPerJob: e.MAX_ROWS_PER_JOB,
       maxModelBytes: e.MAX_MODEL_BYTES,
@@ -178,6 +200,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       progressIntervalMs: e.WEBHOOK_PROGRESS_INTERVAL_MS,
       secretOverlapSeconds: e.WEBHOOK_SECRET_OVERLAP_SECONDS,
     },
+    sse: { heartbeatMs: e.SSE_HEARTBEAT_MS, maxStreamsPerTenant: e.SSE_MAX_STREAMS_PER_TENANT },
     secrets: secretsKey(e),
     security: {
       rateLimitPerSecond: e.RATE_LIMIT_PER_SECOND,
@@ -193,7 +216,22 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       maxHeaderBytes: e.MAX_HEADER_BYTES,
       keyLastUsedFlushMs: e.KEY_LAST_USED_FLUSH_MS,
     },
+    trustProxy: trustProxy(e.TRUST_PROXY),
+    dashboard: {
+      sessionIdleMs: e.SESSION_IDLE_MINUTES * 60 * SECOND,
+      sessionMaxMs: e.SESSION_MAX_HOURS * 3600 * SECOND,
+      // Relative to the package, not the working directory, unless given.
+      webDistDir: e.WEB_DIST_DIR ? path.resolve(e.WEB_DIST_DIR) : fileURLToPath(new URL('../web/dist', import.meta.url)),
+    },
   };
+}
+
+/** TRUST_PROXY as Express takes it: a boolean, a hop count, or a list of addresses and subnets. */
+function trustProxy(v: string): boolean | number | string {
+  const t = v.trim().toLowerCase();
+  if (['', 'false', '0', 'no'].includes(t)) return false;
+  if (['true', 'yes'].includes(t)) return true;
+  return /^\d+$/.test(t) ? Number(t) : v.trim();
 }
 
 export class ConfigError extends Error {}

@@ -77,12 +77,29 @@ CREATE SEQUENCE public.audit_log_id_seq
 
 ALTER SEQUENCE public.audit_log_id_seq OWNED BY public.audit_log.id;
 
+CREATE TABLE public.dashboard_sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    digest bytea NOT NULL,
+    key_id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    csrf_token text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.expired_jobs (
     id uuid NOT NULL,
     tenant_id uuid NOT NULL,
     status text NOT NULL,
     finished_at timestamp with time zone,
     expired_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.job_chunk_metrics (
+    job_id uuid NOT NULL,
+    seq integer NOT NULL,
+    metrics jsonb NOT NULL
 );
 
 CREATE TABLE public.job_chunks (
@@ -137,18 +154,72 @@ CREATE TABLE public.jobs (
     max_error_rate real,
     "decimal" text DEFAULT '.'::text NOT NULL,
     base_url text,
+    label_column text,
+    compare_model_version_id bigint,
+    record_evaluation boolean DEFAULT false NOT NULL,
+    evaluation jsonb,
+    compare_evaluation jsonb,
+    agreement jsonb,
+    retry_of uuid,
+    routing jsonb,
     CONSTRAINT jobs_decimal_check CHECK (("decimal" = ANY (ARRAY['.'::text, ','::text]))),
     CONSTRAINT jobs_kind_check CHECK ((kind = ANY (ARRAY['batch'::text, 'online'::text]))),
     CONSTRAINT jobs_max_error_rate_check CHECK (((max_error_rate >= (0)::double precision) AND (max_error_rate <= (1)::double precision))),
     CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['receiving'::text, 'queued'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );
 
+CREATE TABLE public.model_alias_changes (
+    id bigint NOT NULL,
+    model_id bigint NOT NULL,
+    alias text NOT NULL,
+    action text NOT NULL,
+    from_target jsonb,
+    to_target jsonb NOT NULL,
+    guard jsonb,
+    key_id uuid,
+    key_prefix text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT model_alias_changes_action_check CHECK ((action = ANY (ARRAY['set'::text, 'split'::text, 'rollback'::text])))
+);
+
+CREATE SEQUENCE public.model_alias_changes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.model_alias_changes_id_seq OWNED BY public.model_alias_changes.id;
+
 CREATE TABLE public.model_aliases (
     model_id bigint NOT NULL,
     alias text NOT NULL,
     version_id bigint NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    split jsonb,
+    split_at timestamp with time zone,
+    CONSTRAINT model_aliases_split_check CHECK (((split IS NULL) OR (jsonb_typeof(split) = 'array'::text)))
 );
+
+CREATE TABLE public.model_evaluations (
+    id bigint NOT NULL,
+    model_version_id bigint NOT NULL,
+    job_id uuid NOT NULL,
+    dataset_digest text,
+    label_column text NOT NULL,
+    rows bigint NOT NULL,
+    metrics jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE SEQUENCE public.model_evaluations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.model_evaluations_id_seq OWNED BY public.model_evaluations.id;
 
 CREATE TABLE public.model_versions (
     id bigint NOT NULL,
@@ -198,6 +269,14 @@ CREATE TABLE public.prediction_chunks (
     CONSTRAINT prediction_chunks_check CHECK (((row_count > 0) AND ((rows IS NULL) <> (error IS NULL))))
 );
 ALTER TABLE ONLY public.prediction_chunks ALTER COLUMN rows SET STORAGE EXTERNAL;
+
+CREATE TABLE public.retry_row_numbers (
+    job_id uuid NOT NULL,
+    first_row bigint NOT NULL,
+    source_rows bigint[] NOT NULL,
+    first_source bigint NOT NULL,
+    CONSTRAINT retry_row_numbers_check CHECK (((cardinality(source_rows) > 0) AND (first_source = source_rows[1])))
+);
 
 CREATE TABLE public.schema_migrations (
     version integer NOT NULL,
@@ -294,6 +373,10 @@ CREATE TABLE public.webhook_tenant_secrets (
 
 ALTER TABLE ONLY public.audit_log ALTER COLUMN id SET DEFAULT nextval('public.audit_log_id_seq'::regclass);
 
+ALTER TABLE ONLY public.model_alias_changes ALTER COLUMN id SET DEFAULT nextval('public.model_alias_changes_id_seq'::regclass);
+
+ALTER TABLE ONLY public.model_evaluations ALTER COLUMN id SET DEFAULT nextval('public.model_evaluations_id_seq'::regclass);
+
 ALTER TABLE ONLY public.model_versions ALTER COLUMN id SET DEFAULT nextval('public.model_versions_id_seq'::regclass);
 
 ALTER TABLE ONLY public.models ALTER COLUMN id SET DEFAULT nextval('public.models_id_seq'::regclass);
@@ -309,8 +392,17 @@ ALTER TABLE ONLY public.api_keys
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.dashboard_sessions
+    ADD CONSTRAINT dashboard_sessions_digest_key UNIQUE (digest);
+
+ALTER TABLE ONLY public.dashboard_sessions
+    ADD CONSTRAINT dashboard_sessions_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.expired_jobs
     ADD CONSTRAINT expired_jobs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.job_chunk_metrics
+    ADD CONSTRAINT job_chunk_metrics_pkey PRIMARY KEY (job_id, seq);
 
 ALTER TABLE ONLY public.job_chunks
     ADD CONSTRAINT job_chunks_pkey PRIMARY KEY (job_id, seq);
@@ -324,8 +416,17 @@ ALTER TABLE ONLY public.jobs
 ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_tenant_id_idempotency_key_key UNIQUE (tenant_id, idempotency_key);
 
+ALTER TABLE ONLY public.model_alias_changes
+    ADD CONSTRAINT model_alias_changes_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.model_aliases
     ADD CONSTRAINT model_aliases_pkey PRIMARY KEY (model_id, alias);
+
+ALTER TABLE ONLY public.model_evaluations
+    ADD CONSTRAINT model_evaluations_job_id_model_version_id_key UNIQUE (job_id, model_version_id);
+
+ALTER TABLE ONLY public.model_evaluations
+    ADD CONSTRAINT model_evaluations_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.model_versions
     ADD CONSTRAINT model_versions_model_id_version_key UNIQUE (model_id, version);
@@ -341,6 +442,9 @@ ALTER TABLE ONLY public.models
 
 ALTER TABLE ONLY public.prediction_chunks
     ADD CONSTRAINT prediction_chunks_pkey PRIMARY KEY (job_id, first_row);
+
+ALTER TABLE ONLY public.retry_row_numbers
+    ADD CONSTRAINT retry_row_numbers_pkey PRIMARY KEY (job_id, first_row);
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
@@ -367,17 +471,29 @@ CREATE INDEX api_keys_tenant ON public.api_keys USING btree (tenant_id);
 
 CREATE INDEX audit_log_tenant_at ON public.audit_log USING btree (tenant_id, at DESC, id DESC);
 
+CREATE INDEX dashboard_sessions_expires ON public.dashboard_sessions USING btree (expires_at);
+
+CREATE INDEX dashboard_sessions_key ON public.dashboard_sessions USING btree (key_id, created_at);
+
 CREATE INDEX expired_jobs_expired_at ON public.expired_jobs USING btree (expired_at);
 
 CREATE INDEX job_chunks_pending ON public.job_chunks USING btree (job_id) WHERE (status = 'pending'::text);
 
 CREATE INDEX jobs_finished_at ON public.jobs USING btree (finished_at) WHERE (status = ANY (ARRAY['completed'::text, 'failed'::text, 'cancelled'::text]));
 
+CREATE INDEX jobs_retry_of ON public.jobs USING btree (retry_of) WHERE (retry_of IS NOT NULL);
+
 CREATE INDEX jobs_tenant_created ON public.jobs USING btree (tenant_id, created_at DESC, id DESC);
 
 CREATE INDEX jobs_unfinished ON public.jobs USING btree (status) WHERE (status = ANY (ARRAY['receiving'::text, 'queued'::text, 'running'::text]));
 
 CREATE INDEX jobs_unfinished_progress ON public.jobs USING btree (progressed_at) WHERE (status = ANY (ARRAY['receiving'::text, 'queued'::text, 'running'::text]));
+
+CREATE INDEX model_alias_changes_alias ON public.model_alias_changes USING btree (model_id, alias, id DESC);
+
+CREATE INDEX model_evaluations_version ON public.model_evaluations USING btree (model_version_id, created_at DESC);
+
+CREATE INDEX retry_row_numbers_source ON public.retry_row_numbers USING btree (job_id, first_source);
 
 CREATE INDEX webhook_attempts_delivery ON public.webhook_attempts USING btree (delivery_id, attempt_no);
 
@@ -425,8 +541,17 @@ ALTER TABLE ONLY public.api_keys
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.dashboard_sessions
+    ADD CONSTRAINT dashboard_sessions_key_id_fkey FOREIGN KEY (key_id) REFERENCES public.api_keys(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.dashboard_sessions
+    ADD CONSTRAINT dashboard_sessions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.expired_jobs
     ADD CONSTRAINT expired_jobs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.job_chunk_metrics
+    ADD CONSTRAINT job_chunk_metrics_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.job_chunks
     ADD CONSTRAINT job_chunks_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
@@ -435,10 +560,19 @@ ALTER TABLE ONLY public.job_errors
     ADD CONSTRAINT job_errors_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_compare_model_version_id_fkey FOREIGN KEY (compare_model_version_id) REFERENCES public.model_versions(id);
+
+ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_model_version_id_fkey FOREIGN KEY (model_version_id) REFERENCES public.model_versions(id);
 
 ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES public.jobs(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.model_alias_changes
+    ADD CONSTRAINT model_alias_changes_model_id_fkey FOREIGN KEY (model_id) REFERENCES public.models(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.model_aliases
     ADD CONSTRAINT model_aliases_model_id_fkey FOREIGN KEY (model_id) REFERENCES public.models(id) ON DELETE CASCADE;
@@ -446,11 +580,17 @@ ALTER TABLE ONLY public.model_aliases
 ALTER TABLE ONLY public.model_aliases
     ADD CONSTRAINT model_aliases_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.model_versions(id);
 
+ALTER TABLE ONLY public.model_evaluations
+    ADD CONSTRAINT model_evaluations_model_version_id_fkey FOREIGN KEY (model_version_id) REFERENCES public.model_versions(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.model_versions
     ADD CONSTRAINT model_versions_model_id_fkey FOREIGN KEY (model_id) REFERENCES public.models(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.models
     ADD CONSTRAINT models_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.retry_row_numbers
+    ADD CONSTRAINT retry_row_numbers_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.webhook_attempts
     ADD CONSTRAINT webhook_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES public.webhook_deliveries(id) ON DELETE CASCADE;

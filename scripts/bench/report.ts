@@ -92,6 +92,26 @@ ${r.pipeline.runs.map((x, i) => `| ${i + 1} | ${f(x.rowsPerSecond)} | ${f(x.seco
 | **median** | **${f(r.pipeline.rowsPerSecond)}**${mark(r.pipeline.rowsPerSecond >= 100_000)} | | |
 `);
   }
+  if (r.lifecycle) {
+    const l = r.lifecycle;
+    const row = (name: string, x: { runs: { rowsPerSecond: number; seconds: number; workerPeakRssMb: number[] }[]; rowsPerSecond: number }, of: string) =>
+      `| ${name} | **${f(x.rowsPerSecond)}** | ${of} | ${x.runs.map((run) => f(run.rowsPerSecond)).join(', ')} | ${f(Math.max(...x.runs.flatMap((run) => run.workerPeakRssMb)))} |`;
+    out.push(`## Evaluation and compare jobs (issue 14)
+
+The bench model's ${f(r.config.rows)} rows with a \`label\` column (a class drawn at random), one worker
+process, upload start → job completed, the three kinds interleaved run by run (\`scripts/bench/lifecycle.ts\`):
+plain (the label column is an extra column), evaluation (\`label_column=label\`: the figures taken
+per chunk in the worker, merged by the commit that ends the job), compare (\`compare=\`: every row also
+scored by a second version with the same signature, on the same tensors). Goals: evaluation within
+10 % of plain, compare at least 55 % of plain.
+
+| job | rows/s (median) | of plain | runs | worker peak RSS (MB) |
+| --- | --- | --- | --- | --- |
+${row('plain', l.plain, '')}
+${row('evaluation', l.evaluation, `${pct(l.evaluation.ofPlain)}${mark(l.evaluation.ofPlain >= 0.9)}`)}
+${row('compare', l.compare, `${pct(l.compare.ofPlain)}${mark(l.compare.ofPlain >= 0.55)}`)}
+`);
+  }
   if (r.naive) out.push(`**The naive way** (the same kind of rows, ${f(r.naive.rows)} of them, as ONE BullMQ job: csv-parse with cast, one onnxruntime \`run()\` and one autocommit INSERT per row): **${f(r.naive.rowsPerSecond)} rows/s** (${f(r.naive.seconds, 1)} s).
 `);
 
@@ -122,8 +142,41 @@ ${r.e2e?.map((e) => `| worker (${e.workers} process${e.workers > 1 ? 'es' : ''})
 `);
   }
 
+  if (r.watchers) out.push(watchersSection(r.watchers));
+
   out.push(analysis(r));
   return out.join('\n');
+}
+
+/** Idle SSE watchers (scripts/bench/watchers.ts): memory and Postgres work while nothing moves. */
+function watchersSection(w: NonNullable<Results['watchers']>): string {
+  const extra = w.idleTransactionsWith - w.idleTransactionsWithout;
+  const kb = (before: number, after: number) => f(((after - before) * 1024) / w.watchers, 1);
+  return `## Live progress: idle watchers (issue 15)
+
+One api process, no worker: ${f(w.jobs)} queued jobs with ${f(w.perJob)} streams on each one's \`GET /v1/jobs/{id}/events\` and ${f(w.feeds)} on
+\`GET /v1/events\`, ${f(w.watchers)} in all (opened 500 at a time in ${f(w.connectSeconds, 1)} s; open-files limit ${f(w.openFilesLimit)}), then
+${f(w.idleSeconds)} s of nothing. RSS is read at the end of that idle time.
+
+| figure | goal | this run |
+| --- | --- | --- |
+| api RSS with ${f(w.watchers)} watchers | < 200 MB | **${f(w.rssAfterMb)} MB**: ${f(w.rssBeforeMb)} MB before, ${kb(w.rssBeforeMb, w.rssAfterMb)} kB a watcher${mark(w.rssAfterMb < 200)} |
+| the floor: a bare \`node:http\` server holding as many streams (scripts/bench/sseFloorServer.ts) | | ${f(w.floorRssAfterMb)} MB: ${f(w.floorRssBeforeMb)} MB before, ${kb(w.floorRssBeforeMb, w.floorRssAfterMb)} kB a stream |
+| transactions in the bench database while idle, with the watchers | no more than without | ${f(w.idleTransactionsWith)} (without: ${f(w.idleTransactionsWithout)})${mark(extra <= 0)} |
+| events sent while idle | 0 | ${f(w.idleEvents)} (heartbeats: ${f(w.heartbeats)} in all, one a stream every ${f(w.heartbeatMs / 1000)} s) |
+
+A watcher reads Postgres when it connects and when a message names its job, never on a timer;
+heartbeats are one interval for all streams, written without a query. The transactions are counted
+in pg_stat_database from another database, so counting adds none.
+
+Memory is the open response's, not the watchers': Sluice's own state is a few hundred bytes a
+watcher (its entry in src/jobs/jobEvents.ts, the stream's writer). The floor is what Node's socket,
+parser and request/response objects cost. Over it come Express's request state (its prototype swap
+gives every request hidden classes of its own; the router's state is dropped once the stream is
+open), the middleware's (the request logger among them; helmet's document headers are
+dropped), and V8's heap beyond what is live, left by the burst of connections and not given back
+while idle. Reaching the goal takes serving streams below Express, near the floor.
+`;
 }
 
 /** Each job's results read back whole, as CSV, right after it completed. */

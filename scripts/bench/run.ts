@@ -6,7 +6,8 @@
 // leftovers. Knobs (environment):
 //   BENCH_ROWS=1000000  BENCH_REPEATS=3  BENCH_E2E_REPEATS=3  BENCH_NAIVE_ROWS=20000
 //   BENCH_MEMORY_BYTES=2000000000  BENCH_RATE=200  BENCH_CLIENTS=64  BENCH_ONLINE_SECONDS=8
-//   BENCH_SKIP=stages,naive,online,floor,e2e,pipeline,memory   BENCH_VERBOSE=1 (child logs to stderr)
+//   BENCH_WATCHERS=10000  BENCH_WATCHER_JOBS=100  BENCH_WATCHER_FEEDS=100  BENCH_WATCHER_IDLE_SECONDS=20
+//   BENCH_SKIP=stages,naive,online,floor,e2e,pipeline,lifecycle,memory,watchers   BENCH_VERBOSE=1 (child logs to stderr)
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +22,8 @@ import { openLoop, saturation, type OpenLoop } from './online.js';
 import { measureStages, type StageFigures } from './stages.js';
 import { pipelineCsvBuffers, pipelineModel } from './pipelineModel.js';
 import { renderMarkdown } from './report.js';
+import { watchers, type WatcherFigures } from './watchers.js';
+import { measureLifecycle, type LifecycleFigures } from './lifecycle.js';
 
 const num = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
 const ROWS = num('BENCH_ROWS', 1_000_000);
@@ -31,6 +34,7 @@ const MEMORY_BYTES = num('BENCH_MEMORY_BYTES', 2_000_000_000);
 const RATE = num('BENCH_RATE', 200);
 const CLIENTS = num('BENCH_CLIENTS', 64);
 const ONLINE_SECONDS = num('BENCH_ONLINE_SECONDS', 8);
+const WATCHERS = { watchers: num('BENCH_WATCHERS', 10_000), jobs: num('BENCH_WATCHER_JOBS', 100), feeds: num('BENCH_WATCHER_FEEDS', 100), idleSeconds: num('BENCH_WATCHER_IDLE_SECONDS', 20) };
 const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 const cores = os.availableParallelism();
 
@@ -50,6 +54,10 @@ export interface Results {
   memory?: Awaited<ReturnType<typeof apiMemory>>;
   /** The titanic-like pipeline (one input per column), end to end with one worker. */
   pipeline?: { runs: E2eRun[]; rowsPerSecond: number };
+  /** An evaluation job and a compare job beside a plain one on the same labelled CSV (issue 14). */
+  lifecycle?: LifecycleFigures;
+  /** Idle live-progress (SSE) watchers on one api process (issue 15). */
+  watchers?: WatcherFigures;
 }
 
 const results: Results = {
@@ -192,10 +200,25 @@ try {
     results.pipeline = { runs, rowsPerSecond: median(runs.map((r) => r.rowsPerSecond)) };
   }
 
+  if (!skip.has('lifecycle')) {
+    const between = async () => {
+      await db.pool.query('DELETE FROM prediction_chunks');
+      await db.pool.query(`DELETE FROM jobs WHERE kind = 'batch'`);
+      await db.settle();
+    };
+    const l = (results.lifecycle = await measureLifecycle(env, tenant, ROWS, E2E_REPEATS, between, log));
+    log(`lifecycle: plain ${round(l.plain.rowsPerSecond)} rows/s, evaluation ${round(l.evaluation.rowsPerSecond)} (${round(l.evaluation.ofPlain * 100)} %), compare ${round(l.compare.rowsPerSecond)} (${round(l.compare.ofPlain * 100)} %)`);
+  }
+
   if (!skip.has('memory')) {
     log(`api memory: streaming ${round(MEMORY_BYTES / 1e9, 1)} GB of generated CSV…`);
     results.memory = await apiMemory(env, tenant, MEMORY_BYTES);
     log(`api peak RSS ${round(results.memory.peakRssMb)} MB over ${round(results.memory.bytes / 1e9, 2)} GB (${round(results.memory.mbPerSecond)} MB/s)`);
+  }
+
+  if (!skip.has('watchers')) {
+    const w = (results.watchers = await watchers(env, db, tenant, { ...WATCHERS, model: 'bench' }));
+    log(`watchers: api RSS ${round(w.rssBeforeMb)} → ${round(w.rssAfterMb)} MB with ${w.watchers} streams (${round(w.kbPerWatcher, 1)} kB each); transactions while idle ${w.idleSeconds} s: ${w.idleTransactionsWith} with them, ${w.idleTransactionsWithout} without`);
   }
 } finally {
   await db.drop().catch((err) => log('could not drop the bench database:', err.message));

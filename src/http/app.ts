@@ -4,31 +4,41 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { HttpError } from '../errors.js';
 import { LastUsedRecorder } from '../auth/lastUsed.js';
+import { Sessions } from '../auth/sessions.js';
 import { authenticate } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { bodyIdleTimeout, declaredSizeLimit } from './limits.js';
 import { redactUrl } from './logRedaction.js';
+import { compressDownloads } from './responseCompression.js';
 import { errorHandler } from './problems.js';
 import { queuedRowsCap } from './quotas.js';
 import { rateLimit } from './ratelimit.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerOpenApiRoute } from './routes/openapi.js';
 import { registerPredictionRoutes } from './routes/predictions.js';
 import { registerResultRoutes } from './routes/results.js';
+import { registerRetryRoutes } from './routes/retry.js';
+import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
+import { CONTENT_SECURITY_POLICY, staticSite } from './staticSite.js';
 
 /** The api as a value: its dependencies are built by src/api.ts, startApi in the same file listens, and src/server.ts is the process's entry point. */
 export function createApp(deps: AppDeps): Express {
   const { lookups } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Off unless TRUST_PROXY names the proxies in front: then their X-Forwarded-For/-Proto give the
+  // client's address (rate limits, audit) and https (the session cookie's Secure attribute).
+  app.set('trust proxy', deps.config.trustProxy);
   app.set('query parser', 'simple');
   app.locals.maxJsonDepth = deps.config.security.maxJsonDepth;
-  app.use(helmet());
+  // helmet's headers, with a strict Content-Security-Policy on every response (the dashboard's and
+  // the API's alike): nothing inline, everything from this origin (src/http/staticSite.ts).
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } }));
   app.use(
     pinoHttp({
       logger: deps.log,
@@ -46,6 +56,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(bodyIdleTimeout(deps.config.security.bodyIdleTimeoutMs));
+  // GET answers (results above all) gzip-compressed when the client accepts it; never SSE (responseCompression.ts).
+  app.use(compressDownloads());
 
   const open = express.Router();
   registerHealthRoutes(open, deps);
@@ -57,9 +69,15 @@ export function createApp(deps: AppDeps): Express {
     if (!/after calling end/.test(String((err as Error)?.message))) deps.log.warn({ err }, 'could not record keys\' last use; will retry');
   });
   app.locals.lastUsed = lastUsed; // flushed by the process on shutdown
+  // Dashboard sessions (src/auth/sessions.ts): every /v1 route also takes the session cookie.
+  const sessions = new Sessions(deps.pool, { idleMs: deps.config.dashboard.sessionIdleMs, maxMs: deps.config.dashboard.sessionMaxMs });
+  app.locals.sessions = sessions; // tests move its clock
+  const authenticated = [authenticate(deps.pool, lastUsed, lookups, sessions), rateLimit(deps)];
+  const signIn = express.Router();
+  registerSessionRoutes(signIn, deps, sessions, authenticated);
+  app.use(signIn);
   const v1 = express.Router();
-  v1.use(authenticate(deps.pool, lastUsed, lookups));
-  v1.use(rateLimit(deps));
+  v1.use(...authenticated);
   v1.post('/jobs', declaredSizeLimit(intake.maxUploadBytes + 1024 * 1024, 'a CSV upload (MAX_UPLOAD_BYTES)'), queuedRowsCap(lookups, security.maxQueuedRowsPerTenant, intake.maxRowsPerJob));
   v1.post('/predictions', queuedRowsCap(lookups, security.maxQueuedRowsPerTenant, intake.maxPredictionRecords));
   v1.post('/models/:name/versions', declaredSizeLimit(intake.maxModelBytes + 16 * 1024 * 1024, 'a model upload (MAX_MODEL_BYTES)'));
@@ -67,9 +85,13 @@ export function createApp(deps: AppDeps): Express {
   registerModelRoutes(v1, deps);
   registerJobRoutes(v1, deps);
   registerResultRoutes(v1, deps);
+  registerRetryRoutes(v1, deps);
+  registerEventRoutes(v1, deps);
   registerPredictionRoutes(v1, deps);
   registerWebhookRoutes(v1, deps);
   app.use('/v1', v1);
+  // The dashboard at / (anything not routed above; /v1 paths excepted).
+  app.use(staticSite(deps.config.dashboard.webDistDir));
 
   app.use((req) => {
     throw new HttpError('not_found', `No route ${req.method} ${req.path}. The API is described at /openapi.json.`);
