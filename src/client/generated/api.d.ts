@@ -55,6 +55,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in to the dashboard: exchange an API key for an HttpOnly session cookie acting with the key's scopes */
+        post: operations["createSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard session of the cookie: tenant, scopes, expiry and its CSRF token. Counts as use (the idle expiry slides). */
+        get: operations["getCurrentSession"];
+        put?: never;
+        post?: never;
+        /** Sign out: the session ends at once in every api process and the cookie is cleared. Needs X-CSRF-Token. */
+        delete: operations["deleteCurrentSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/keys": {
         parameters: {
             query?: never;
@@ -2119,7 +2154,7 @@ export interface components {
              * @description A stable code: branch on this, not on `detail`.
              * @enum {string}
              */
-            code: "bad_request" | "upload_aborted" | "invalid_json" | "invalid_gzip" | "json_too_deep" | "validation_failed" | "unknown_parameter" | "unauthorized" | "forbidden" | "not_found" | "model_not_found" | "job_not_found" | "method_not_allowed" | "not_acceptable" | "conflict" | "idempotency_conflict" | "idempotency_key_reused" | "key_limit_reached" | "job_not_cancellable" | "promotion_guard_failed" | "nothing_to_roll_back" | "job_not_finished" | "nothing_to_retry" | "results_not_mergeable" | "gone" | "job_expired" | "payload_too_large" | "unsupported_media_type" | "invalid_model" | "external_data_not_supported" | "invalid_signature" | "signature_mismatch" | "missing_columns" | "duplicate_columns" | "empty_upload" | "invalid_csv" | "too_many_rows" | "too_many_columns" | "record_too_large" | "invalid_callback_url" | "invalid_records" | "missing_label_column" | "evaluation_not_supported" | "incompatible_models" | "rate_limited" | "quota_exceeded" | "internal" | "service_unavailable";
+            code: "bad_request" | "upload_aborted" | "invalid_json" | "invalid_gzip" | "json_too_deep" | "validation_failed" | "unknown_parameter" | "unauthorized" | "forbidden" | "csrf_failed" | "not_found" | "model_not_found" | "job_not_found" | "method_not_allowed" | "not_acceptable" | "conflict" | "idempotency_conflict" | "idempotency_key_reused" | "key_limit_reached" | "job_not_cancellable" | "promotion_guard_failed" | "nothing_to_roll_back" | "job_not_finished" | "nothing_to_retry" | "results_not_mergeable" | "gone" | "job_expired" | "payload_too_large" | "unsupported_media_type" | "invalid_model" | "external_data_not_supported" | "invalid_signature" | "signature_mismatch" | "missing_columns" | "duplicate_columns" | "empty_upload" | "invalid_csv" | "too_many_rows" | "too_many_columns" | "record_too_large" | "invalid_callback_url" | "invalid_records" | "missing_label_column" | "evaluation_not_supported" | "incompatible_models" | "rate_limited" | "quota_exceeded" | "internal" | "service_unavailable";
             detail: string;
             instance?: string;
             request_id?: string;
@@ -2416,6 +2451,49 @@ export interface components {
         };
         /**
          * @example {
+         *       "object": "session",
+         *       "tenant": "acme",
+         *       "scopes": [
+         *         "jobs:read",
+         *         "jobs:write",
+         *         "models:read"
+         *       ],
+         *       "key_prefix": "sluice_sk_4Fh2Qz",
+         *       "expires_at": "2026-01-02T21:00:00.000Z",
+         *       "idle_timeout_seconds": 1800,
+         *       "csrf_token": "oJ0o2g1mHqk8bQy3nY6Ck0o5aVbZ8dWq1uH7lT2sRxE"
+         *     }
+         */
+        Session: {
+            /** @constant */
+            object: "session";
+            /** @description The key's tenant */
+            tenant: string;
+            /** @description The key's scopes: what requests made with the session may do */
+            scopes: ("jobs:write" | "jobs:read" | "models:write" | "models:read" | "webhooks:write" | "admin")[];
+            /** @description The first characters of the key, as key listings show them */
+            key_prefix: string;
+            /**
+             * Format: date-time
+             * @description When the session ends whatever its use (SESSION_MAX_HOURS after sign-in)
+             */
+            expires_at: string;
+            /** @description The session also ends after this long without a request (SESSION_IDLE_MINUTES) */
+            idle_timeout_seconds: number;
+            /** @description Send it as the X-CSRF-Token header with every request authenticated by the cookie that is not GET or HEAD */
+            csrf_token: string;
+        };
+        /**
+         * @example {
+         *       "key": "sluice_sk_…"
+         *     }
+         */
+        SessionCreateRequest: {
+            /** @description An API key (sluice_sk_…). Exchanged for the session cookie; never echoed back nor stored. */
+            key: string;
+        };
+        /**
+         * @example {
          *       "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
          *       "object": "webhook_endpoint",
          *       "url": "https://hooks.example.com/sluice",
@@ -2695,6 +2773,377 @@ export interface operations {
                      *       "status": 400,
                      *       "code": "validation_failed",
                      *       "detail": "validation_failed (a path or query parameter, or the body, does not fit), unknown_parameter (a query parameter the route does not take), invalid_json, json_too_deep"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "key": "sluice_sk_…"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SessionCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description signed in: the cookie is set; the body never holds the key or the cookie's token */
+            201: {
+                headers: {
+                    /** @description sluice_session=<token>; Path=/; HttpOnly; SameSite=Strict, plus Secure over https and Max-Age/Expires at the session's absolute end */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "session",
+                     *       "tenant": "acme",
+                     *       "scopes": [
+                     *         "jobs:read",
+                     *         "jobs:write",
+                     *         "models:read"
+                     *       ],
+                     *       "key_prefix": "sluice_sk_4Fh2Qz",
+                     *       "expires_at": "2026-01-02T21:00:00.000Z",
+                     *       "idle_timeout_seconds": 1800,
+                     *       "csrf_token": "oJ0o2g1mHqk8bQy3nY6Ck0o5aVbZ8dWq1uH7lT2sRxE"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description validation_failed (a path or query parameter, or the body, does not fit), unknown_parameter (a query parameter the route does not take), invalid_json, json_too_deep */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#validation_failed",
+                     *       "title": "validation failed",
+                     *       "status": 400,
+                     *       "code": "validation_failed",
+                     *       "detail": "validation_failed (a path or query parameter, or the body, does not fit), unknown_parameter (a query parameter the route does not take), invalid_json, json_too_deep"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: the key is malformed, unknown or revoked (it is not echoed) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#unauthorized",
+                     *       "title": "unauthorized",
+                     *       "status": 401,
+                     *       "code": "unauthorized",
+                     *       "detail": "unauthorized: the key is malformed, unknown or revoked (it is not echoed)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#payload_too_large",
+                     *       "title": "payload too large",
+                     *       "status": 413,
+                     *       "code": "payload_too_large",
+                     *       "detail": "payload_too_large: the body is over the limit"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#unsupported_media_type",
+                     *       "title": "unsupported media type",
+                     *       "status": 415,
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "unsupported_media_type: the body must be JSON"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: more than 10 failed sign-ins a minute from this address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#rate_limited",
+                     *       "title": "rate limited",
+                     *       "status": 429,
+                     *       "code": "rate_limited",
+                     *       "detail": "rate_limited: more than 10 failed sign-ins a minute from this address; wait for Retry-After"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a backing service is briefly unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#service_unavailable",
+                     *       "title": "service unavailable",
+                     *       "status": 503,
+                     *       "code": "service_unavailable",
+                     *       "detail": "service_unavailable: a backing service is briefly unavailable; retry after Retry-After"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "session",
+                     *       "tenant": "acme",
+                     *       "scopes": [
+                     *         "jobs:read",
+                     *         "jobs:write",
+                     *         "models:read"
+                     *       ],
+                     *       "key_prefix": "sluice_sk_4Fh2Qz",
+                     *       "expires_at": "2026-01-02T21:00:00.000Z",
+                     *       "idle_timeout_seconds": 1800,
+                     *       "csrf_token": "oJ0o2g1mHqk8bQy3nY6Ck0o5aVbZ8dWq1uH7lT2sRxE"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description validation_failed (a path or query parameter, or the body, does not fit), unknown_parameter (a query parameter the route does not take), invalid_json, json_too_deep */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#validation_failed",
+                     *       "title": "validation failed",
+                     *       "status": 400,
+                     *       "code": "validation_failed",
+                     *       "detail": "validation_failed (a path or query parameter, or the body, does not fit), unknown_parameter (a query parameter the route does not take), invalid_json, json_too_deep"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no session cookie, or the session ended (signed out, idle, past its maximum age, its key revoked); the cookie is cleared */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#unauthorized",
+                     *       "title": "unauthorized",
+                     *       "status": 401,
+                     *       "code": "unauthorized",
+                     *       "detail": "unauthorized: no session cookie, or the session ended (signed out, idle, past its maximum age, its key revoked); the cookie is cleared"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the key's request rate (RATE_LIMIT_PER_SECOND); wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#rate_limited",
+                     *       "title": "rate limited",
+                     *       "status": 429,
+                     *       "code": "rate_limited",
+                     *       "detail": "rate_limited: the key's request rate (RATE_LIMIT_PER_SECOND); wait for Retry-After"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a backing service is briefly unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#service_unavailable",
+                     *       "title": "service unavailable",
+                     *       "status": 503,
+                     *       "code": "service_unavailable",
+                     *       "detail": "service_unavailable: a backing service is briefly unavailable; retry after Retry-After"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteCurrentSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description signed out; the cookie is cleared */
+            204: {
+                headers: {
+                    /** @description sluice_session=; Path=/; Expires in the past: the browser drops the cookie */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description validation_failed (a path or query parameter, or the body, does not fit), unknown_parameter (a query parameter the route does not take), invalid_json, json_too_deep */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#validation_failed",
+                     *       "title": "validation failed",
+                     *       "status": 400,
+                     *       "code": "validation_failed",
+                     *       "detail": "validation_failed (a path or query parameter, or the body, does not fit), unknown_parameter (a query parameter the route does not take), invalid_json, json_too_deep"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no session cookie, or the session ended (signed out, idle, past its maximum age, its key revoked); the cookie is cleared */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#unauthorized",
+                     *       "title": "unauthorized",
+                     *       "status": 401,
+                     *       "code": "unauthorized",
+                     *       "detail": "unauthorized: no session cookie, or the session ended (signed out, idle, past its maximum age, its key revoked); the cookie is cleared"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description csrf_failed: the X-CSRF-Token header is missing or is not the session's csrf_token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#csrf_failed",
+                     *       "title": "csrf failed",
+                     *       "status": 403,
+                     *       "code": "csrf_failed",
+                     *       "detail": "csrf_failed: the X-CSRF-Token header is missing or is not the session's csrf_token"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the key's request rate (RATE_LIMIT_PER_SECOND); wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#rate_limited",
+                     *       "title": "rate limited",
+                     *       "status": 429,
+                     *       "code": "rate_limited",
+                     *       "detail": "rate_limited: the key's request rate (RATE_LIMIT_PER_SECOND); wait for Retry-After"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a backing service is briefly unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank#service_unavailable",
+                     *       "title": "service unavailable",
+                     *       "status": 503,
+                     *       "code": "service_unavailable",
+                     *       "detail": "service_unavailable: a backing service is briefly unavailable; retry after Retry-After"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -4710,7 +5159,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description incompatible_models: the versions of the split read different columns */
+            /** @description incompatible_models: a version of the split reads a column the heaviest version does not */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4722,7 +5171,7 @@ export interface operations {
                      *       "title": "incompatible models",
                      *       "status": 422,
                      *       "code": "incompatible_models",
-                     *       "detail": "incompatible_models: the versions of the split read different columns"
+                     *       "detail": "incompatible_models: a version of the split reads a column the heaviest version does not"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
