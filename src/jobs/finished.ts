@@ -46,4 +46,14 @@ export class JobFinishedNotifier {
     const results = await Promise.allSettled(tasks);
     for (const r of results) if (r.status === 'rejected') this.log.warn({ err: String(r.reason) }, 'post-commit notification failed; the reconciler will catch up');
   }
+
+  /**
+   * Batch jobs a worker has just started (their first chunk taken): watchers see "running" then,
+   * not with the first chunk's commit, seconds later on a large chunk. Best effort, like the rest.
+   */
+  async started(jobs: { id: string; tenant: string }[]) {
+    if (!jobs.length || !this.progressChannel) return;
+    const moved = jobs.map((j) => ({ id: j.id, tenant: j.tenant, status: 'running' as const, chunks_done: 0, rows_done: 0, rows_total: null }));
+    await this.redis.publish(this.progressChannel, JSON.stringify(moved)).catch((err) => this.log.warn({ err: String(err) }, 'could not tell watchers a job started'));
+  }
 }

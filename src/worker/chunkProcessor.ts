@@ -68,6 +68,11 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
         const level = chunk.format === 'json' ? 'debug' : 'info';
         if (chunk.startedJob && log.isLevelEnabled(level)) chunkLog(ref, chunk)[level]({ first_row: chunk.firstRow }, 'job started');
       }
+      // Uploads only (a single prediction's one news is its end), and only a job this load moved
+      // from queued to running (jobStatus is read before the load's update); one still receiving
+      // its upload stays receiving.
+      const nowRunning = work.filter(({ chunk }) => chunk.startedJob && chunk.jobStatus === 'queued' && chunk.format === 'csv');
+      void deps.notify.started(nowRunning.map(({ ref, chunk }) => ({ id: ref.jobId, tenant: chunk.tenantId })));
       const scored = await Promise.allSettled(
         work.map(({ ref, chunk }) =>
           chunk.starts > maxStarts
