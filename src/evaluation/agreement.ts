@@ -1,9 +1,11 @@
-import { z } from 'zod';
 import { CompensatedSum } from './compensatedSum.js';
 import type { Scored } from './evaluator.js';
 import { PartialMismatchError } from './errors.js';
 import { mergeTriples, PairCounts, type PairTriple } from './pairCounts.js';
 import { className, denseMatrix } from './report.js';
+import type { AgreementSummary } from './schemas.js';
+
+export type { AgreementSummary } from './schemas.js';
 
 // Compare jobs: how often two models agree on the same rows. Per row allocation-free like the
 // evaluator; partials are plain JSON merged in any order. Rows where either model failed count as
@@ -110,37 +112,7 @@ export function mergeAgreementPartials(a: AgreementPartial, b: AgreementPartial)
   throw new PartialMismatchError('agreement', a.task, b.task);
 }
 
-const Count = z.number().int().min(0);
-const agreementShape = {
-  rows: Count.describe('Rows both models scored'),
-  unscored: Count.describe('Rows either model failed to score; left out'),
-  agreement_rate: z.number().min(0).max(1).nullable().describe('Share of those rows where the two agree; null when there were none'),
-};
 
-export const ClassificationAgreementSchema = z
-  .object({
-    task: z.literal('classification'),
-    ...agreementShape,
-    disagreement_matrix: z
-      .object({ labels_a: z.array(z.string()), labels_b: z.array(z.string()), counts: z.array(z.array(Count)) })
-      .describe("counts[i][j]: rows model a put in labels_a[i] and model b in labels_b[j]; the classes either model predicted (both axes alike when the models share their labels)"),
-  })
-  .meta({ id: 'ClassificationAgreement', description: 'How often two classifiers predict the same class' });
-
-export const RegressionAgreementSchema = z
-  .object({
-    task: z.literal('regression'),
-    ...agreementShape,
-    mean_absolute_difference: z.number().nullable(),
-    max_absolute_difference: z.number().nullable(),
-  })
-  .meta({ id: 'RegressionAgreement', description: 'How close two regressors are; they agree on a row when |a − b| ≤ 1e-6·max(1, |a|)' });
-
-export const AgreementSummarySchema = z
-  .discriminatedUnion('task', [ClassificationAgreementSchema, RegressionAgreementSchema])
-  .meta({ id: 'AgreementSummary', description: 'Two model versions scored on the same rows: how often they agree' });
-
-export type AgreementSummary = z.infer<typeof AgreementSummarySchema>;
 
 export function agreementReport(p: AgreementPartial, labelsA: string[] | null, labelsB: string[] | null): AgreementSummary {
   const agreement_rate = p.rows > 0 ? p.agree / p.rows : null;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { EvaluationSchema } from '../evaluation/report.js';
-import { AgreementSummarySchema } from '../evaluation/agreement.js';
+import { AgreementSummarySchema, EvaluationSchema } from '../evaluation/schemas.js';
 import { SCOPES } from '../auth/keys.js';
 import { JOB_STATUSES } from '../db/jobRow.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';

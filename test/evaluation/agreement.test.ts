@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { agreementReport, AgreementSummarySchema, createAgreement, mergeAgreementPartials, type AgreementPartial } from '../../src/evaluation/agreement.js';
+import { agreementReport, createAgreement, mergeAgreementPartials, type AgreementPartial } from '../../src/evaluation/agreement.js';
+import { AgreementSummarySchema } from '../../src/evaluation/schemas.js';
 import { PartialMismatchError } from '../../src/evaluation/errors.js';
 import type { Scored } from '../../src/evaluation/evaluator.js';
 import { expectClose, expectSameReport, mergeOrders, randomSplits, rng } from './helpers.js';

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { createEvaluator, type Scored } from '../../src/evaluation/evaluator.js';
 import { PartialMismatchError } from '../../src/evaluation/errors.js';
 import { mergeEvalPartials, type EvalPartial } from '../../src/evaluation/partial.js';
-import { EvaluationSchema, evaluationReport, type ClassificationEvaluation } from '../../src/evaluation/report.js';
+import { evaluationReport, type ClassificationEvaluation } from '../../src/evaluation/report.js';
+import { EvaluationSchema } from '../../src/evaluation/schemas.js';
 import { expectClose, expectSameReport, mergeOrders, randomSplits, rng } from './helpers.js';
 
 type Row = [label: string | null, pred: Scored | null];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createEvaluator, type Scored } from '../../src/evaluation/evaluator.js';
 import { mergeEvalPartials, type EvalPartial } from '../../src/evaluation/partial.js';
-import { EvaluationSchema, evaluationReport, type RegressionEvaluation } from '../../src/evaluation/report.js';
+import { evaluationReport, type RegressionEvaluation } from '../../src/evaluation/report.js';
+import { EvaluationSchema } from '../../src/evaluation/schemas.js';
 import { expectClose, expectSameReport, mergeOrders, randomSplits, rng } from './helpers.js';
 
 type Row = [label: string | null, pred: Scored | null];
