@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
-import { MAX_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, type Chunk, type ChunkLines } from './records.js';
+import { ChunkCutter } from './chunkCutter.js';
+import { MAX_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, type Chunk } from './records.js';
 
 // JSON Lines uploads (application/x-ndjson, the OpenAI Batch API's input shape): one JSON object a
 // line, keyed by column name. Lines become the same chunks single predictions use (format 'json':
@@ -13,9 +14,8 @@ import { MAX_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, type Chunk, type ChunkLines } from
 const LF = 10;
 const CR = 13;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-const OPEN = Buffer.from('[');
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']');
+/** A chunk's payload: its records as a JSON array. */
+const JSON_FRAME = { open: Buffer.from('['), separator: 0x2c /* , */, close: Buffer.from(']') };
 
 export type JsonLinesErrorCode = 'record_too_large' | 'invalid_records';
 
@@ -44,30 +44,20 @@ export class JsonLinesChunker {
   /** The first record, once its line is in: its keys are the upload's columns. */
   first: Record<string, unknown> | null = null;
   private readonly max: number;
-  private readonly chunkRows: number;
-  private readonly maxChunkBytes: number;
+  private readonly cutter: ChunkCutter;
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private bomPending = true;
   private line = 0; // lines completed so far
-  private pending: Buffer[] = [];
-  private pendingBytes = 2; // the brackets
-  private pendingLines: ChunkLines = { first: 0, jumps: null };
-  private pendingExtra = 0;
-  private ready: Chunk[] = [];
-  private seq = 0;
-  private chunkedRows = 0;
 
   constructor(opts: JsonLinesOptions) {
     this.max = opts.maxRecordBytes;
-    this.chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
-    this.maxChunkBytes = opts.maxChunkBytes ?? MAX_CHUNK_BYTES;
-    if (!(this.chunkRows >= 1)) throw new RangeError('chunkRows must be at least 1');
+    this.cutter = new ChunkCutter(JSON_FRAME, opts.chunkRows ?? DEFAULT_CHUNK_ROWS, opts.maxChunkBytes ?? MAX_CHUNK_BYTES);
   }
 
   /** Records seen so far (in drained, ready or pending chunks). */
   get rows(): number {
-    return this.chunkedRows + this.pending.length;
+    return this.cutter.rows;
   }
 
   push(input: Uint8Array): void {
@@ -103,14 +93,12 @@ export class JsonLinesChunker {
   end(): void {
     this.bomPending = false;
     if (this.carryBytes) this.endLine(Buffer.alloc(0));
-    this.flush();
+    this.cutter.flush();
   }
 
   /** Completed chunks since the last drain, in order. */
   drain(): Chunk[] {
-    const r = this.ready;
-    this.ready = [];
-    return r;
+    return this.cutter.drain();
   }
 
   private endLine(tail: Buffer): void {
@@ -144,34 +132,7 @@ export class JsonLinesChunker {
     // The line's own bytes when it is JSON (numbers stay as sent; copied into the chunk at flush,
     // as Chunker does); its text as a JSON string when not, so the array still parses and the
     // worker fails that row alone.
-    this.add(valid ? line : Buffer.from(JSON.stringify(text)), at);
-  }
-
-  private add(rec: Buffer, line: number): void {
-    if (this.pending.length > 0 && this.pendingBytes + 1 + rec.length > this.maxChunkBytes) this.flush();
-    const i = this.pending.length;
-    this.pendingBytes += i > 0 ? rec.length + 1 : rec.length;
-    if (i === 0) {
-      this.pendingLines = { first: line, jumps: null };
-      this.pendingExtra = 0;
-    } else {
-      const extra = line - this.pendingLines.first - i;
-      if (extra !== this.pendingExtra) (this.pendingLines.jumps ??= []).push(i, (this.pendingExtra = extra));
-    }
-    this.pending.push(rec);
-    if (this.pending.length >= this.chunkRows) this.flush();
-  }
-
-  private flush(): void {
-    const recs = this.pending;
-    if (recs.length === 0) return;
-    const parts: Buffer[] = [OPEN];
-    recs.forEach((r, i) => (i > 0 ? parts.push(COMMA, r) : parts.push(r)));
-    parts.push(CLOSE);
-    this.ready.push({ seq: this.seq++, firstRow: this.chunkedRows + 1, rowCount: recs.length, payload: Buffer.concat(parts, this.pendingBytes), lines: this.pendingLines });
-    this.chunkedRows += recs.length;
-    this.pending = [];
-    this.pendingBytes = 2;
+    this.cutter.add(valid ? line : Buffer.from(JSON.stringify(text)), at);
   }
 
   private tooLarge(line: number): JsonLinesError {

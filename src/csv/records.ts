@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { ChunkCutter } from './chunkCutter.js';
 
 // Record boundaries without parsing fields: a `"` toggles "inside quotes" (RFC 4180's doubled
 // quote toggles twice, so it needs no special case) and a newline outside quotes ends a record.
@@ -244,26 +245,16 @@ export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
 export class Chunker {
   header: Buffer | null = null;
   private readonly splitter: RecordSplitter;
-  private readonly chunkRows: number;
-  private readonly maxChunkBytes: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private pendingLines: ChunkLines = { first: 0, jumps: null };
-  private pendingExtra = 0;
-  private ready: Chunk[] = [];
-  private seq = 0;
-  private chunkedRows = 0;
+  private readonly cutter: ChunkCutter;
 
   constructor(opts: ChunkerOptions) {
     this.splitter = new RecordSplitter({ maxRecordBytes: opts.maxRecordBytes });
-    this.chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
-    this.maxChunkBytes = opts.maxChunkBytes ?? MAX_CHUNK_BYTES;
-    if (!(this.chunkRows >= 1)) throw new RangeError('chunkRows must be at least 1');
+    this.cutter = new ChunkCutter(CSV_FRAME, opts.chunkRows ?? DEFAULT_CHUNK_ROWS, opts.maxChunkBytes ?? MAX_CHUNK_BYTES);
   }
 
   /** Data rows seen so far (in drained, ready or pending chunks). */
   get rows(): number {
-    return this.chunkedRows + this.pending.length;
+    return this.cutter.rows;
   }
 
   push(buf: Uint8Array): void {
@@ -272,14 +263,12 @@ export class Chunker {
 
   end(): void {
     this.take(this.split(() => this.splitter.end()), this.splitter.recordLines);
-    this.flush();
+    this.cutter.flush();
   }
 
   /** Completed chunks since the last drain, in order. */
   drain(): Chunk[] {
-    const r = this.ready;
-    this.ready = [];
-    return r;
+    return this.cutter.drain();
   }
 
   private split(f: () => Buffer[]): Buffer[] {
@@ -299,36 +288,13 @@ export class Chunker {
         this.header = Buffer.from(rec); // a copy, so it does not pin the upload's first buffer
         continue;
       }
-      if (this.pending.length > 0 && this.pendingBytes + 1 + rec.length > this.maxChunkBytes) this.flush();
-      this.pendingBytes += this.pending.length > 0 ? rec.length + 1 : rec.length;
-      const i = this.pending.length;
-      if (i === 0) {
-        this.pendingLines = { first: lines[r], jumps: null };
-        this.pendingExtra = 0;
-      } else {
-        const extra = lines[r] - this.pendingLines.first - i;
-        if (extra !== this.pendingExtra) (this.pendingLines.jumps ??= []).push(i, (this.pendingExtra = extra));
-      }
-      this.pending.push(rec);
-      if (this.pending.length >= this.chunkRows) this.flush();
+      this.cutter.add(rec, lines[r]);
     }
-  }
-
-  private flush(): void {
-    const recs = this.pending;
-    if (recs.length === 0) return;
-    const payload = Buffer.allocUnsafe(this.pendingBytes);
-    let off = 0;
-    for (let i = 0; i < recs.length; i++) {
-      if (i > 0) payload[off++] = LF;
-      off += recs[i].copy(payload, off);
-    }
-    this.ready.push({ seq: this.seq++, firstRow: this.chunkedRows + 1, rowCount: recs.length, payload, lines: this.pendingLines });
-    this.chunkedRows += recs.length;
-    this.pending = [];
-    this.pendingBytes = 0;
   }
 }
+
+/** A CSV chunk's payload: its records joined by "\n". */
+const CSV_FRAME = { open: Buffer.alloc(0), separator: LF, close: Buffer.alloc(0) };
 
 // Quoted files put quotes a few bytes apart, where a native indexOf call costs more than
 // looking at the bytes; a short JS look first, then indexOf for the long stretches.

@@ -1,16 +1,8 @@
 import { expect } from 'vitest';
+import { seededRandom } from '../../scripts/train/datasets.js';
 
-/** A seeded generator (mulberry32), so a failure reproduces. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (mulberry32, the demo split's), so a failure reproduces. */
+export const rng = seededRandom;
 
 /** |actual − expected| within 1e-12 of `scale` (by default |expected|): the relative bound the metrics promise. */
 export function expectClose(actual: number | null, expected: number, scale = Math.abs(expected)): void {
