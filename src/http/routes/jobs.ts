@@ -169,7 +169,7 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
       const [name, version] = query.model?.split(':') ?? [];
       const model = name ? { name, version: version === undefined ? undefined : Number(version) } : undefined;
       const rows = await listJobs(pool, auth.tenantId, { limit: query.limit + 1, status: query.status, model, after });
-      res.json(page(rows, query.limit, (j) => jobView(j, view), (j) => ({ t: j.created_at.toISOString(), id: j.id })));
+      res.json(page(rows, query.limit, (j) => jobView(j, view), (j) => ({ t: j.cursor_t, id: j.id })));
     },
   );
 
