@@ -9,7 +9,7 @@
 //   BENCH_WATCHERS=10000  BENCH_WATCHER_JOBS=100  BENCH_WATCHER_FEEDS=100  BENCH_WATCHER_IDLE_SECONDS=20
 //   BENCH_SKIP=stages,naive,online,floor,e2e,pipeline,lifecycle,memory,watchers   BENCH_VERBOSE=1 (child logs to stderr)
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -230,7 +230,9 @@ try {
 const json = path.join(ROOT, 'docs/benchmarks.json');
 const md = path.join(ROOT, 'docs/benchmarks.md');
 writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
-const text = renderMarkdown(results);
+// The dashboard's figures come from another run (npm run bench:web): their block is kept as it was.
+const dashboard = /<!-- dashboard:start[\s\S]*?<!-- dashboard:end -->\n?/.exec(existsSync(md) ? readFileSync(md, 'utf8') : '')?.[0];
+const text = renderMarkdown(results) + (dashboard ? `\n${dashboard}` : '');
 writeFileSync(md, text);
 console.log(text);
 log(`wrote ${path.relative(ROOT, md)} and ${path.relative(ROOT, json)}`);
