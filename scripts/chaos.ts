@@ -1,7 +1,8 @@
 // npm run chaos: the long version of test/reliability. Its own Postgres and Redis on free ports,
 // an api and three workers as real processes, a few hundred thousand rows in several jobs, and on
 // the way: workers SIGKILLed mid-chunk, a rolling SIGTERM restart, a Redis FLUSHALL, Postgres
-// stopped and restarted, Redis killed and restarted empty. Then it counts: rows expected, rows
+// stopped and restarted, Redis killed and restarted empty, with single predictions in flight through
+// each fault (scripts/chaosPredictions.ts). Then it counts: rows expected, rows
 // stored, duplicates, gaps, jobs stuck, and how long each fault took to heal. Exit 1 on any loss.
 //
 //   npm run chaos                       # 300 000 rows in 5 jobs
@@ -15,6 +16,7 @@ import { createKey } from '../src/auth/tenants.js';
 import { rowsCsv, slowClassifier } from '../test/reliability/data.js';
 import { startPostgres, startRedisServer, waitFor } from '../test/reliability/infra.js';
 import { startApi as apiProcess, killAll, startWorker as worker, type Proc } from '../test/helpers/processes.js';
+import { startPredictionLoad } from './chaosPredictions.js';
 
 const TOTAL = Number(process.env.CHAOS_ROWS ?? 300_000);
 const JOBS = Number(process.env.CHAOS_JOBS ?? 5);
@@ -55,6 +57,10 @@ async function run(): Promise<number> {
   const reg = await fetch(`${api.url}/v1/models/slow/versions`, { method: 'POST', body: form, headers: auth });
   if (reg.status !== 201) throw new Error(`model registration: ${reg.status} ${await reg.text()}`);
 
+  // Single predictions in flight through every fault, each checked (scripts/chaosPredictions.ts):
+  // their reference is taken before the batch jobs load the workers.
+  const predictions = await startPredictionLoad(api.url, auth, 'slow');
+  say('single predictions: reference taken; 2 clients send from now until after the last fault');
   const ids: string[] = [];
   for (let j = 0; j < JOBS; j++) {
     const res = await fetch(`${api.url}/v1/jobs?model=slow`, { method: 'POST', body: rowsCsv(perJob), headers: { ...auth, 'content-type': 'text/csv' } });
@@ -72,12 +78,15 @@ async function run(): Promise<number> {
       }
     }
   };
-  const totalChunks = (await q<{ n: number }>('SELECT sum(chunks_total)::int AS n FROM jobs'))[0].n;
-  const done = async () => (await q<{ n: number }>('SELECT sum(chunks_done)::int AS n FROM jobs'))[0].n;
-  const inHand = async () => (await q<{ job_id: string; seq: number }>(`SELECT job_id, seq FROM job_chunks WHERE status = 'pending' AND attempts > 0`)).map((r) => `${r.job_id}/${r.seq}`);
+  // Progress is the batch jobs' (the single predictions above make small jobs all along).
+  const totalChunks = (await q<{ n: number }>(`SELECT sum(chunks_total)::int AS n FROM jobs WHERE kind = 'batch'`))[0].n;
+  const done = async () => (await q<{ n: number }>(`SELECT sum(chunks_done)::int AS n FROM jobs WHERE kind = 'batch'`))[0].n;
+  const inHand = async () =>
+    (await q<{ job_id: string; seq: number }>(`SELECT c.job_id, c.seq FROM job_chunks c JOIN jobs j ON j.id = c.job_id AND j.kind = 'batch' WHERE c.status = 'pending' AND c.attempts > 0`)).map((r) => `${r.job_id}/${r.seq}`);
+
   const pendingRecoveries: Promise<void>[] = [];
   const faults: string[] = [];
-  const recoveries: { fault: string; chunksInHand: number; lastedSeconds: number; resumedSeconds: number; recoverSeconds: number }[] = [];
+  const recoveries: { fault: string; chunksInHand: number; predictionsInFlight: number; lastedSeconds: number; resumedSeconds: number; recoverSeconds: number }[] = [];
 
   /** Runs a fault once `fraction` of all chunks are done; then times until the chunks that were in hand are all done. */
   async function fault(fraction: number, name: string, act: () => Promise<void>) {
@@ -85,7 +94,9 @@ async function run(): Promise<number> {
     // Strike while workers hold chunks (right after a previous fault they may be idle for a moment).
     let held: string[] = [];
     await waitFor(async () => (held = await inHand()).length > 0 || (await done()) >= totalChunks, 60_000, 'chunks in hand', 50);
-    say(`${name} (at ${Math.round(fraction * 100)}% of chunks, ${held.length} chunk(s) in hand)`);
+    await waitFor(async () => predictions.inFlight() > 0, 60_000, 'a single prediction in flight', 5);
+    const predictionsInFlight = predictions.inFlight();
+    say(`${name} (at ${Math.round(fraction * 100)}% of chunks, ${held.length} chunk(s) in hand, ${predictionsInFlight} single prediction(s) in flight)`);
     const struck = Date.now();
     faults.push(name);
     await act();
@@ -103,7 +114,7 @@ async function run(): Promise<number> {
         return rows[0].n === 0;
       }, 600_000, `recovery from ${name}`, 100).then(() => {
         const s = (Date.now() - struck) / 1000;
-        recoveries.push({ fault: name, chunksInHand: held.length, lastedSeconds: Number(lasted.toFixed(1)), resumedSeconds: Number(resumed.toFixed(1)), recoverSeconds: Number(s.toFixed(1)) });
+        recoveries.push({ fault: name, chunksInHand: held.length, predictionsInFlight, lastedSeconds: Number(lasted.toFixed(1)), resumedSeconds: Number(resumed.toFixed(1)), recoverSeconds: Number(s.toFixed(1)) });
       }),
     );
   }
@@ -139,23 +150,25 @@ async function run(): Promise<number> {
     await Promise.all([replace(1, 'SIGKILL'), replace(2, 'SIGKILL')]);
   });
 
+  await predictions.stop();
   await waitFor(async () => (await q<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled')`))[0].n === 0, 600_000, 'all jobs final', 250);
   await Promise.all(pendingRecoveries);
   say('all jobs final; counting');
   const [s] = await q<Record<string, number>>(
-    `WITH p AS (SELECT pc.job_id, g AS row_no FROM prediction_chunks pc, generate_series(pc.first_row, pc.first_row + pc.row_count - 1) g)
+    `WITH p AS (SELECT pc.job_id, g AS row_no FROM prediction_chunks pc JOIN jobs j ON j.id = pc.job_id AND j.kind = 'batch', generate_series(pc.first_row, pc.first_row + pc.row_count - 1) g)
      SELECT (SELECT count(*) FROM p)::int AS stored,
             (SELECT count(*) FROM (SELECT DISTINCT job_id, row_no FROM p) d)::int AS distinct_rows,
             (SELECT coalesce(sum(row_no), 0) FROM p)::float8 AS row_sum,
-            (SELECT sum(rows_succeeded + rows_failed) FROM jobs)::int AS counted,
+            (SELECT sum(rows_succeeded + rows_failed) FROM jobs WHERE kind = 'batch')::int AS counted,
             (SELECT count(*) FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled'))::int AS stuck,
-            (SELECT count(*) FROM jobs WHERE status = 'completed')::int AS completed,
+            (SELECT count(*) FROM jobs WHERE status = 'completed' AND kind = 'batch')::int AS completed,
             (SELECT count(*) FROM job_chunks WHERE attempts > 1)::int AS restarted_chunks,
             (SELECT count(*) FROM p WHERE row_no < 1 OR row_no > $1)::int AS out_of_range`,
     [perJob],
   );
   // Row errors are inside each chunk's stored results: decode them to count.
-  const chunks = await q<StoredChunk>('SELECT first_row::float8 AS first_row, row_count, rows, error FROM prediction_chunks');
+  const chunks = await q<StoredChunk>(`SELECT first_row::float8 AS first_row, row_count, rows, error FROM prediction_chunks pc JOIN jobs j ON j.id = pc.job_id AND j.kind = 'batch'`);
+  const single = await predictions.verify(q);
   s.error_rows = chunks.reduce((n, c) => n + decodeResultRows(c).filter((r) => r.error !== null).length, 0);
   const expected = JOBS * perJob;
   const expectedSum = (JOBS * perJob * (perJob + 1)) / 2;
@@ -173,12 +186,15 @@ async function run(): Promise<number> {
     chunks_restarted: s.restarted_chunks,
     duration_seconds: Number(((Date.now() - t0) / 1000).toFixed(1)),
   };
-  console.log('\n| fault | chunks in hand | fault lasted | progress resumed (after the fault) | chunks in hand all done (after it began) |\n|---|---:|---:|---:|---:|');
-  for (const r of recoveries.sort((x, y) => order.indexOf(x.fault) - order.indexOf(y.fault))) console.log(`| ${r.fault} | ${r.chunksInHand} | ${r.lastedSeconds} s | ${r.resumedSeconds} s | ${r.recoverSeconds} s |`);
-  console.log('\n' + JSON.stringify(summary, null, 2));
+  console.log('\n| fault | chunks in hand | single predictions in flight | fault lasted | progress resumed (after the fault) | chunks in hand all done (after it began) |\n|---|---:|---:|---:|---:|---:|');
+  for (const r of recoveries.sort((x, y) => order.indexOf(x.fault) - order.indexOf(y.fault))) console.log(`| ${r.fault} | ${r.chunksInHand} | ${r.predictionsInFlight} | ${r.lastedSeconds} s | ${r.resumedSeconds} s | ${r.recoverSeconds} s |`);
+  const { failures, ...singleSummary } = single;
+  console.log('\n' + JSON.stringify({ ...summary, single_predictions: singleSummary }, null, 2));
+  for (const f of failures.slice(0, 20)) console.log(`single prediction FAILED: ${f}`);
   for (const w of workers) await w.stop('SIGTERM');
   await api.stop('SIGTERM');
-  const ok = summary.duplicates === 0 && summary.gaps === 0 && summary.jobs_stuck === 0 && summary.row_number_checksum_ok && summary.rows_stored === expected;
-  say(ok ? 'OK: every row exactly once, no job stuck' : 'FAILED: rows lost, doubled or stuck');
+  const singleOk = single.wrong === 0 && single.lost === 0 && Object.keys(single.unexpected).length === 0 && single.answered_200 > 0;
+  const ok = summary.duplicates === 0 && summary.gaps === 0 && summary.jobs_stuck === 0 && summary.row_number_checksum_ok && summary.rows_stored === expected && singleOk;
+  say(ok ? 'OK: every row exactly once, no job stuck, every single prediction answered right or retryably' : 'FAILED: rows lost, doubled or stuck, or a single prediction wrong or lost');
   return ok ? 0 : 1;
 }

@@ -128,7 +128,9 @@ try {
   services = await ensureServices(env0.databaseUrl, env0.redisUrl, say);
   for (const s of services.started) say(`    started a throwaway ${s}; it stops with the demo`);
   // Deliveries go to the demo's own receiver on 127.0.0.1, a private address.
-  const env = { ...process.env, DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, WEBHOOK_ALLOW_PRIVATE: process.env.WEBHOOK_ALLOW_PRIVATE ?? 'true', ...demoSecretsKey(env0) };
+  const env = { ...process.env, DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, WEBHOOK_ALLOW_PRIVATE: process.env.WEBHOOK_ALLOW_PRIVATE ?? 'true', ...demoSecretsKey(env0),
+    // Metrics listeners on free ports unless set: a demo beside another Sluice must not fail on a taken port.
+    METRICS_PORT: process.env.METRICS_PORT ?? '0', WORKER_METRICS_PORT: process.env.WORKER_METRICS_PORT ?? '0' };
   const config = loadConfig(env);
   const base = `http://127.0.0.1:${config.port}`;
   const deliveries: Delivery[] = [];

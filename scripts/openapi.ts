@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,9 @@ import { createLogger } from '../src/log.js';
 
 export function buildOpenApiDocument(config: Config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' })) {
   const inert = new Proxy({}, { get: (_t, p) => (p === 'then' ? undefined : () => inert) }) as never;
-  const deps = { config, pool: inert, redis: inert, queues: { predict: inert, interactive: inert, webhooks: inert }, waiter: inert, notify: inert, lookups: inert, log: createLogger(config, 'openapi') } as unknown as AppDeps;
+  // The queue UI's adapter (bull-board) checks that it was given BullMQ queues: inert ones that are.
+  const inertQueue = new Proxy(Object.create(Queue.prototype) as object, { get: (_t, p) => (p === 'then' ? undefined : () => inert) }) as never;
+  const deps = { config, pool: inert, redis: inert, queues: { predict: inertQueue, interactive: inertQueue, webhooks: inertQueue }, waiter: inert, notify: inert, lookups: inert, log: createLogger(config, 'openapi') } as unknown as AppDeps;
   const app = createApp(deps);
   (app.locals.lastUsed as { close?: () => void } | undefined)?.close?.();
   return openApiDocument(registry, { serverUrl: config.publicUrl ?? undefined });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isCluster, keyPrefix, redisTarget } from './queue/redisTarget.js';
 
 // The one place that reads the environment. Everything else receives a Config.
 const SECOND = 1000;
@@ -23,6 +24,12 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   // Key prefix for every BullMQ queue and pub/sub channel, so several installs (or test runs) share one Redis.
   REDIS_PREFIX: z.string().default('sluice'),
+  // A Redis Cluster: seed nodes as host:port,host:port (or REDIS_URL=redis+cluster://host:port,host:port).
+  // REDIS_URL's credentials and scheme (rediss: TLS) still apply. On a cluster REDIS_PREFIX becomes a
+  // hash tag ({sluice}) so every key lands in one slot, as BullMQ's scripts need (docs/deploy.md).
+  REDIS_CLUSTER_NODES: z.string().default(''),
+  // rediss:// only: the CA (PEM file) that signed the server's certificate, for a private CA.
+  REDIS_TLS_CA_FILE: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.string().optional(),
@@ -77,6 +84,10 @@ const EnvSchema = z.object({
   CHUNK_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(30 * SECOND),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30 * SECOND),
+  // On SIGTERM the api first answers /readyz with 503 (draining) and keeps serving this long, so a
+  // balancer that polls readiness (Kubernetes, an active health check) stops sending it traffic
+  // before it stops accepting connections (docs/deploy.md). Kept below SHUTDOWN_GRACE_MS' budget.
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(5 * SECOND),
   // Watchdog: an unfinished job with no progress (no chunk done, no upload bytes stored) for this
   // long is failed with reason `job_stalled` (its unscored rows get errors). It must exceed the
   // longest wait a job may spend queued behind others; an hour suits queues drained within minutes.
@@ -141,6 +152,30 @@ const EnvSchema = z.object({
   SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30),
   SESSION_MAX_HOURS: z.coerce.number().positive().default(12),
   WEB_DIST_DIR: z.string().optional(),
+  // Queue UI (bull-board at /admin/queues, docs/observability.md "Queue UI"): read-only unless
+  // QUEUE_BOARD_WRITE=true; QUEUE_BOARD_TENANTS (tenant names, comma-separated) opens it to those
+  // tenants' admin keys, the operators'. Every tenant's jobs are on it, so unset it is open to nobody.
+  QUEUE_BOARD_WRITE: bool.default(false),
+  QUEUE_BOARD_TENANTS: z.string().default(''),
+
+  // Metrics (docs/observability.md): Prometheus text on a listener of its own, never the public
+  // port (the api's on METRICS_PORT, a worker's with /healthz and /readyz on WORKER_METRICS_PORT;
+  // 0: any free port, named in the process's readiness message). false: no listener, nothing recorded.
+  METRICS_ENABLED: bool.default(true),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  METRICS_HOST: z.string().default('0.0.0.0'),
+  // Model names are tenant data: labels on the per-model series only when asked for, capped per process.
+  METRICS_MODEL_LABELS: bool.default(false),
+  METRICS_MODEL_LABEL_LIMIT: z.coerce.number().int().min(1).default(50),
+
+  // Traces (OpenTelemetry, docs/observability.md "Traces"): off unless an OTLP endpoint or a traces
+  // exporter is named, and never with OTEL_SDK_DISABLED=true. The SDK reads the other OTEL_* itself.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
+  OTEL_SDK_DISABLED: z.string().optional(),
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -150,7 +185,8 @@ function toConfig(e: z.output<typeof EnvSchema>) {
     env: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    redisPrefix: e.REDIS_PREFIX,
+    redis: redisTarget(e.REDIS_URL, e.REDIS_CLUSTER_NODES, e.REDIS_TLS_CA_FILE),
+    redisPrefix: keyPrefix(e.REDIS_PREFIX, isCluster(e.REDIS_URL, e.REDIS_CLUSTER_NODES)),
     port: e.PORT,
     host: e.HOST,
     publicUrl: e.PUBLIC_URL,
@@ -186,6 +222,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       chunkAttempts: e.CHUNK_ATTEMPTS,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
       jobStallTimeoutMs: e.JOB_STALL_TIMEOUT_MS,
       watchdogIntervalMs: e.WATCHDOG_INTERVAL_MS,
       retentionTtlHours: e.RETENTION_TTL_HOURS,
@@ -217,12 +254,22 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       keyLastUsedFlushMs: e.KEY_LAST_USED_FLUSH_MS,
     },
     trustProxy: trustProxy(e.TRUST_PROXY),
+    tracing: tracing(e),
+    metrics: {
+      enabled: e.METRICS_ENABLED,
+      port: e.METRICS_PORT,
+      workerPort: e.WORKER_METRICS_PORT,
+      host: e.METRICS_HOST,
+      modelLabels: e.METRICS_MODEL_LABELS,
+      modelLabelLimit: e.METRICS_MODEL_LABEL_LIMIT,
+    },
     dashboard: {
       sessionIdleMs: e.SESSION_IDLE_MINUTES * 60 * SECOND,
       sessionMaxMs: e.SESSION_MAX_HOURS * 3600 * SECOND,
       // Relative to the package, not the working directory, unless given.
       webDistDir: e.WEB_DIST_DIR ? path.resolve(e.WEB_DIST_DIR) : fileURLToPath(new URL('../web/dist', import.meta.url)),
     },
+    queueBoard: { write: e.QUEUE_BOARD_WRITE, tenants: e.QUEUE_BOARD_TENANTS.split(',').map((t) => t.trim()).filter(Boolean) },
   };
 }
 
@@ -232,6 +279,18 @@ function trustProxy(v: string): boolean | number | string {
   if (['', 'false', '0', 'no'].includes(t)) return false;
   if (['true', 'yes'].includes(t)) return true;
   return /^\d+$/.test(t) ? Number(t) : v.trim();
+}
+
+/**
+ * Whether this process exports traces. The variables mean what they mean to the OpenTelemetry SDK,
+ * but tracing is off unless one names where to send: the SDK alone would send to localhost:4318.
+ */
+function tracing(e: z.output<typeof EnvSchema>): { enabled: boolean; serviceName: string | undefined } {
+  const exporters = (e.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim().toLowerCase()).filter((s) => s && s !== 'null');
+  const named = exporters.length > 0 && exporters[0] !== 'none';
+  const endpoint = !!(e.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
+  const disabled = e.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || exporters[0] === 'none';
+  return { enabled: !disabled && (named || endpoint), serviceName: e.OTEL_SERVICE_NAME?.trim() || undefined };
 }
 
 export class ConfigError extends Error {}

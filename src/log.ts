@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
+import { traceLogMixin } from './tracing/logFields.js';
 
 export type { Logger };
 
@@ -8,6 +9,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>, name: string): Lo
   return pino({
     name,
     level: config.logLevel,
+    // With tracing on, every line written inside a span carries its trace_id and span_id.
+    mixin: traceLogMixin(),
     redact: {
       paths: [
         'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.headers.authorization', 'authorization', '*.authorization',

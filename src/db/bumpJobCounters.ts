@@ -12,6 +12,8 @@ const BUMP = `
 UPDATE jobs j SET chunks_done = ${after.chunksDone}, rows_succeeded = ${after.rowsSucceeded},
        rows_failed = ${after.rowsFailed}, error_code = ${settled.errorCode},
        error_message = ${settled.errorMessage}, progressed_at = now(),
+       -- A small job scored from its records in the queue was never loaded, so never marked started.
+       started_at = coalesce(j.started_at, now()),
        status = ${settled.status}, finished_at = ${settled.finishedAt}
   FROM (SELECT job_id, count(*)::int AS chunks, sum(succeeded)::bigint AS succeeded, sum(failed)::bigint AS failed,
                array_agg(ARRAY[code, message]) FILTER (WHERE code IS NOT NULL) AS errs

@@ -9,8 +9,11 @@ import { authenticate } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { bodyIdleTimeout, declaredSizeLimit } from './limits.js';
 import { redactUrl } from './logRedaction.js';
+import { httpMetrics, rememberMount } from './httpMetrics.js';
+import { requestSpans } from './requestSpans.js';
 import { compressDownloads } from './responseCompression.js';
 import { errorHandler } from './problems.js';
+import { QUEUE_BOARD_PATH, queueBoard } from './queueBoard.js';
 import { queuedRowsCap } from './quotas.js';
 import { rateLimit } from './ratelimit.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -26,11 +29,18 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { CONTENT_SECURITY_POLICY, staticSite } from './staticSite.js';
 
+/** Requests whose log bindings already carry their request_id (pino-http asks customProps twice). */
+const idBound = new WeakSet<object>();
+
 /** The api as a value: its dependencies are built by src/api.ts, startApi in the same file listens, and src/server.ts is the process's entry point. */
 export function createApp(deps: AppDeps): Express {
   const { lookups } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // Before everything: the request's duration is measured from its arrival, its body bytes from the first.
+  app.use(httpMetrics());
+  // Before the rest, so everything after it (the access log line included) runs inside the request's span.
+  app.use(requestSpans());
   // Off unless TRUST_PROXY names the proxies in front: then their X-Forwarded-For/-Proto give the
   // client's address (rate limits, audit) and https (the session cookie's Secure attribute).
   app.set('trust proxy', deps.config.trustProxy);
@@ -52,7 +62,15 @@ export function createApp(deps: AppDeps): Express {
       // Method and URL only: headers (Authorization, cookies) are never logged, and secret-like
       // query values are redacted. A refused request's line carries its problem code.
       serializers: { req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }), res: (res) => ({ statusCode: res.statusCode }) },
-      customProps: (_req, res) => (typeof res.locals?.problemCode === 'string' ? { code: res.locals.problemCode } : {}),
+      // Called as the request arrives (bound to req.log: every line about the request carries its
+      // request_id) and again as it ends (the access line adds the problem code).
+      customProps: (req, res) => {
+        if (!idBound.has(req)) {
+          idBound.add(req);
+          return { request_id: req.id };
+        }
+        return typeof res.locals?.problemCode === 'string' ? { code: res.locals.problemCode } : {};
+      },
     }),
   );
   app.use(bodyIdleTimeout(deps.config.security.bodyIdleTimeoutMs));
@@ -77,6 +95,7 @@ export function createApp(deps: AppDeps): Express {
   registerSessionRoutes(signIn, deps, sessions, authenticated);
   app.use(signIn);
   const v1 = express.Router();
+  v1.use(rememberMount);
   v1.use(...authenticated);
   v1.post('/jobs', declaredSizeLimit(intake.maxUploadBytes + 1024 * 1024, 'a CSV upload (MAX_UPLOAD_BYTES)'), queuedRowsCap(lookups, security.maxQueuedRowsPerTenant, intake.maxRowsPerJob));
   v1.post('/predictions', queuedRowsCap(lookups, security.maxQueuedRowsPerTenant, intake.maxPredictionRecords));
@@ -90,6 +109,8 @@ export function createApp(deps: AppDeps): Express {
   registerPredictionRoutes(v1, deps);
   registerWebhookRoutes(v1, deps);
   app.use('/v1', v1);
+  // The queue UI for operators (bull-board): admin keys and sessions only, read-only by default.
+  app.use(QUEUE_BOARD_PATH, queueBoard(deps, { sessions, lastUsed, lookups }));
   // The dashboard at / (anything not routed above; /v1 paths excepted).
   app.use(staticSite(deps.config.dashboard.webDistDir));
 

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -12,7 +12,7 @@ import type { Lookups } from './lookups.js';
 export interface AppDeps {
   config: Config;
   pool: pg.Pool;
-  redis: Redis;
+  redis: RedisClient;
   queues: { predict: Queue; interactive: Queue; webhooks: Queue };
   waiter: JobWaiter;
   /** Live progress: the SSE watchers of this process, fed by one Redis subscription (src/jobs/jobEvents.ts). */

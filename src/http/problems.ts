@@ -15,7 +15,7 @@ export function errorHandler(log: Logger) {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const http = toHttpError(err);
-    if (http.status >= 500) log.error({ err, reqId: req.id, path: req.path }, 'request failed');
+    if (http.status >= 500) log.error({ err, request_id: req.id, code: http.code, path: req.path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;

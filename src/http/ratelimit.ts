@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
@@ -24,7 +24,7 @@ export function isUpload(req: Request): boolean {
   return (req.method === 'POST' || req.method === 'PUT') && !!req.is(UPLOAD_TYPES);
 }
 
-export function rateLimit(deps: { redis: Redis; config: Config; log: Logger }) {
+export function rateLimit(deps: { redis: RedisClient; config: Config; log: Logger }) {
   const { rateLimitPerSecond, maxConcurrentUploads, tenantRateLimitPerSecond, tenantMaxConcurrentUploads } = deps.config.security;
   const prefix = `${deps.config.redisPrefix}:rl`;
   const limiter = (name: string, points: number, duration: number) =>

@@ -365,7 +365,7 @@ export const DeliveryList = z.object({ data: z.array(Delivery) }).meta({ id: 'De
 
 export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health', examples: [{ status: 'ok' }] });
 export const Ready = z
-  .object({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.string()) })
+  .object({ status: z.enum(['ready', 'unavailable', 'draining']), checks: z.record(z.string(), z.string()) })
   .meta({ id: 'Ready', examples: [{ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } }] });
 export const OpenApiDocumentSchema = z
   .looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) })

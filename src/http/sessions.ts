@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Session, Sessions } from '../auth/sessions.js';
 import { HttpError } from '../errors.js';
@@ -69,7 +69,7 @@ export function sessionView(s: Session, sessions: Sessions) {
 export class SignInThrottle {
   private readonly limiter: RateLimiterRedis;
 
-  constructor(redis: Redis, redisPrefix: string) {
+  constructor(redis: RedisClient, redisPrefix: string) {
     this.limiter = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: `${redisPrefix}:rl:signin-fail`,

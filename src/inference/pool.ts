@@ -33,6 +33,8 @@ export interface InferencePool {
   run(task: InferenceTask): Promise<InferenceResult>;
   close(): Promise<void>;
   readonly threads: number;
+  /** Threads alive now (piscina replaces one that died; fewer than `threads` while it does, 0 once closed): the worker's readiness. */
+  readonly alive: number;
 }
 
 const ENTRY = fileURLToPath(new URL('./threadEntry.mjs', import.meta.url));
@@ -207,8 +209,12 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
     concurrentTasksPerWorker: 1,
     resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: memoryLimitMb },
   });
+  let closed = false;
   return {
     threads,
+    get alive() {
+      return closed ? 0 : piscina.threads.length;
+    },
     // Payloads are not transferred: the caller keeps them to retry a failed task. Loaded chunks sit
     // in shared memory (loadChunk.ts), so they cross without a copy; the result buffers coming back
     // are transferred (thread.ts moves them).
@@ -230,6 +236,7 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
       return reply.result;
     },
     async close() {
+      closed = true;
       // Each thread frees its sessions before piscina ends it (see releaseSessions in thread.ts):
       // one task per thread, since a thread takes one task at a time.
       await Promise.allSettled(Array.from({ length: threads }, () => piscina.run(null as never, { name: 'releaseSessions' }) /* the handler takes no task */));

@@ -71,6 +71,23 @@ export interface InferenceResult {
   fellBack: boolean;
   /** The worker thread that ran the task (0: the main thread), so tests can see the pool spread its work. */
   thread: number;
+  /** Where the task's time went on the thread (the worker's stage histograms). */
+  timing?: TaskTiming;
+}
+
+/**
+ * A task's time on its thread by stage, in ms, and the rows of each onnxruntime run. Taken with a
+ * clock read around each slice and each run, never per row. Loading a session is in none of them.
+ */
+export interface TaskTiming {
+  /** Parsing CSV / reading JSON records and building the input tensors. */
+  parseMs: number;
+  /** onnxruntime run() and reading its outputs. */
+  inferenceMs: number;
+  /** Building and encoding the result rows. */
+  encodeMs: number;
+  /** Rows per run(), in order. */
+  runs: number[];
 }
 
 /** What crosses the thread boundary: structured clone keeps neither an Error's class nor its name. */
@@ -274,6 +291,9 @@ function createRunner(task: InferenceTask, { model, inputs, preprocessor }: Prep
   const runner = {
     step,
     loaded: undefined as Loaded | undefined,
+    /** Time in run() and postprocessing, and rows per run(), for TaskTiming. */
+    ms: 0,
+    runs: [] as number[],
     /** A float32 regression output: its values are kept shortest (postprocess.ts); Math.fround gives each back exactly. */
     float32Value: false,
     async run(data: InputData[], total: number): Promise<RowPrediction[]> {
@@ -286,6 +306,7 @@ function createRunner(task: InferenceTask, { model, inputs, preprocessor }: Prep
       }
       const { Tensor } = await ort();
       const predictions: RowPrediction[] = [];
+      const started = performance.now();
       for (let at = 0; at < total; at += step) {
         const n = Math.min(step, total - at);
         try {
@@ -299,10 +320,12 @@ function createRunner(task: InferenceTask, { model, inputs, preprocessor }: Prep
           const outputs = await runner.loaded.session.run(feeds, fetches);
           if (signature.task === 'regression' && plan.value) runner.float32Value = outputs[plan.value]?.type === 'float32';
           for (const p of postprocess(outputs, plan, signature.task, n)) predictions.push(p);
+          runner.runs.push(n);
         } catch (err) {
           throw new InferenceError(`inference failed on a batch of ${n} rows: ${scrubOrtMessage((err as Error).message)}`, 'run', { cause: err });
         }
       }
+      runner.ms += performance.now() - started;
       return predictions;
     },
   };
@@ -348,19 +371,26 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
   const measures = task.labelColumn !== undefined || task.compare ? task.parts.map((p) => chunkMeasures(task, task.compare, p.decimal ?? '.')) : null;
   let pending: Segment[] = [];
   let pendingRows = 0;
+  let parseMs = 0;
+  let encodeMs = 0;
   async function flush() {
     const segs = pending;
     pending = [];
     pendingRows = 0;
+    let t = performance.now();
     const feeds = gather(segs.map((s) => s.pre), main.preprocessor.rowSizes);
+    parseMs += performance.now() - t;
     const predictions = feeds.total > 0 ? await run.run(feeds.data, feeds.total) : [];
     let comparePres: PreparedInputs[] = [];
     let compared: RowPrediction[] = [];
     if (second && runCompare) {
+      t = performance.now();
       comparePres = shared ? segs.map((s) => s.pre) : segs.map((s) => s.again(second.preprocessor, second.maps[s.part]));
       const cf = shared ? feeds : gather(comparePres, second.preprocessor.rowSizes);
+      parseMs += performance.now() - t;
       compared = cf.total > 0 ? await runCompare.run(cf.data, cf.total) : [];
     }
+    t = performance.now();
     let g = 0;
     let cg = 0;
     segs.forEach(({ part, pre, passthrough: cells, record }, si) => {
@@ -398,16 +428,19 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
       rowsDone[part] += rows.length;
       pieces[part].push(encodeResultRows(rows));
     });
+    encodeMs += performance.now() - t;
   }
 
   const it = segments(task, main.preprocessor, main.maps, pt);
   for (;;) {
     let next: IteratorResult<Segment>;
+    const t = performance.now();
     try {
       next = it.next();
     } catch (err) {
       throw new InferenceError(`cannot prepare input: ${(err as Error).message}`, 'prepare', { cause: err });
     }
+    parseMs += performance.now() - t;
     if (next.done) break;
     pending.push(next.value);
     // Rows that failed preparation count too: they are encoded at the flush, so they wait as well.
@@ -424,7 +457,8 @@ export async function runInference(task: InferenceTask): Promise<InferenceResult
   });
   // With no row to score no session was touched; report what this thread would have used.
   const fellBack = run.loaded?.fellBack ?? (task.executionProvider === 'cuda' && cudaUnavailable);
-  return { parts, provider: run.loaded?.provider ?? (task.executionProvider === 'cuda' && !fellBack ? 'cuda' : 'cpu'), fellBack, thread: threadId };
+  const timing: TaskTiming = { parseMs, inferenceMs: run.ms + (runCompare?.ms ?? 0), encodeMs, runs: runCompare ? [...run.runs, ...runCompare.runs] : run.runs };
+  return { parts, provider: run.loaded?.provider ?? (task.executionProvider === 'cuda' && !fellBack ? 'cuda' : 'cpu'), fellBack, thread: threadId, timing };
 }
 
 /** A prediction as the model gave it: a float32 regression value as the float32 itself, not its shortest decimal. */

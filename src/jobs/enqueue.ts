@@ -12,6 +12,10 @@ export async function enqueueChunks(queue: Queue, refs: ChunkRef[], log: Logger,
     if (opts.asGroup && refs.length > 1) {
       const g = chunkGroupJob({ chunks: refs }, attempts);
       await queue.add(g.name, g.data, g.opts);
+    } else if (refs.length === 1) {
+      // One job: a plain add (one script call), not addBulk's MULTI around it.
+      const j = chunkJob(refs[0], attempts);
+      await queue.add(j.name, j.data, j.opts);
     } else await queue.addBulk(refs.map((r) => chunkJob(r, attempts)));
     return true;
   } catch (err) {

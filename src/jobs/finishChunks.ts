@@ -25,6 +25,8 @@ export interface ChunkOutcome {
   errors?: { code: string; message: string; count: number; firstRows: number[] }[];
   /** Evaluation and compare jobs: the chunk's figures (src/inference/chunkMeasures.ts). */
   metrics?: ChunkMetrics;
+  /** When the worker took the chunk (ms since the epoch); the job's started_at when its load did not set one (records from the queue). */
+  startedAt?: number;
 }
 
 export type Finished = (Advanced & { applied: true }) | { applied: false };

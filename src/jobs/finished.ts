@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import type { Advanced } from './jobEnd.js';
+import type { JobRow } from '../db/jobRow.js';
 import type { Logger } from '../log.js';
 import { enqueueDeliveries } from '../webhooks/outbox.js';
 import { finishedMessage } from './finishedMessage.js';
@@ -15,12 +16,14 @@ import { progressMessage } from './progressMessage.js';
  */
 export class JobFinishedNotifier {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly channel: string,
     private readonly webhooks: Queue,
     private readonly log: Logger,
     /** Where batch jobs that moved without finishing are told (progressMessage.ts), for live progress. */
     private readonly progressChannel?: string,
+    /** Told of every job whose end just committed, once (the process's metrics: jobs finished, durations). */
+    private readonly onEnded?: (jobs: JobRow[]) => void,
   ) {}
 
   async afterCommit(adv: Pick<Advanced, 'job' | 'finished' | 'deliveries'>) {
@@ -36,6 +39,7 @@ export class JobFinishedNotifier {
   async afterCommitMany(advs: (Pick<Advanced, 'job' | 'finished' | 'deliveries'> & { rows?: Uint8Array })[]) {
     const small = (a: (typeof advs)[number]) => a.job!.kind === 'online' && a.job!.chunks_total === 1;
     const finished = advs.flatMap((a) => (a.finished && a.job ? [{ job: a.job, rows: small(a) ? a.rows : undefined }] : []));
+    if (finished.length && this.onEnded) this.onEnded(finished.map((f) => f.job));
     const deliveries = advs.flatMap((a) => a.deliveries);
     // Batch jobs only: a single prediction's one news is its end, already on the finished channel.
     const moved = advs.flatMap((a) => (!a.finished && a.job?.kind === 'batch' ? [a.job] : []));

@@ -10,6 +10,9 @@
 // A group that fails is retried item by item, so one bad submission fails alone (its caller gets
 // its own error) and the others still go in.
 
+import type { Context } from '@opentelemetry/api';
+import { captureContext, inGroupSpan } from '../tracing/spans.js';
+
 export interface GroupCommitOptions<I, R> {
   /** Writes the items in one transaction; resolves one result per item, in order. */
   write: (items: I[]) => Promise<R[]>;
@@ -17,6 +20,8 @@ export interface GroupCommitOptions<I, R> {
   maxItems?: number;
   /** Writes in flight at once; more lets groups overlap on a pool with spare connections. */
   concurrency?: number;
+  /** With tracing on, each write is a span of this name: in the first caller's trace, linked to the others'. */
+  span?: string;
 }
 
 export interface GroupCommitter<I, R> {
@@ -31,11 +36,14 @@ interface Waiting<I, R> {
   item: I;
   resolve: (r: R) => void;
   reject: (e: unknown) => void;
+  /** The caller's trace context (tracing on): a write runs on another caller's turn. */
+  ctx: Context | undefined;
 }
 
 export function createGroupCommitter<I, R>(opts: GroupCommitOptions<I, R>): GroupCommitter<I, R> {
   const maxItems = Math.max(1, opts.maxItems ?? 256);
   const concurrency = Math.max(1, opts.concurrency ?? 1);
+  const span = opts.span ?? 'group commit';
   const queue: Waiting<I, R>[] = [];
   let inFlight = 0;
   const stats = { groups: 0, items: 0, largest: 0 };
@@ -45,7 +53,7 @@ export function createGroupCommitter<I, R>(opts: GroupCommitOptions<I, R>): Grou
     stats.items += group.length;
     stats.largest = Math.max(stats.largest, group.length);
     try {
-      const results = await opts.write(group.map((w) => w.item));
+      const results = await inGroupSpan(span, group.map((w) => w.ctx), () => opts.write(group.map((w) => w.item)));
       if (results.length !== group.length) throw new Error(`group write returned ${results.length} results for ${group.length} items`);
       group.forEach((w, i) => w.resolve(results[i]));
     } catch (err) {
@@ -53,7 +61,7 @@ export function createGroupCommitter<I, R>(opts: GroupCommitOptions<I, R>): Grou
       // Somebody's item spoiled the group: each goes again alone and meets its own fate.
       await Promise.all(
         group.map((w) =>
-          opts.write([w.item]).then(
+          inGroupSpan(span, [w.ctx], () => opts.write([w.item])).then(
             (r) => (r.length === 1 ? w.resolve(r[0]) : w.reject(new Error(`group write returned ${r.length} results for 1 item`))),
             w.reject,
           ),
@@ -79,7 +87,8 @@ export function createGroupCommitter<I, R>(opts: GroupCommitOptions<I, R>): Grou
       return this.submitMany([item])[0];
     },
     submitMany(items) {
-      const answers = items.map((item) => new Promise<R>((resolve, reject) => queue.push({ item, resolve, reject })));
+      const ctx = captureContext();
+      const answers = items.map((item) => new Promise<R>((resolve, reject) => queue.push({ item, resolve, reject, ctx })));
       pump();
       return answers;
     },

@@ -225,7 +225,7 @@ async function intake(deps: IntakeDeps, req: IntakeRequest): Promise<{ job: JobR
     await deps.notify.afterCommit(adv);
     return { job: adv.job ?? (await getJobRow(pool, jobId!))!, existing: false };
   } catch (err) {
-    if (jobId) await abandonUpload(deps, jobId, err).catch((e) => log.error({ err: e, jobId }, 'could not mark the aborted upload failed'));
+    if (jobId) await abandonUpload(deps, jobId, err).catch((e) => log.error({ err: e, job_id: jobId }, 'could not mark the aborted upload failed'));
     if (err instanceof CsvLimitError) throw csvError(err);
     if (err instanceof JsonLinesError) throw new HttpError(err.code, err.message, { line: err.line }, {}, { cause: err });
     throw err;

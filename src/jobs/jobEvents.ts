@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import type pg from 'pg';
 import { getJobRow } from '../db/getJobRow.js';
 import { isFinal, type JobRow, type JobStatus } from '../db/jobRow.js';
@@ -50,7 +50,7 @@ const TRACK_TTL_MS = 60_000;
 export interface JobEventsOptions {
   pool: pg.Pool;
   /** The api's subscriber connection (shared with the JobWaiter): subscribed here to both channels. */
-  sub: Redis;
+  sub: RedisClient;
   channels: { finished: string; progress: string };
   view: ViewContext;
   heartbeatMs: number;

@@ -10,6 +10,7 @@ import { insertOnlineJob } from '../db/insertOnlineJob.js';
 import { bodyDigest } from './requestDigest.js';
 import { insertOnlineJobs } from '../db/insertOnlineJobs.js';
 import { selectOnlineResults } from '../db/selectOnlineResults.js';
+import { INLINE_RECORDS_MAX_BYTES, type InlineChunk } from '../queue/chunkJobs.js';
 
 export interface OnlineSubmission {
   tenantId: string;
@@ -47,9 +48,27 @@ export async function createOnlineJob(db: pg.Pool | pg.ClientBase, o: OnlineSubm
  * start waiting for a job before any worker could have finished it.
  */
 export async function createOnlineJobs(db: pg.Pool | pg.ClientBase, subs: Omit<OnlineSubmission, 'idempotencyKey'>[]): Promise<string[]> {
+  return (await storeOnlineJobs(db, subs)).map((s) => s.jobId);
+}
+
+/** A small job as stored, with the copy of its records that may ride in the queue (chunkJobs.ts InlineChunk). */
+export interface StoredOnlineJob {
+  jobId: string;
+  /** Null when the records are over INLINE_RECORDS_MAX_BYTES: the worker then loads them from Postgres. */
+  inline: InlineChunk | null;
+  /** The records' JSON text, in UTF-16 units (what bounds the copy). */
+  bytes: number;
+}
+
+/** createOnlineJobs, also giving each job's records as committed, for the queue to carry. */
+export async function storeOnlineJobs(db: pg.Pool | pg.ClientBase, subs: Omit<OnlineSubmission, 'idempotencyKey'>[]): Promise<StoredOnlineJob[]> {
   const jobs = subs.map((o) => ({ id: randomUUID(), ...jobInput(o) }));
   await insertOnlineJobs(db, jobs);
-  return jobs.map((j) => j.id);
+  return jobs.map((j, i) => ({
+    jobId: j.id,
+    bytes: j.payload.length,
+    inline: j.payload.length <= INLINE_RECORDS_MAX_BYTES ? { tenantId: j.tenantId, modelVersionId: j.modelVersionId, modelName: subs[i].version.modelName, modelVersion: subs[i].version.version, columns: j.columns, records: subs[i].records } : null,
+  }));
 }
 
 /** The digest of a prediction's records as stored (their JSON text). */

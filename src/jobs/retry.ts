@@ -161,7 +161,7 @@ export async function createRetry(deps: RetryDeps, req: RetryRequest): Promise<R
       if (other) return { job: other, existing: true, counts: replayCounts(other, source) };
     }
   } catch (err) {
-    if (jobId) await abandon(deps, jobId, err).catch((e) => deps.log.error({ err: e, jobId }, 'could not mark the interrupted retry failed'));
+    if (jobId) await abandon(deps, jobId, err).catch((e) => deps.log.error({ err: e, job_id: jobId }, 'could not mark the interrupted retry failed'));
     throw err;
   } finally {
     await failed.return(undefined);

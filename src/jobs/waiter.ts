@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import { parseFinishedMessage, type FinishedJob } from './finishedMessage.js';
+import { endSpan, startSpan } from '../tracing/spans.js';
 
 /**
  * Lets a request wait for a job to finish without polling Postgres: workers publish the jobs that
@@ -10,7 +11,7 @@ import { parseFinishedMessage, type FinishedJob } from './finishedMessage.js';
 export class JobWaiter {
   private waiting = new Map<string, Set<(f: FinishedJob) => void>>();
 
-  constructor(private readonly sub: Redis, private readonly channel: string) {}
+  constructor(private readonly sub: RedisClient, private readonly channel: string) {}
 
   async start() {
     this.sub.on('message', (ch: string, message: string) => {
@@ -39,11 +40,16 @@ export class JobWaiter {
     set.add(wake);
     this.waiting.set(jobId, set);
     let timer: NodeJS.Timeout | undefined;
+    // Ends when the wake-up arrives (or the wait times out): the "wake" hop of a traced prediction.
+    const span = startSpan('job.wait', { 'sluice.job_id': jobId });
+    let woken: FinishedJob | null = null;
     try {
-      if (await isDone()) return { id: jobId };
+      if (await isDone()) return (woken = { id: jobId });
       const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
-      return await Promise.race([finished, timeout]);
+      return (woken = await Promise.race([finished, timeout]));
     } finally {
+      span?.setAttribute('sluice.woken', woken !== null);
+      endSpan(span);
       clearTimeout(timer);
       const s = this.waiting.get(jobId);
       s?.delete(wake);

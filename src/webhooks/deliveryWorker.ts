@@ -1,5 +1,5 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -13,6 +13,8 @@ import { selectTenantSigningSecrets } from '../db/selectTenantSigningSecrets.js'
 import type { StoredSecrets } from '../db/storedSecrets.js';
 import { DeliveryRef, deliveryJob } from '../queue/deliveryJobs.js';
 import { QUEUES } from '../queue/queues.js';
+import { queueTelemetry } from '../tracing/bullmq.js';
+import { annotate, inSpan } from '../tracing/spans.js';
 import { newSecret } from './endpoints.js';
 import { attemptSeconds, attemptsTotal, deliveriesTotal } from './metrics.js';
 import { decide, type Decision } from './policy.js';
@@ -29,7 +31,7 @@ import type { Resolver } from './ssrf.js';
 export interface DeliveryWorkerOptions {
   config: Config;
   pool: pg.Pool;
-  connection: Redis;
+  connection: RedisClient;
   log: Logger;
   /** Tests only: a stand-in for DNS, to show what happens when a name resolves somewhere refused. */
   resolve?: Resolver;
@@ -62,7 +64,7 @@ function warnAboutSecrets({ config, pool, log }: DeliveryWorkerOptions): void {
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): { close(): Promise<void> } {
   const { config, pool, connection, log } = opts;
   const prefix = config.redisPrefix;
-  const queue = new Queue(QUEUES.webhooks, { connection, prefix });
+  const queue = new Queue(QUEUES.webhooks, { connection, prefix, telemetry: queueTelemetry() });
   const cipher = SecretCipher.fromConfig(config);
   warnAboutSecrets(opts);
 
@@ -85,21 +87,24 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): { close(): Pro
     // A SecretDecryptError (SECRETS_KEY is not the key these were sealed with) fails the job: the
     // delivery stays pending and is tried again, after the lease, once the key is right.
     const secrets = stored ? signingSecrets(cipher, d.tenant_id, stored) : [];
-    const result = await sendOnce({
+    // Traced as part of the job's trace when the delivery was enqueued after the job's commit (its
+    // context rides in the BullMQ job); a reconciled or retried one starts its own trace or continues this one.
+    const result = await inSpan('webhook.send', () => sendOnce({
       url: d.url,
       body,
       headers: signatureHeaders(secrets, d.message_id, body),
       timeoutMs: config.webhooks.timeoutMs,
       allowPrivate: config.webhooks.allowPrivate,
       resolve: opts.resolve,
-    });
+    }), { 'sluice.webhook.event': d.event_type, 'sluice.webhook.attempt': d.attempt_count });
     const decision = decide(result, d.attempt_count, config.webhooks.retrySchedule, d.event_type);
+    annotate({ 'sluice.webhook.outcome': result.kind, 'sluice.webhook.decision': decision.result, ...(result.status ? { 'http.response.status_code': result.status } : {}) });
     await finishAttempt(pool, d, result, settlement(d, result, decision));
 
     attemptsTotal.inc({ outcome: result.kind });
     attemptSeconds.observe({ outcome: result.kind }, result.latencyMs / 1000);
     deliveriesTotal.inc({ result: decision.result === 'retry' ? 'retry_scheduled' : decision.result === 'delivered' ? 'delivered' : 'failed' });
-    const fields = { deliveryId: d.id, webhookId: d.message_id, event: d.event_type, attempt: d.attempt_count, outcome: result.kind, status: result.status, latencyMs: result.latencyMs, error: result.error };
+    const fields = { job_id: d.job_id, tenant: d.tenant_id, deliveryId: d.id, webhookId: d.message_id, event: d.event_type, attempt: d.attempt_count, outcome: result.kind, status: result.status, latencyMs: result.latencyMs, error: result.error };
     if (decision.result === 'retry') {
       const next = { deliveryId: d.id, attempt: d.attempt_count };
       const job = deliveryJob(next, decision.delayMs);
@@ -126,7 +131,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): { close(): Pro
     throw new DelayedError();
   }
 
-  const worker = new Worker(QUEUES.webhooks, deliver, { connection, prefix, concurrency: config.webhooks.concurrency });
+  const worker = new Worker(QUEUES.webhooks, deliver, { connection, prefix, concurrency: config.webhooks.concurrency, telemetry: queueTelemetry() });
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'webhook job failed'));
   worker.on('error', (err) => log.error({ err }, 'webhook worker error'));
 

@@ -1,22 +1,14 @@
-import { Counter, Histogram, register } from 'prom-client';
+import { series } from '../metrics/series.js';
 
-// Counted on the default registry, so whichever process exposes /metrics shows them. Looked up
-// before creating: a module evaluated twice (tests, hot reload) must not register a name twice.
-function counter(name: string, help: string, labelNames: string[]): Counter {
-  return (register.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, labelNames });
-}
+// The webhook series live on the process's registry (src/metrics/series.ts): these read the live
+// instruments at each call, so they record into whatever configureMetrics set up (nothing before,
+// or with METRICS_ENABLED=false).
 
 /** Attempts by outcome: success, http_error, timeout, network, dns, refused_address. */
-export const attemptsTotal = counter('sluice_webhook_attempts_total', 'Webhook delivery attempts by outcome', ['outcome']);
+export const attemptsTotal = { inc: (labels: { outcome: string }) => series.webhookAttempts.inc(labels) };
 
 /** Deliveries by how they ended, and retries scheduled: delivered, retry_scheduled, failed. */
-export const deliveriesTotal = counter('sluice_webhook_deliveries_total', 'Webhook deliveries by result', ['result']);
+export const deliveriesTotal = { inc: (labels: { result: string }) => series.webhookDeliveries.inc(labels) };
 
-export const attemptSeconds =
-  (register.getSingleMetric('sluice_webhook_attempt_duration_seconds') as Histogram | undefined) ??
-  new Histogram({
-    name: 'sluice_webhook_attempt_duration_seconds',
-    help: 'Time from the start of an attempt to the receiver answering (or giving up)',
-    labelNames: ['outcome'],
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
-  });
+/** Time from the start of an attempt to the receiver answering (or giving up), by outcome. */
+export const attemptSeconds = { observe: (labels: { outcome: string }, seconds: number) => series.webhookAttemptSeconds.observe(labels, seconds) };

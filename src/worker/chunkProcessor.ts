@@ -10,12 +10,14 @@ import { loadChunks, type LoadedChunk } from '../db/loadChunk.js';
 import { encodeResultRows } from '../results/resultRows.js';
 import type { Part, PartResult } from '../inference/thread.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
-import { isFinal, type JobRow } from '../db/jobRow.js';
+import { isFinal } from '../db/jobRow.js';
 import type { Logger } from '../log.js';
-import { CHUNK_GROUP_JOB, ChunkGroup, ChunkRef, chunkJobId } from '../queue/chunkJobs.js';
+import { CHUNK_GROUP_JOB, ChunkGroup, ChunkRef, chunkJobId, type InlineChunk } from '../queue/chunkJobs.js';
 import type { ModelCache, WorkerModel } from './models.js';
 import type { ScoreExtras } from './scoring.js';
 import { rawCsvRecords } from '../csv/rawRecords.js';
+import { inSpan } from '../tracing/spans.js';
+import type { ChunkRecorder } from '../metrics/chunkRecorder.js';
 
 export interface ChunkProcessorDeps {
   config: Config;
@@ -27,6 +29,8 @@ export interface ChunkProcessorDeps {
   finish: (outcomes: ChunkOutcome[]) => Promise<Finished[]>;
   /** Scores one part: batch chunks go straight to the thread pool, small jobs through the dynamic batcher. */
   infer: (model: WorkerModel, part: Part, extras?: ScoreExtras) => Promise<PartResult>;
+  /** The metrics of the queue this processor consumes (load and commit times, rows and chunks committed). */
+  record?: ChunkRecorder;
 }
 
 const DB_RETRY_MS = 2000;
@@ -50,16 +54,23 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
   const userText = (message: string) => scrubOrtMessage(message, { [path.resolve(config.worker.modelCacheDir)]: 'the model cache', [config.worker.modelCacheDir]: 'the model cache' });
 
   // Every line about a job says which job, chunk, tenant and model version it is about.
-  const chunkLog = (ref: ChunkRef, chunk: LoadedChunk) =>
+  const chunkLog = (ref: ChunkRef, chunk: Chunk) =>
     log.child({ job_id: ref.jobId, chunk: ref.seq, tenant: chunk.tenantId, model: chunk.modelName, version: chunk.modelVersion });
 
   return async (job: Job, token?: string) => {
     const refs = refsOf(job);
+    const takenAt = Date.now();
     try {
-      const loaded = await loadChunks(pool, refs);
+      // A small job's records that rode in the queue need no load (chunkJobs.ts InlineChunk); the
+      // others come from Postgres, their starts counted there. A copy is scored as if loaded: the
+      // finishing commit still requires the stored chunk pending and its job unfinished.
+      const toLoad = refs.filter((r) => !r.inline);
+      const loadStarted = performance.now();
+      const loaded: Map<string, Chunk> = toLoad.length ? await inSpan('chunk.load', () => loadChunks(pool, toLoad), { 'sluice.chunks': toLoad.length }) : new Map();
+      if (toLoad.length) deps.record?.stage('load', (performance.now() - loadStarted) / 1000);
       const work = refs.flatMap((ref) => {
-        const chunk = loaded.get(chunkJobId(ref));
-        return chunk && chunk.status !== 'done' && !isFinal(chunk.jobStatus) && chunk.payload ? [{ ref, chunk }] : [];
+        const chunk = ref.inline ? queuedChunk(ref.inline) : loaded.get(chunkJobId(ref));
+        return chunk && chunk.status !== 'done' && !isFinal(chunk.jobStatus) && (chunk.payload || chunk.records) ? [{ ref, chunk }] : [];
       });
       if (!work.length) return 'skipped';
       // Start and end lines at info for uploads; a single prediction's (a JSON chunk) at debug, or a
@@ -77,14 +88,23 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
         work.map(({ ref, chunk }) =>
           chunk.starts > maxStarts
             ? failedChunk(ref, chunk, `the chunk was started ${chunk.starts - 1} times without finishing (its worker crashed or stalled each time)`, 'chunk_abandoned')
-            : score(ref, chunk, job),
+            : inSpan('chunk.inference', () => score(ref, chunk, job), { 'sluice.job_id': ref.jobId, 'sluice.chunk': ref.seq, 'sluice.rows': chunk.rowCount }),
         ),
       );
-      const outcomes = scored.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-      const finished = outcomes.length ? await deps.finish(outcomes) : [];
+      const outcomes = scored.flatMap((s) => (s.status === 'fulfilled' ? [{ ...s.value, startedAt: takenAt }] : []));
+      const commitStarted = performance.now();
+      const finished = outcomes.length ? await inSpan('chunk.commit', () => deps.finish(outcomes), { 'sluice.chunks': outcomes.length }) : [];
+      if (outcomes.length) deps.record?.stage('commit', (performance.now() - commitStarted) / 1000);
       const applied = finished.flatMap((f, i) => (f.applied ? [{ ...f, rows: outcomes[i].rows }] : []));
-      for (const f of applied) if (f.finished && f.job) logJobEnd(log, f.job);
-      if (applied.length) await deps.notify.afterCommitMany(applied);
+      if (deps.record) {
+        const chunkOf = new Map(work.map((w) => [w.ref, w.chunk]));
+        deps.record.committed(finished.flatMap((f, i) => {
+          const o = outcomes[i];
+          const c = chunkOf.get(o.ref);
+          return f.applied ? [{ succeeded: o.succeeded, failed: o.failed, chunkFailed: !!o.jobError, model: c?.modelName ?? null, version: c?.modelVersion ?? null }] : [];
+        }));
+      }
+      if (applied.length) await inSpan('chunk.publish', () => deps.notify.afterCommitMany(applied));
       const failure = scored.find((s) => s.status === 'rejected');
       if (failure) throw failure.reason;
       return applied.length ? 'done' : 'duplicate';
@@ -92,7 +112,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
       if (err instanceof UnavailableError && token) {
         // Back off holding the slot (the lock keeps being renewed), so a worker does not churn
         // through the whole queue putting every chunk back while Postgres is away.
-        log.warn({ err: err.message, chunks: refs.length, first: refs[0] }, 'database unavailable; chunk put back');
+        log.warn({ err: err.message, job_id: refs[0].jobId, chunk: refs[0].seq, chunks: refs.length }, 'database unavailable; chunk put back');
         await new Promise((r) => setTimeout(r, DB_RETRY_MS));
         await job.moveToDelayed(Date.now() + DB_RETRY_MS / 2, token);
         throw new DelayedError();
@@ -101,7 +121,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
     }
   };
 
-  async function score(ref: ChunkRef, chunk: LoadedChunk, job: Job): Promise<ChunkOutcome> {
+  async function score(ref: ChunkRef, chunk: Chunk, job: Job): Promise<ChunkOutcome> {
     let model: WorkerModel;
     const extras: ScoreExtras = chunk.labelColumn === null ? {} : { labelColumn: chunk.labelColumn };
     try {
@@ -115,7 +135,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
     const part: Part =
       chunk.format === 'csv'
         ? { ...base, format: 'csv', payload: chunk.payload! }
-        : { ...base, format: 'json', records: JSON.parse(chunk.payload!.toString('utf8')) };
+        : { ...base, format: 'json', records: chunk.records ?? JSON.parse(chunk.payload!.toString('utf8')) };
     try {
       const r = await deps.infer(model, part, extras);
       const errors = r.errors.map((e) => ({ code: e.code, message: e.message, count: e.count, firstRows: e.first.map((i) => chunk.firstRow + i) }));
@@ -136,17 +156,16 @@ export function createChunkProcessor(deps: ChunkProcessorDeps) {
   }
 }
 
-/** One line when a job ends, with its rows, failures, duration and rate. */
-export function logJobEnd(log: Logger, job: JobRow): void {
-  const ms = job.finished_at ? job.finished_at.getTime() - job.created_at.getTime() : null;
-  const rows = job.rows_succeeded + job.rows_failed;
-  log[job.kind === 'online' ? 'debug' : 'info'](
-    {
-      job_id: job.id, tenant: job.tenant_id, model: job.model_name, version: job.model_version, status: job.status, code: job.error_code ?? undefined,
-      rows, failed: job.rows_failed, duration_ms: ms, rows_per_second: ms ? Math.round((rows / ms) * 1000) : null,
-    },
-    'job finished',
-  );
+/** A chunk to score: as loaded from Postgres, or a small job's records as the queue carried them. */
+type Chunk = LoadedChunk & { records?: unknown[] };
+
+/** A small job's one chunk from its copy in the queue: what loadChunks would give, its start not counted. */
+function queuedChunk(c: InlineChunk): Chunk {
+  return {
+    status: 'pending', jobStatus: 'queued', format: 'json', payload: null, records: c.records, firstRow: 1, rowCount: c.records.length,
+    columns: c.columns, delimiter: ',', decimal: '.', tenantId: c.tenantId, modelName: c.modelName, modelVersion: c.modelVersion,
+    startedJob: false, lines: null, modelVersionId: c.modelVersionId, starts: 1, labelColumn: null, compareVersionId: null,
+  };
 }
 
 function refsOf(job: Job): ChunkRef[] {
@@ -160,7 +179,7 @@ function refsOf(job: Job): ChunkRef[] {
  * row keeps its input as uploaded, as a row that failed alone does, so ?only=errors and a retry
  * (POST /v1/jobs/{id}/retry) can send it again.
  */
-function failedChunk(ref: ChunkRef, chunk: LoadedChunk, message: string, code: string): ChunkOutcome {
+function failedChunk(ref: ChunkRef, chunk: Chunk, message: string, code: string): ChunkOutcome {
   const records = recordsOf(chunk);
   const rows = Array.from({ length: chunk.rowCount }, (_, i) => ({ value: null, scores: null, passthrough: null, error: message, record: records?.[i] ?? null }));
   const firstRows = Array.from({ length: Math.min(5, chunk.rowCount) }, (_, i) => chunk.firstRow + i);
@@ -171,7 +190,8 @@ function failedChunk(ref: ChunkRef, chunk: LoadedChunk, message: string, code: s
 }
 
 /** The chunk's rows as uploaded: CSV records' bytes, or JSON records' text; null when they cannot be split. */
-function recordsOf(chunk: LoadedChunk): (Uint8Array | string)[] | null {
+function recordsOf(chunk: Chunk): (Uint8Array | string)[] | null {
+  if (chunk.records) return chunk.records.map((r) => JSON.stringify(r));
   if (!chunk.payload) return null;
   if (chunk.format === 'csv') return rawCsvRecords(chunk.payload, chunk.rowCount);
   try {

@@ -1,9 +1,10 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import type { Logger } from '../log.js';
+import { series } from '../metrics/series.js';
 import { periodic } from './periodic.js';
 import { reconcile } from './reconcile.js';
 import { retentionPass } from './retention.js';
@@ -16,7 +17,7 @@ export interface HousekeepingDeps {
   notify: JobFinishedNotifier;
   log: Logger;
   /** The worker's producer connection: its coming back starts a reconcile at once. */
-  redis: Redis;
+  redis: RedisClient;
 }
 
 export interface Housekeeping {
@@ -29,9 +30,13 @@ export interface Housekeeping {
 /** The reconciler, the watchdog and retention, each on its own interval. */
 export function startHousekeeping(deps: HousekeepingDeps): Housekeeping {
   const { config, pool, queues, notify, log, redis } = deps;
-  const reconciler = periodic('reconcile', config.worker.reconcileIntervalMs, () => reconcile({ pool, ...queues, attempts: config.worker.chunkAttempts, log }), log);
-  const watchdog = periodic('watchdog', config.worker.watchdogIntervalMs, () => watchdogPass({ pool, config, notify, log }), log);
-  const retention = periodic('retention', config.worker.retentionIntervalMs, () => retentionPass({ pool, config, log }), log);
+  const reconciler = periodic('reconcile', config.worker.reconcileIntervalMs, async () => {
+    const r = await reconcile({ pool, ...queues, attempts: config.worker.chunkAttempts, log });
+    series.reconcilerReenqueued.inc({ kind: 'chunk' }, r.chunks);
+    series.reconcilerReenqueued.inc({ kind: 'delivery' }, r.deliveries);
+  }, log);
+  const watchdog = periodic('watchdog', config.worker.watchdogIntervalMs, async () => series.watchdogStalled.inc(await watchdogPass({ pool, config, notify, log })), log);
+  const retention = periodic('retention', config.worker.retentionIntervalMs, async () => series.retentionDeleted.inc((await retentionPass({ pool, config, log }))?.jobs ?? 0), log);
   const ready = reconciler.tick();
   // Redis back after an outage may be a Redis that restarted empty: reconcile at once rather than
   // waiting out the interval (a flush without a reconnect is caught by the interval).

@@ -5,6 +5,7 @@ import { getModelOnnx } from '../db/getModelOnnx.js';
 import { getModelVersionPlan } from '../db/getModelVersionPlan.js';
 import type { Signature } from '../models/signature.js';
 import type { RunPlan } from '../models/types.js';
+import { series } from '../metrics/series.js';
 
 export interface WorkerModel {
   versionId: number;
@@ -26,8 +27,11 @@ export class ModelCache {
 
   get(versionId: number): Promise<WorkerModel> {
     let p = this.cache.get(versionId);
+    series.modelCacheLookups.inc({ result: p ? 'hit' : 'miss' });
     if (!p) {
+      const end = series.modelLoad.startTimer();
       p = this.load(versionId);
+      p.then(() => end(), () => {});
       this.cache.set(versionId, p);
       p.catch(() => this.cache.delete(versionId));
     }

@@ -3,7 +3,6 @@ import type { Config } from '../config.js';
 import { staleJobs } from '../db/staleJobs.js';
 import { endStalledJob } from '../jobs/jobEnd.js';
 import { viewContext } from '../jobs/view.js';
-import { logJobEnd } from './chunkProcessor.js';
 import type { JobFinishedNotifier } from '../jobs/finished.js';
 import type { Logger } from '../log.js';
 
@@ -22,7 +21,6 @@ export async function watchdogPass(opts: { pool: pg.Pool; config: Config; notify
     if (!adv) continue;
     ended++;
     log.warn({ job_id: id, tenant: adv.job?.tenant_id, model: adv.job?.model_name, version: adv.job?.model_version, code: adv.job?.error_code, rowsFailed: adv.job?.rows_failed }, 'watchdog ended a job that made no progress');
-    if (adv.job) logJobEnd(log, adv.job);
     await opts.notify.afterCommit(adv);
   }
   return ended;

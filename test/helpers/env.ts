@@ -32,6 +32,12 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     MODEL_CACHE_DIR: `/tmp/sluice-test-models/${name}`,
     // A key of its own, as production has (without one the processes use the public development key).
     SECRETS_KEY: randomBytes(32).toString('base64'),
+    // Metrics listeners on free ports of loopback, named in each process's readiness message: never a fixed port.
+    METRICS_PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    METRICS_HOST: '127.0.0.1',
+    // SIGTERM stops an api at once: a test about draining sets its own delay.
+    SHUTDOWN_DRAIN_MS: '0',
     ...overrides,
   };
   const config = loadConfig(env);

@@ -32,12 +32,18 @@ export interface Proc {
   ready(timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-export function startProcess(script: string, env: Record<string, string>): Proc {
+/**
+ * `root`: the checkout the script is in, ROOT (this one) unless a test runs another release's code
+ * (test/deploy/upgrade.test.ts): cwd is that checkout, so `--import tsx` and every import resolve
+ * in its own node_modules.
+ */
+export function startProcess(script: string, env: Record<string, string>, root = ROOT): Proc {
   // SLUICE_TEST_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the processes a test starts.
   const nodeArgs = process.env.SLUICE_TEST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' ? 'debug' : 'info' },
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, script)], {
+    cwd: root,
+    // Metrics listeners on free loopback ports unless the caller says otherwise: never a fixed port.
+    env: { ...process.env, METRICS_PORT: '0', WORKER_METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' ? 'debug' : 'info' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const readyMessage = new Promise<Record<string, unknown>>((resolve) => {
@@ -112,17 +118,18 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
   };
 }
 
-export async function startWorker(env: Record<string, string>, extra: Record<string, string> = {}): Promise<Proc> {
+export async function startWorker(env: Record<string, string>, extra: Record<string, string> = {}): Promise<Proc & { metricsPort: number | null }> {
   const p = startProcess('workers/predict.ts', { ...env, ...extra });
-  await p.ready();
-  return p;
+  // The worker names its metrics/probe port (WORKER_METRICS_PORT, 0 here: a free one) when ready; null with METRICS_ENABLED=false.
+  const { metricsPort } = await p.ready();
+  return Object.assign(p, { metricsPort: typeof metricsPort === 'number' ? metricsPort : null });
 }
 
-export async function startApi(env: Record<string, string>, extra: Record<string, string> = {}): Promise<Proc & { url: string }> {
+export async function startApi(env: Record<string, string>, extra: Record<string, string> = {}): Promise<Proc & { url: string; metricsPort: number | null }> {
   // PORT 0: the api listens on a free port and names it in its readiness message (no race for a port).
   const p = startProcess('src/server.ts', { ...env, PORT: '0', HOST: '127.0.0.1', ...extra });
-  const { port } = await p.ready();
-  return Object.assign(p, { url: `http://127.0.0.1:${port}` });
+  const { port, metricsPort } = await p.ready();
+  return Object.assign(p, { url: `http://127.0.0.1:${port}`, metricsPort: typeof metricsPort === 'number' ? metricsPort : null });
 }
 
 export async function freePort(): Promise<number> {

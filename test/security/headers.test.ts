@@ -63,7 +63,7 @@ describe('headers and errors', () => {
       expect(body).toMatchObject({ code: 'internal', request_id: res.headers.get('x-request-id') });
       // The log has the detail, tied to the same request id.
       const logged = await api.waitForLog(/request failed/);
-      expect(logged.reqId).toBe(body.request_id);
+      expect(logged.request_id).toBe(body.request_id);
       expect(JSON.stringify(logged)).toMatch(/jobs/);
     } finally {
       await env.pool.query('ALTER TABLE jobs_hidden RENAME TO jobs');

@@ -186,7 +186,7 @@ export interface Runtime {
 }
 
 export function runtime(config: Config, pool: pg.Pool): Runtime {
-  const connection = createRedis(config);
+  const connection = createRedis(config) as Redis; // the shared test Redis, never a cluster
   const queue = new Queue(QUEUES.webhooks, { connection, prefix: config.redisPrefix });
   const workers: { close(): Promise<void> }[] = [];
   return {

@@ -2187,7 +2187,7 @@ export interface components {
          */
         Ready: {
             /** @enum {string} */
-            status: "ready" | "unavailable";
+            status: "ready" | "unavailable" | "draining";
             checks: {
                 [key: string]: string;
             };

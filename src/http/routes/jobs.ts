@@ -1,4 +1,5 @@
 import type { Request, Router } from 'express';
+import { modelLabels, series } from '../../metrics/series.js';
 import type { Pool } from 'pg';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -133,13 +134,20 @@ export function registerJobRoutes(router: Router, deps: AppDeps) {
         const { version, routing } = pinForJob(await deps.lookups.resolveModel(auth.tenantId, opts.model), opts.version_choice ?? 'heaviest');
         const compare = opts.compare ? pinForJob(await deps.lookups.resolveModel(auth.tenantId, opts.compare), 'heaviest').version : null;
         checkLifecycle(version, compare, opts.label_column);
-        return intakeUpload(
-          { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
-          {
-            tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, decimal: opts.decimal ?? '.', baseUrl: requestBase(req), body,
-            labelColumn: opts.label_column ?? null, compare, recordEvaluation: opts.record === 'true', routing, format,
-          },
-        );
+        series.uploadsInProgress.inc();
+        try {
+          const out = await intakeUpload(
+            { config, pool, queue: deps.queues.predict, log: req.log, notify: deps.notify },
+            {
+              tenantId: auth.tenantId, version, delimiter: DELIMITERS[opts.delimiter ?? ','], callbackUrl: opts.callback_url ?? null, idempotencyKey: key, requestDigest: digest, maxErrorRate: opts.max_error_rate ?? null, decimal: opts.decimal ?? '.', baseUrl: requestBase(req), body,
+              labelColumn: opts.label_column ?? null, compare, recordEvaluation: opts.record === 'true', routing, format,
+            },
+          );
+          if (!out.existing) series.jobsSubmitted.inc({ source: format, ...modelLabels(version.modelName, version.version) });
+          return out;
+        } finally {
+          series.uploadsInProgress.dec();
+        }
       };
 
       let result: Awaited<ReturnType<typeof submit>> | undefined;

@@ -1,11 +1,14 @@
 import type { Router } from 'express';
+import { modelLabels, series } from '../../metrics/series.js';
+import { timeSinglePrediction } from '../httpMetrics.js';
 import { getJobRow } from '../../db/getJobRow.js';
 import { HttpError } from '../../errors.js';
 import { enqueueChunks } from '../../jobs/enqueue.js';
 import { createGroupCommitter } from '../../jobs/groupCommit.js';
 import { inlineResult } from '../../jobs/finishedMessage.js';
 import { attachErrors } from '../../jobs/errorSummary.js';
-import { bodyDigestOf, createOnlineJob, createOnlineJobs, readOnlineResults, type OnlineResult, type OnlineSubmission } from '../../jobs/online.js';
+import { bodyDigestOf, createOnlineJob, readOnlineResults, storeOnlineJobs, type OnlineResult, type OnlineSubmission, type StoredOnlineJob } from '../../jobs/online.js';
+import { INLINE_GROUP_MAX_BYTES } from '../../queue/chunkJobs.js';
 import { assertSameRequest, requestDigest } from '../../jobs/requestDigest.js';
 import { findJobByIdempotencyKey } from '../../db/findJobByIdempotencyKey.js';
 import { pickVersion } from '../../models/canary.js';
@@ -15,25 +18,34 @@ import { jobView, viewContext } from '../../jobs/view.js';
 import { assertCallbackUrlAllowed } from '../../webhooks/ssrf.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, requestBase } from '../route.js';
+import { inSpan } from '../../tracing/spans.js';
 import { Job, Prediction, predictionRequest } from '../schemas.js';
 
 
 export function registerPredictionRoutes(router: Router, deps: AppDeps) {
   const { pool, config } = deps;
   const view = viewContext(config);
-  const stored = createGroupCommitter({ write: (subs: Omit<OnlineSubmission, 'idempotencyKey'>[]) => createOnlineJobs(pool, subs), maxItems: 256 });
-  // A group goes to the queue as ONE BullMQ job, which a worker loads, scores and commits as one.
+  const stored = createGroupCommitter({ write: (subs: Omit<OnlineSubmission, 'idempotencyKey'>[]) => storeOnlineJobs(pool, subs), maxItems: 256, span: 'prediction.store' });
+  // A group goes to the queue as ONE BullMQ job, which a worker scores and commits as one. Each
+  // job's records ride in it as committed (up to a bound), so the worker need not load them back.
   // Enqueueing is best effort (the reconciler re-adds whatever Redis lacks): a group that could
   // not be enqueued still answers, and waits for the reconciler like any lost enqueue.
   const enqueued = createGroupCommitter({
-    write: async (ids: string[]) => {
-      await enqueueChunks(deps.queues.interactive, ids.map((jobId) => ({ jobId, seq: 0 })), deps.log, config.worker.chunkAttempts, { asGroup: true });
-      return ids;
+    write: async (jobs: StoredOnlineJob[]) => {
+      let room = INLINE_GROUP_MAX_BYTES;
+      const refs = jobs.map(({ jobId, inline, bytes }) => {
+        const carry = inline !== null && bytes <= room;
+        if (carry) room -= bytes;
+        return carry ? { jobId, seq: 0, inline } : { jobId, seq: 0 };
+      });
+      await enqueueChunks(deps.queues.interactive, refs, deps.log, config.worker.chunkAttempts, { asGroup: true });
+      return jobs;
     },
     maxItems: 256,
+    span: 'prediction.enqueue',
   });
   // Requests woken together (one message per finished group) read their results with one query.
-  const results = createGroupCommitter({ write: (ids: string[]) => readOnlineResults(pool, ids), maxItems: 256, concurrency: 2 });
+  const results = createGroupCommitter({ write: (ids: string[]) => readOnlineResults(pool, ids), maxItems: 256, concurrency: 2, span: 'prediction.read' });
   const Body = predictionRequest({ maxRecords: config.intake.maxPredictionRecords, maxWaitSeconds: config.intake.maxWaitSeconds });
 
   defineRoute(
@@ -51,6 +63,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
       },
     },
     async (req, res, { body, auth }) => {
+      if (body.wait > 0) timeSinglePrediction(res);
       if (body.callback_url) assertCallbackUrlAllowed(body.callback_url, { allowPrivate: config.webhooks.allowPrivate });
       const ended = (j: JobRow | null) => !!j && isFinal(j.status);
       const answer = async (jobId: string, read: boolean, fmt: ResultFormatter | null, inline: OnlineResult | null = null) => {
@@ -75,13 +88,15 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
         // Through an alias split between versions, the version that scores it is drawn here (by
         // weight, or by routing_key): arithmetic on the cached split, no query.
         const { version, routing } = pickVersion(await deps.lookups.resolveModel(auth.tenantId, body.model), body.routing_key);
-        const jobId = await stored.submit({ tenantId: auth.tenantId, version, routing, records: body.inputs, callbackUrl: body.callback_url ?? null, baseUrl: requestBase(req) });
+        const job = await stored.submit({ tenantId: auth.tenantId, version, routing, records: body.inputs, callbackUrl: body.callback_url ?? null, baseUrl: requestBase(req) });
+        const jobId = job.jobId;
+        series.jobsSubmitted.inc({ source: 'single', ...modelLabels(version.modelName, version.version) });
         // Waiting starts before the chunk is enqueued, so the job cannot finish unseen: no need to
         // ask Postgres first. (A lost wake-up still ends at the timeout, then reads the job.)
         const finished = body.wait > 0 ? deps.waiter.wait(jobId, body.wait * 1000, async () => false) : null;
-        await enqueued.submit(jobId);
+        await enqueued.submit(job);
         const news = finished && (await finished);
-        await answer(jobId, !!finished, new ResultFormatter(version.signature, version.io.plan), news ? inlineResult(news) : null);
+        await inSpan('prediction.respond', () => answer(jobId, !!finished, new ResultFormatter(version.signature, version.io.plan), news ? inlineResult(news) : null));
         return;
       }
 
@@ -105,6 +120,7 @@ export function registerPredictionRoutes(router: Router, deps: AppDeps) {
           if (winner) sameRequest(winner);
           job = winner;
         } else job = await getJobRow(pool, id);
+        if (id) series.jobsSubmitted.inc({ source: 'single', ...modelLabels(version.modelName, version.version) });
         if (id) await enqueueChunks(deps.queues.interactive, [{ jobId: id, seq: 0 }], req.log, config.worker.chunkAttempts);
       }
       const jobId = job!.id;
