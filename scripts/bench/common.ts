@@ -256,17 +256,20 @@ export function startProcess(script: string, env: Record<string, string>): Proc 
   };
 }
 
-export async function startApi(env: Record<string, string>): Promise<Proc & { url: string; port: number }> {
+/** The metrics port a process named in its readiness message (null: METRICS_ENABLED=false). */
+const metricsPortOf = (m: Record<string, unknown>) => (typeof m.metricsPort === 'number' ? m.metricsPort : null);
+
+export async function startApi(env: Record<string, string>): Promise<Proc & { url: string; port: number; metricsPort: number | null }> {
   // PORT 0: the api listens on a free port and names it in its readiness message.
   const p = startProcess('src/server.ts', { ...env, PORT: '0', HOST: '127.0.0.1' });
-  const port = Number((await p.ready()).port);
-  return Object.assign(p, { url: `http://127.0.0.1:${port}`, port });
+  const ready = await p.ready();
+  const port = Number(ready.port);
+  return Object.assign(p, { url: `http://127.0.0.1:${port}`, port, metricsPort: metricsPortOf(ready) });
 }
 
-export async function startWorker(env: Record<string, string>): Promise<Proc> {
+export async function startWorker(env: Record<string, string>): Promise<Proc & { metricsPort: number | null }> {
   const p = startProcess('workers/predict.ts', env);
-  await p.ready();
-  return p;
+  return Object.assign(p, { metricsPort: metricsPortOf(await p.ready()) });
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -337,5 +340,11 @@ export function baseEnv(db: BenchDb, prefix: string): Record<string, string> {
     RATE_LIMIT_PER_SECOND: '1000000',
     MAX_CONCURRENT_UPLOADS: '16',
     MAX_QUEUED_ROWS_PER_TENANT: '1000000000',
+    // Metrics listeners on free loopback ports (several processes run at once; none may take a fixed port).
+    METRICS_PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    METRICS_HOST: '127.0.0.1',
+    // Apis stopped between runs need no readiness drain (nothing polls them).
+    SHUTDOWN_DRAIN_MS: '0',
   };
 }

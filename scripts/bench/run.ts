@@ -6,8 +6,9 @@
 // leftovers. Knobs (environment):
 //   BENCH_ROWS=1000000  BENCH_REPEATS=3  BENCH_E2E_REPEATS=3  BENCH_NAIVE_ROWS=20000
 //   BENCH_MEMORY_BYTES=2000000000  BENCH_RATE=200  BENCH_CLIENTS=64  BENCH_ONLINE_SECONDS=8
+//   BENCH_TRACED_REQUESTS=300 (sequential traced predictions for the hop table)
 //   BENCH_WATCHERS=10000  BENCH_WATCHER_JOBS=100  BENCH_WATCHER_FEEDS=100  BENCH_WATCHER_IDLE_SECONDS=20
-//   BENCH_SKIP=stages,naive,online,floor,e2e,pipeline,lifecycle,memory,watchers   BENCH_VERBOSE=1 (child logs to stderr)
+//   BENCH_SKIP=stages,naive,online,floor,e2e,pipeline,lifecycle,observability,tracing,scaleout,memory,watchers   BENCH_VERBOSE=1 (child logs to stderr)
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,11 +20,15 @@ import { cpuPerUnit, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { apiMemory, e2e, type E2eRun } from './e2e.js';
 import { naive } from './naive.js';
 import { openLoop, saturation, type OpenLoop } from './online.js';
+import { hopTable, type HopTable } from './hops.js';
 import { measureStages, type StageFigures } from './stages.js';
 import { pipelineCsvBuffers, pipelineModel } from './pipelineModel.js';
 import { renderMarkdown } from './report.js';
 import { watchers, type WatcherFigures } from './watchers.js';
 import { measureLifecycle, type LifecycleFigures } from './lifecycle.js';
+import { measureScaleOut, type ScaleOutFigures } from './scaleOut.js';
+import { measureObservability, METRICS_VARIANTS, type ObservabilityFigures } from './observability.js';
+import { measureTracedHops, startOtlpReceiver, tracingVariant, type TraceHops } from './tracing.js';
 
 const num = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
 const ROWS = num('BENCH_ROWS', 1_000_000);
@@ -49,8 +54,10 @@ export interface Results {
   online?: {
     sequential: Awaited<ReturnType<typeof saturation>>; lighter: OpenLoop[]; openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>;
     cpuMsPerPrediction: CpuSnapshot; cpuMsPerPredictionOneClient: CpuSnapshot; workerPeakRssMb: number; apiPeakRssMb: number;
+    /** A lone prediction hop by hop (scripts/bench/hops.ts). */
+    hops?: HopTable;
   };
-  floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>> };
+  floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>; sequential?: Awaited<ReturnType<typeof saturation>> };
   memory?: Awaited<ReturnType<typeof apiMemory>>;
   /** The titanic-like pipeline (one input per column), end to end with one worker. */
   pipeline?: { runs: E2eRun[]; rowsPerSecond: number };
@@ -58,6 +65,12 @@ export interface Results {
   lifecycle?: LifecycleFigures;
   /** Idle live-progress (SSE) watchers on one api process (issue 15). */
   watchers?: WatcherFigures;
+  /** Worker and api processes (behind the local nginx) end to end, intake, and per-row costs (issue 18, scripts/bench/scaleOut.ts). */
+  scaleOut?: ScaleOutFigures;
+  /** The standard job plain, with metrics, with tracing, interleaved (issue 17, scripts/bench/observability.ts). */
+  observability?: ObservabilityFigures;
+  /** A lone prediction's hops from its trace, tracing on (issue 17, scripts/bench/tracing.ts). */
+  tracing?: { hops: TraceHops };
 }
 
 const results: Results = {
@@ -113,6 +126,8 @@ try {
       const sequential = await saturation(api.url, tenant.auth, 1, Math.min(3, ONLINE_SECONDS), 0);
       const cpuMsPerPredictionOneClient = cpuPerUnit(beforeOne, cpuSnapshot(roles, db.name), sequential.ok + sequential.errors);
       log(`one client: p50 ${round(sequential.p50, 2)} ms, p99 ${round(sequential.p99, 2)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPredictionOneClient)}`);
+      const hops = await hopTable(api.url, tenant.auth, db.pool);
+      log(`hops of a lone prediction (median ms): ${hops.hops.map((h) => round(h.ms, 2)).join(' | ')}; total ${round(hops.total, 2)}`);
       // Lighter loads first, to show where latency bends (the knee), then the issue's rate.
       const lighter: OpenLoop[] = [];
       for (const rate of [RATE / 8, RATE / 4, RATE / 2]) {
@@ -125,7 +140,7 @@ try {
       const sat = await saturation(api.url, tenant.auth, CLIENTS, ONLINE_SECONDS, 0);
       const cpuMsPerPrediction = cpuPerUnit(before, cpuSnapshot(roles, db.name), sat.ok + sat.errors);
       log(`saturation: ${round(sat.perSecond)} predictions/s (${sat.errors} errors), p50 ${round(sat.p50, 1)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPrediction)}`);
-      results.online = { sequential, lighter, openLoop: ol, saturation: sat, cpuMsPerPrediction, cpuMsPerPredictionOneClient, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
+      results.online = { sequential, hops, lighter, openLoop: ol, saturation: sat, cpuMsPerPrediction, cpuMsPerPredictionOneClient, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
     } finally {
       await worker.stop();
       await api.stop();
@@ -139,10 +154,12 @@ try {
     const url = `http://127.0.0.1:${port}`;
     try {
       await openLoop(url, {}, 50, 1, 0);
+      // One client, back to back: the floor of a lone request (the issue 19 goals compare with it).
+      const sequential = await saturation(url, {}, 1, Math.min(3, ONLINE_SECONDS), 0);
       const ol = await openLoop(url, {}, RATE, ONLINE_SECONDS);
       const sat = await saturation(url, {}, CLIENTS, ONLINE_SECONDS);
-      results.floor = { openLoop: ol, saturation: sat };
-      log(`floor: p50 ${round(ol.p50, 2)} ms p99 ${round(ol.p99, 2)}; ${round(sat.perSecond)} predictions/s`);
+      results.floor = { openLoop: ol, saturation: sat, sequential };
+      log(`floor: one client p50 ${round(sequential.p50, 2)} ms; open loop p50 ${round(ol.p50, 2)} ms p99 ${round(ol.p99, 2)}; ${round(sat.perSecond)} predictions/s`);
     } finally {
       await floor.stop();
     }
@@ -208,6 +225,38 @@ try {
     };
     const l = (results.lifecycle = await measureLifecycle(env, tenant, ROWS, E2E_REPEATS, between, log));
     log(`lifecycle: plain ${round(l.plain.rowsPerSecond)} rows/s, evaluation ${round(l.evaluation.rowsPerSecond)} (${round(l.evaluation.ofPlain * 100)} %), compare ${round(l.compare.rowsPerSecond)} (${round(l.compare.ofPlain * 100)} %)`);
+  }
+
+  if (!skip.has('observability')) {
+    const buffers = csvBuffers(ROWS, 11);
+    const between = async () => {
+      await db.pool.query('DELETE FROM prediction_chunks');
+      await db.pool.query(`DELETE FROM jobs WHERE kind = 'batch'`);
+      await db.settle();
+    };
+    // Tracing's variant exports to a receiver in this process (scripts/bench/tracing.ts).
+    const receiver = await startOtlpReceiver();
+    const o = (results.observability = await measureObservability(env, tenant, buffers, ROWS, E2E_REPEATS, [...METRICS_VARIANTS, tracingVariant(receiver.endpoint)], between, log).finally(() => receiver.close()));
+    log(`observability: ${o.variants.map((v) => `${v.name} ${round(v.rowsPerSecond)} rows/s (${v.overhead >= 0 ? '+' : ''}${round(v.overhead * 100, 1)} %)`).join(', ')}`);
+  }
+
+  if (!skip.has('tracing')) {
+    log('a lone prediction hop by hop, from its trace (tracing on)…');
+    const hops = await measureTracedHops(env, tenant, { requests: num('BENCH_TRACED_REQUESTS', 300) });
+    results.tracing = { hops };
+    log(`traced hops (median ms): ${hops.hops.map((h) => `${h.name} ${round(h.ms, 2)}`).join(', ')}; request ${round(hops.request, 2)}, client ${round(hops.client ?? NaN, 2)} over ${hops.traces} traces`);
+  }
+
+  if (!skip.has('scaleout')) {
+    log(`scale-out: ${ROWS} rows with 1, 2, 4 workers and 1, 2 apis behind nginx…`);
+    const buffers = csvBuffers(ROWS, 17);
+    const between = async () => {
+      await db.pool.query('DELETE FROM prediction_chunks');
+      await db.pool.query(`DELETE FROM jobs WHERE kind = 'batch'`);
+      await db.settle();
+    };
+    await db.settle();
+    results.scaleOut = await measureScaleOut(env, tenant, buffers, db, between, log);
   }
 
   if (!skip.has('memory')) {
