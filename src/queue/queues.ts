@@ -1,5 +1,6 @@
 // The BullMQ queues and the pub/sub channel the api and workers share through Redis. What travels
-// is references to durable rows in Postgres, never the rows themselves (chunkJobs.ts,
+// is references to durable rows in Postgres; a small job's entry also carries a copy of its records
+// as committed, so the worker need not read them back (Postgres stays the truth: chunkJobs.ts,
 // deliveryJobs.ts).
 export const QUEUES = {
   /** CSV chunks of batch jobs. */
