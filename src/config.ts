@@ -328,7 +328,8 @@ function deepFreeze<T>(o: T): T {
   return Object.freeze(o);
 }
 
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/** The config from `env`: the process's environment unless a caller (a test, a script) hands another. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

@@ -5,7 +5,7 @@ import { createLogger } from './log.js';
 import { closingTracing, startTracing } from './tracing/setup.js';
 
 // The api process (src/api.ts). SIGTERM: drain (see RunningApi.close) and exit 0.
-const config = loadConfig(process.env);
+const config = loadConfig();
 // First: the queues and the logger ask whether tracing is on when they are made.
 const tracing = await startTracing(config, 'api');
 const api = await startApi(config).catch((err: Error) => {

@@ -7,7 +7,7 @@ import { startPredictWorker } from '../src/worker/startPredictWorker.js';
 // A worker process (src/worker/startPredictWorker.ts). SIGTERM: finish chunks in hand and exit 0;
 // past SHUTDOWN_GRACE_MS exit 1 instead: chunks still in hand are re-offered by the stalled check
 // and scored elsewhere.
-const config = loadConfig(process.env);
+const config = loadConfig();
 // First: the queues and the logger ask whether tracing is on when they are made.
 const tracing = await startTracing(config, 'worker');
 const log = createLogger(config, 'worker');

@@ -117,9 +117,11 @@ export async function startPredictWorker(config: Config, opts: { log?: Logger } 
       : {}),
   };
   let metrics: MetricsServer | null = null;
+  // Housekeeping stops beside the workers (its in-flight pass finishes meanwhile), then the rest.
   const closeAll = async () => {
-    await housekeeping.stop();
+    const housekeepingStopped = housekeeping.stop();
     await Promise.allSettled(running.map((w) => w.close()));
+    await housekeepingStopped;
     await scoring.close();
     await Promise.allSettled(Object.values(queues).map((q) => q.close()));
     connection.disconnect();
@@ -144,15 +146,7 @@ export async function startPredictWorker(config: Config, opts: { log?: Logger } 
       closing ??= (async () => {
         metrics?.stopping();
         log.info({ graceMs: config.worker.shutdownGraceMs }, 'stopping: finishing chunks in hand, taking no new work');
-        const housekeepingStopped = housekeeping.stop();
-        await Promise.allSettled(running.map((w) => w.close()));
-        await housekeepingStopped;
-        await scoring.close();
-        await Promise.allSettled(Object.values(queues).map((q) => q.close()));
-        connection.disconnect();
-        producer.disconnect();
-        webhookConnection?.disconnect();
-        await pool.end();
+        await closeAll();
         await metrics?.close();
         log.info('stopped');
       })();

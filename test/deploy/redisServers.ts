@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { freePort } from '../helpers/processes.js';
-import { waitFor } from '../reliability/infra.js';
+import { redisPings, waitFor } from '../reliability/infra.js';
 
 // Throwaway Redis servers for the deployment tests, on free ports in temp dirs: a 3-node Redis
 // Cluster (redis-server --cluster-enabled + redis-cli --cluster create) and a TLS-only Redis with
@@ -31,20 +31,6 @@ async function stopServer(proc: ChildProcess) {
   await once(proc, 'exit');
 }
 
-/** Answers PING (a server that is still starting refuses the connection). */
-async function pings(opts: RedisOptions): Promise<boolean> {
-  const r = new Redis({ host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, ...opts });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
 export interface RedisCluster {
   /** host:port of each primary, comma-separated: REDIS_CLUSTER_NODES. */
   nodes: string;
@@ -65,7 +51,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       const proc = await startServer(['--port', String(port), '--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--dir', dir, '--cluster-node-timeout', '5000']);
       servers.push({ port, proc });
     }
-    for (const s of servers) await waitFor(() => pings({ port: s.port }), 10_000, `redis-server on ${s.port}`);
+    for (const s of servers) await waitFor(() => redisPings({ port: s.port }), 10_000, `redis-server on ${s.port}`);
     const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
     await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes']);
     // Gossip settles on its own: no event says when, so each node is asked until it agrees.
@@ -136,7 +122,7 @@ export async function startTlsRedis(): Promise<TlsRedis> {
     const port = await freePort();
     proc = await startServer(['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no', '--dir', dir]);
     const ca = await readFile(certs.ca);
-    await waitFor(() => pings({ port, tls: { ca } }), 10_000, `TLS redis-server on ${port}`);
+    await waitFor(() => redisPings({ port, tls: { ca } }), 10_000, `TLS redis-server on ${port}`);
     const p = proc;
     return {
       url: `rediss://127.0.0.1:${port}`,

@@ -4,7 +4,7 @@ import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.js';
 import { freePort } from '../helpers/processes.js';
@@ -27,24 +27,27 @@ export interface RedisServer {
 }
 
 /** redis-server on a free port. `args` are extra config (e.g. ['--maxmemory-policy', 'allkeys-lru']). */
+/** Answers PING (a server that is still starting refuses the connection). */
+export async function redisPings(opts: RedisOptions): Promise<boolean> {
+  const r = new Redis({ host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, ...opts });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
 export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'sluice-chaos-redis-'));
   let proc: ChildProcess | null = null;
   const start = async () => {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
-    await waitFor(async () => {
-      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      r.on('error', () => {});
-      try {
-        await r.connect();
-        return (await r.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        r.disconnect();
-      }
-    }, 10_000, `redis-server on ${port}`);
+    await waitFor(() => redisPings({ port }), 10_000, `redis-server on ${port}`);
   };
   const kill = async () => {
     const p = proc;
