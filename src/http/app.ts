@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import { HttpError } from '../errors.js';
 import { LastUsedRecorder } from '../auth/lastUsed.js';
 import { Sessions } from '../auth/sessions.js';
 import { authenticate } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { bodyIdleTimeout, declaredSizeLimit } from './limits.js';
-import { redactUrl } from './logRedaction.js';
+import { accessLog } from './accessLog.js';
 import { httpMetrics, rememberMount } from './httpMetrics.js';
 import { requestSpans } from './requestSpans.js';
 import { compressDownloads } from './responseCompression.js';
@@ -29,9 +27,6 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { CONTENT_SECURITY_POLICY, staticSite } from './staticSite.js';
 
-/** Requests whose log bindings already carry their request_id (pino-http asks customProps twice). */
-const idBound = new WeakSet<object>();
-
 /** The api as a value: its dependencies are built by src/api.ts, startApi in the same file listens, and src/server.ts is the process's entry point. */
 export function createApp(deps: AppDeps): Express {
   const { lookups } = deps;
@@ -49,30 +44,8 @@ export function createApp(deps: AppDeps): Express {
   // helmet's headers, with a strict Content-Security-Policy on every response (the dashboard's and
   // the API's alike): nothing inline, everything from this origin (src/http/staticSite.ts).
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } }));
-  app.use(
-    pinoHttp({
-      logger: deps.log,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      // Method and URL only: headers (Authorization, cookies) are never logged, and secret-like
-      // query values are redacted. A refused request's line carries its problem code.
-      serializers: { req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }), res: (res) => ({ statusCode: res.statusCode }) },
-      // Called as the request arrives (bound to req.log: every line about the request carries its
-      // request_id) and again as it ends (the access line adds the problem code).
-      customProps: (req, res) => {
-        if (!idBound.has(req)) {
-          idBound.add(req);
-          return { request_id: req.id };
-        }
-        return typeof res.locals?.problemCode === 'string' ? { code: res.locals.problemCode } : {};
-      },
-    }),
-  );
+  // The request id and the access line (accessLog.ts); health probes get no line.
+  app.use(accessLog(deps.log, { ignore: (url) => url === '/healthz' || url === '/readyz' }));
   app.use(bodyIdleTimeout(deps.config.security.bodyIdleTimeoutMs));
   // GET answers (results above all) gzip-compressed when the client accepts it; never SSE (responseCompression.ts).
   app.use(compressDownloads());
