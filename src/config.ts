@@ -65,6 +65,9 @@ const EnvSchema = z.object({
   // Dynamic batching of small jobs: gather up to BATCH_MAX_ROWS rows, waiting at most BATCH_MAX_DELAY_MS.
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(256),
   BATCH_MAX_DELAY_MS: z.coerce.number().min(0).default(2),
+  // A small batch of a model its threads have timed as fast runs on the worker's main thread when
+  // it should take less than this (src/inference/pool.ts InlineRuns); 0 sends every task to a thread.
+  INLINE_INFERENCE_MAX_MS: z.coerce.number().min(0).max(50).default(1),
   MODEL_CACHE_DIR: z.string().default('.cache/models'),
   // How far the worker process's resident memory may grow while a task runs before its model is
   // failed with model_memory_exceeded (src/inference/pool.ts says what this does and does not bound).
@@ -214,6 +217,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       inferenceBatchSize: e.INFERENCE_BATCH_SIZE,
       batchMaxRows: e.BATCH_MAX_ROWS,
       batchMaxDelayMs: e.BATCH_MAX_DELAY_MS,
+      inlineInferenceMaxMs: e.INLINE_INFERENCE_MAX_MS,
       modelCacheDir: e.MODEL_CACHE_DIR,
       modelMemoryLimitMb: e.MODEL_MEMORY_LIMIT_MB,
       lockDurationMs: e.LOCK_DURATION_MS,

@@ -6,13 +6,15 @@ import { Piscina } from 'piscina';
 import { threadExecArgv } from './threadArgv.js';
 import { DEFAULT_MODEL_MEMORY_LIMIT_MB } from '../config.js';
 import { InferenceError } from '../errors.js';
-import type { InferenceResult, InferenceTask, ThreadReply } from './thread.js';
+import type { InferenceResult, InferenceTask, TaskTiming, ThreadReply } from './thread.js';
 
 export interface InferencePoolOptions {
   /** Worker threads; default: one per core. Each runs one task at a time with its own session cache. */
   threads?: number;
   /** MODEL_MEMORY_LIMIT_MB: how far a task may grow the process's resident memory (see MemoryGuard). */
   memoryLimitMb?: number;
+  /** INLINE_INFERENCE_MAX_MS: a small task expected to take less runs on the calling thread (see InlineRuns); 0: never. */
+  inlineMaxMs?: number;
 }
 
 /**
@@ -194,10 +196,74 @@ class MemoryGuard {
   }
 }
 
+/** A task runs on the calling thread only up to this many rows, however fast its model. */
+const INLINE_MAX_ROWS = 64;
+/** Tasks of a model a thread runs (and times) before its speed is trusted. */
+const INLINE_AFTER_RUNS = 3;
+/** Models whose speed is kept; older entries are forgotten (measured again in threads). */
+const INLINE_MODELS_KEPT = 256;
+
+/**
+ * Which small tasks run on the calling thread instead of an inference thread. The hop to a
+ * thread and back (a structured clone each way, two wake-ups) costs more than a few rows of a
+ * small model take to score: about 0.8 ms against 0.3 ms on the benchmark machine (docs/benchmarks.md,
+ * single items). A task runs here when it has few rows, is plain scoring (no evaluation, no
+ * compare, CPU), and its model's time per row, measured on the threads, predicts a run shorter
+ * than `maxMs`; onnxruntime's run() holds the thread that calls it, so only such short runs may.
+ * Everything else, and every model until its threads have timed it, goes to the threads.
+ */
+class InlineRuns {
+  /** Per model: ms per row of its small tasks on the threads (a 1-row task's fixed cost counts as that row's), and how many were timed. */
+  private readonly speed = new Map<string, { msPerRow: number; runs: number }>();
+  private runner: Promise<typeof import('./thread.js')> | undefined;
+
+  constructor(private readonly maxMs: number) {}
+
+  eligible(task: InferenceTask): boolean {
+    if (this.maxMs <= 0 || task.executionProvider !== 'cpu' || task.compare || task.labelColumn !== undefined) return false;
+    const rows = task.parts.reduce((n, p) => n + p.rowCount, 0);
+    const s = this.speed.get(task.modelKey);
+    return rows <= INLINE_MAX_ROWS && !!s && s.runs >= INLINE_AFTER_RUNS && s.msPerRow * rows < this.maxMs;
+  }
+
+  /** A small task's time on a thread (parse, run, encode: the hop excluded). */
+  observe(task: InferenceTask, timing: TaskTiming | undefined): void {
+    const rows = task.parts.reduce((n, p) => n + p.rowCount, 0);
+    if (!timing || rows > INLINE_MAX_ROWS) return;
+    const ms = timing.parseMs + timing.inferenceMs + timing.encodeMs;
+    const s = this.speed.get(task.modelKey);
+    if (!s) {
+      if (this.speed.size >= INLINE_MODELS_KEPT) this.speed.delete(this.speed.keys().next().value!);
+      this.speed.set(task.modelKey, { msPerRow: ms / rows, runs: 1 });
+      return;
+    }
+    // Slow to trust, quick to doubt: a slower run counts fully, a faster one a quarter.
+    s.msPerRow = ms / rows > s.msPerRow ? ms / rows : 0.75 * s.msPerRow + 0.25 * (ms / rows);
+    s.runs++;
+  }
+
+  /** Runs the task here with thread.ts's own code; its sessions are this thread's, kept as a thread keeps its own. */
+  async run(task: InferenceTask): Promise<InferenceResult> {
+    const { runInference } = await (this.runner ??= import('./thread.js'));
+    const started = performance.now();
+    const result = await runInference(task);
+    // A run here that took longer than promised sends the model's next tasks back to the threads.
+    const s = this.speed.get(task.modelKey);
+    const rows = task.parts.reduce((n, p) => n + p.rowCount, 0);
+    if (s && performance.now() - started > this.maxMs) s.msPerRow = Math.max(s.msPerRow, (performance.now() - started) / rows);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.runner) await (await this.runner).releaseSessions();
+  }
+}
+
 export function createInferencePool(opts: InferencePoolOptions = {}): InferencePool {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   const memoryLimitMb = opts.memoryLimitMb ?? DEFAULT_MODEL_MEMORY_LIMIT_MB;
   const guard = new MemoryGuard(memoryLimitMb);
+  const inline = new InlineRuns(opts.inlineMaxMs ?? 0);
   const piscina = new Piscina<InferenceTask, ThreadReply>({
     filename: ENTRY,
     workerData: { code: threadSource(), filename: `${THREAD}.bundle.cjs`, resolveFrom: THREAD },
@@ -222,6 +288,18 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
       const refused = guard.refused(task.modelKey);
       if (refused) throw refused;
       const watch = guard.start(task.modelKey);
+      if (inline.eligible(task)) {
+        let result: InferenceResult;
+        try {
+          result = await inline.run(task);
+        } catch (err) {
+          // As for a thread's task: the memory verdict comes before the run's own failure.
+          throw guard.end(watch) ?? err;
+        }
+        const exceeded = guard.end(watch);
+        if (exceeded) throw exceeded;
+        return result;
+      }
       let reply: ThreadReply;
       try {
         reply = await piscina.run(task);
@@ -233,6 +311,7 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
       const exceeded = guard.end(watch);
       if (exceeded) throw exceeded;
       if (!reply.ok) throw new InferenceError(reply.error.message, reply.error.stage);
+      inline.observe(task, reply.result.timing);
       return reply.result;
     },
     async close() {
@@ -241,6 +320,7 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
       // one task per thread, since a thread takes one task at a time.
       await Promise.allSettled(Array.from({ length: threads }, () => piscina.run(null as never, { name: 'releaseSessions' }) /* the handler takes no task */));
       await piscina.close();
+      await inline.close();
     },
   };
 }

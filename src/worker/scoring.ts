@@ -29,7 +29,7 @@ export interface Scoring {
 /** The worker's inference threads, and the batcher that gathers small jobs' parts for them. */
 export function createScoring(config: Config, log: Logger): Scoring {
   const threads = config.worker.inferenceThreads ?? os.availableParallelism();
-  const inference = createInferencePool({ threads, memoryLimitMb: config.worker.modelMemoryLimitMb });
+  const inference = createInferencePool({ threads, memoryLimitMb: config.worker.modelMemoryLimitMb, inlineMaxMs: config.worker.inlineInferenceMaxMs });
   let warnedFallback = false;
   const taskFor = (model: WorkerModel, parts: Part[], extras: ScoreExtras = {}): InferenceTask => ({
     modelPath: model.modelPath, modelKey: model.modelKey, plan: model.plan, signature: model.signature,

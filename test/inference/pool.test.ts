@@ -109,3 +109,58 @@ console.log(JSON.stringify(r.parts.map((p) => [p.succeeded, p.failed])));
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual([[1, 1]]);
   });
 });
+
+describe('small tasks of a fast model on the calling thread (INLINE_INFERENCE_MAX_MS)', () => {
+  const inlinePool = createInferencePool({ threads: 1, inlineMaxMs: 50 });
+  afterAll(() => inlinePool.close());
+  const one = (k: number, extra = {}) => task([jsonPart([{ id: `r${k}`, f1: k, f2: 1, f3: 2, f4: 3 }])], { modelKey: 'classifier@inline', ...extra });
+
+  it('runs a model on its threads until they have timed it, then its small tasks here, with the same answers', async () => {
+    const first = [];
+    for (let k = 0; k < 3; k++) first.push(await inlinePool.run(one(k)));
+    expect(first.every((r) => r.thread !== 0)).toBe(true);
+    const here = await inlinePool.run(one(7));
+    expect(here.thread).toBe(0);
+    const [row] = readRows(here.parts[0]);
+    const [expected] = await directProbabilities(classifierPath, [[7, 1, 2, 3]]);
+    expect(row.passthrough).toEqual(['r7']);
+    expect(row.scores!.map(Math.fround)).toEqual(Array.from(expected));
+  });
+
+  it('keeps large tasks, CUDA, evaluation and compare tasks, and models it has not timed on the threads', async () => {
+    const big = task([jsonPart(Array.from({ length: 65 }, (_, k) => ({ id: `b${k}`, f1: k, f2: 0, f3: 0, f4: 0 })))], { modelKey: 'classifier@inline' });
+    expect((await inlinePool.run(big)).thread).not.toBe(0);
+    expect((await inlinePool.run(one(1, { executionProvider: 'cuda' }))).thread).not.toBe(0);
+    expect((await inlinePool.run(one(1, { labelColumn: 'f4' }))).thread).not.toBe(0);
+    expect((await inlinePool.run(one(1, { modelKey: 'classifier@untimed' }))).thread).not.toBe(0);
+  });
+
+  it('never runs here when its threads time the model as slower than the limit, nor when the limit is 0', async () => {
+    const strict = createInferencePool({ threads: 1, inlineMaxMs: 0.000001 });
+    const off = createInferencePool({ threads: 1, inlineMaxMs: 0 });
+    try {
+      for (const p of [strict, off]) {
+        const threads = [];
+        for (let k = 0; k < 5; k++) threads.push((await p.run(one(k))).thread);
+        expect(threads.includes(0)).toBe(false);
+      }
+    } finally {
+      await Promise.all([strict.close(), off.close()]);
+    }
+  });
+
+  it('a bad record gets the row error here that a thread gives it', async () => {
+    const off = createInferencePool({ threads: 1, inlineMaxMs: 0 });
+    try {
+      const bad = () => task([jsonPart([{ id: 'ok', f1: 1, f2: 2, f3: 3, f4: 4 }, { id: 'bad', f1: 'abc', f2: 2, f3: 3, f4: 4 }])], { modelKey: 'classifier@inline' });
+      const [here, there] = [await inlinePool.run(bad()), await off.run(bad())];
+      expect(here.thread).toBe(0);
+      expect(there.thread).not.toBe(0);
+      expect(here.parts[0]).toMatchObject({ succeeded: 1, failed: 1 });
+      expect(readRows(here.parts[0])).toEqual(readRows(there.parts[0]));
+      expect(here.parts[0].errors).toEqual(there.parts[0].errors);
+    } finally {
+      await off.close();
+    }
+  });
+});
