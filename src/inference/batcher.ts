@@ -3,11 +3,10 @@
 //
 // Trade-off, and how it is settled: a lone request should not wait for company that is not
 // coming, and under load requests should share runs. So batching follows the work, like Nagle's
-// algorithm: while no run of this model version is in flight, a batch closes on the next turn of
-// the event loop (gathering only what arrived together); while one is in flight, submissions
+// algorithm: while no run of this model version is in flight, a batch closes as soon as the work
+// at hand is done (gathering only what arrived together); while one is in flight, submissions
 // gather until it finishes, `maxRows` rows are reached, or `maxDelayMs` passes, whichever comes
-// first. Idle, the added delay is one event-loop turn; busy, each run amortises the per-task
-// overhead (thread hop, session lookup, one onnxruntime call and one commit for many rows) over
+// first. Idle, no wait is added; busy, each run amortises the per-task overhead (thread hop, session lookup, one onnxruntime call and one commit for many rows) over
 // more callers. Keep `maxRows` at what one run handles well: bigger batches raise throughput but
 // also the latency of every caller in them and the number of callers one failure rejects.
 // A part with maxRows rows or more runs at once, alone: big jobs gain nothing from waiting.
@@ -34,7 +33,7 @@ interface Waiting<P, R> {
 interface Open<P, R> {
   items: Waiting<P, R>[];
   rows: number;
-  /** Closes the batch: the next event-loop turn when idle, maxDelayMs when a run is in flight. */
+  /** Closes the batch: once the work at hand is done when idle, maxDelayMs when a run is in flight. */
   cancel: () => void;
 }
 
@@ -44,8 +43,12 @@ export function createBatcher<P extends { rowCount: number }, R>(opts: BatcherOp
 
   function schedule(key: string): () => void {
     if (!inFlight.get(key)) {
-      const t = setImmediate(() => close(key));
-      return () => clearImmediate(t);
+      // Once the promise jobs queued now have run (the parts of one queue job each reach the
+      // batcher after an await of their own), not a turn of the event loop later: that turn would
+      // first run whatever I/O is ready, and an idle worker's next I/O is this run's own.
+      let cancelled = false;
+      process.nextTick(() => !cancelled && close(key));
+      return () => void (cancelled = true);
     }
     const t = setTimeout(() => close(key), opts.maxDelayMs);
     return () => clearTimeout(t);

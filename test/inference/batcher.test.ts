@@ -38,6 +38,16 @@ describe('batcher', () => {
     expect(calls).toEqual([{ key: 'm1', ids: ['a', 'b'] }]);
   });
 
+  it('idle: parts that each reach it after awaits of their own in the same turn (a queue job\'s parts) share one run', async () => {
+    const { batcher, calls } = setup();
+    const submitted = ['a', 'b', 'c'].map(async (id, k) => {
+      for (let i = 0; i <= k; i++) await Promise.resolve();
+      return batcher.submit('m', { id, rowCount: 1 });
+    });
+    expect(await Promise.all(submitted)).toEqual(['m:a', 'm:b', 'm:c']);
+    expect(calls).toEqual([{ key: 'm', ids: ['a', 'b', 'c'] }]);
+  });
+
   it('busy: while a run is in flight, submissions gather until it finishes', async () => {
     const calls: string[][] = [];
     const releases: (() => void)[] = [];
