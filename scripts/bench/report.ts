@@ -230,12 +230,29 @@ clock on the same machine, so the same table can be taken of any version of the 
 | --- | ---: | ---: |
 ${(hops?.hops ?? []).map((h, i) => `| ${h.name} | ${f(b.hops[i], 2)} | ${f(h.ms, 2)} |`).join('\n')}
 | the client's p50, end to end | ${f(b.hopsTotal, 2)} | ${f(hops?.total, 2)} |
-
+${o.durable ? durableSection(o.durable, fl?.sequential?.p50 ?? null, floorP50) : ''}
 What changed (issue 19): the records of a small job ride in the BullMQ job beside its reference, so the
 worker does not load the chunk (hop 3 lost a COPY round trip and the start-counting UPDATE); the finishing
 commit is one statement committed alone instead of a six-round-trip transaction (hop 4:
 src/db/finishSmallChunks.ts, the lock order kept, see docs/reliability.md). The api's own share
 (HTTP, auth, the Redis rate limiter, zod, the access log) and the queue hand-off are unchanged.
+`;
+}
+
+/** What durability alone costs on this machine (scripts/bench/durableFloor.ts), against the goal. */
+function durableSection(d: NonNullable<NonNullable<Results['online']>['durable']>, floorOne: number | null, floorP50: number | null): string {
+  const least = floorOne !== null ? floorOne + d.sum : null;
+  return `
+What durability alone costs here (scripts/bench/durableFloor.ts: each step with plain clients and none of Sluice's code,
+${d.requests} times one at a time with a pause between, so each finds its peer idle as a lone request does; medians):
+
+| step | ms |
+| --- | ---: |
+${d.steps.map((x) => `| ${x.name} | ${f(x.ms, 2)} |`).join('\n')}
+| the steps added up | ${f(d.sum, 2)} |
+
+With the in-handler floor's one-client p50 (${f(floorOne, 2)} ms) in front, a durable prediction cannot be answered here in
+less than about **${f(least, 2)} ms**, whatever the code around these steps does; the goal, 3× the floor's p50, is ${f(floorP50 !== null ? 3 * floorP50 : null, 2)} ms.
 `;
 }
 

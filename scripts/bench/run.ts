@@ -14,13 +14,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  baseEnv, createBenchDb, createTenant, csvBuffers, dropRedisPrefix, median, registerModel, ROOT, round, startApi, startProcess, startWorker,
+  baseEnv, createBenchDb, createTenant, csvBuffers, dropRedisPrefix, median, REDIS_URL, registerModel, ROOT, round, startApi, startProcess, startWorker,
 } from './common.js';
 import { cpuPerUnit, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { apiMemory, e2e, type E2eRun } from './e2e.js';
 import { naive } from './naive.js';
 import { openLoop, saturation, type OpenLoop } from './online.js';
 import { hopTable, type HopTable } from './hops.js';
+import { durableFloor, type DurableFloor } from './durableFloor.js';
 import { measureStages, type StageFigures } from './stages.js';
 import { pipelineCsvBuffers, pipelineModel } from './pipelineModel.js';
 import { renderMarkdown } from './report.js';
@@ -56,6 +57,8 @@ export interface Results {
     cpuMsPerPrediction: CpuSnapshot; cpuMsPerPredictionOneClient: CpuSnapshot; workerPeakRssMb: number; apiPeakRssMb: number;
     /** A lone prediction hop by hop (scripts/bench/hops.ts). */
     hops?: HopTable;
+    /** What durability alone costs here, step by step with plain clients (scripts/bench/durableFloor.ts). */
+    durable?: DurableFloor;
   };
   floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>; sequential?: Awaited<ReturnType<typeof saturation>> };
   memory?: Awaited<ReturnType<typeof apiMemory>>;
@@ -128,6 +131,8 @@ try {
       log(`one client: p50 ${round(sequential.p50, 2)} ms, p99 ${round(sequential.p99, 2)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPredictionOneClient)}`);
       const hops = await hopTable(api.url, tenant.auth, db.pool);
       log(`hops of a lone prediction (median ms): ${hops.hops.map((h) => round(h.ms, 2)).join(' | ')}; total ${round(hops.total, 2)}`);
+      const durable = await durableFloor(db.pool, REDIS_URL, `${prefix}-floor`);
+      log(`durable floor steps (median ms): ${durable.steps.map((x) => round(x.ms, 2)).join(' | ')}; sum ${round(durable.sum, 2)}`);
       // Lighter loads first, to show where latency bends (the knee), then the issue's rate.
       const lighter: OpenLoop[] = [];
       for (const rate of [RATE / 8, RATE / 4, RATE / 2]) {
@@ -140,7 +145,7 @@ try {
       const sat = await saturation(api.url, tenant.auth, CLIENTS, ONLINE_SECONDS, 0);
       const cpuMsPerPrediction = cpuPerUnit(before, cpuSnapshot(roles, db.name), sat.ok + sat.errors);
       log(`saturation: ${round(sat.perSecond)} predictions/s (${sat.errors} errors), p50 ${round(sat.p50, 1)} ms; CPU ms per prediction ${JSON.stringify(cpuMsPerPrediction)}`);
-      results.online = { sequential, hops, lighter, openLoop: ol, saturation: sat, cpuMsPerPrediction, cpuMsPerPredictionOneClient, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
+      results.online = { sequential, hops, durable, lighter, openLoop: ol, saturation: sat, cpuMsPerPrediction, cpuMsPerPredictionOneClient, workerPeakRssMb: worker.peakRssMb(), apiPeakRssMb: api.peakRssMb() };
     } finally {
       await worker.stop();
       await api.stop();
@@ -274,6 +279,7 @@ try {
   await dropRedisPrefix(prefix).catch(() => {});
   await dropRedisPrefix(`${prefix}-mem`).catch(() => {});
   await dropRedisPrefix(`${prefix}-naive`).catch(() => {});
+  await dropRedisPrefix(`${prefix}-floor`).catch(() => {});
 }
 
 const json = path.join(ROOT, 'docs/benchmarks.json');
