@@ -5,11 +5,13 @@ import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { findAuth } from './auth.js';
+import { OptimisticLimiter } from './optimisticLimiter.js';
 
 // Limits per key and per tenant, counted in Redis so every api process shares them
 // (rate-limiter-flexible). The tenant's budget is what protects the service: creating more keys
 // does not add to it; the key's budget keeps one runaway key from using all of its tenant's.
-//  - requests per second (a fixed one-second window);
+//  - requests per second (a fixed one-second window), every request counted in Redis but waited
+//    for only near the limit (optimisticLimiter.ts);
 //  - uploads in flight (a CSV or multipart body being received): a point is taken from the key and
 //    from its tenant when the upload starts and given back to both when its response is done (or
 //    the connection drops). The counters expire after an hour, so a crashed api process cannot
@@ -36,8 +38,10 @@ export function rateLimit(deps: { redis: RedisClient; config: Config; log: Logge
       rejectIfRedisNotReady: true,
       insuranceLimiter: new RateLimiterMemory({ points, duration }),
     });
-  const requests = limiter('req', rateLimitPerSecond, 1);
-  const tenantRequests = limiter('req-tenant', tenantRateLimitPerSecond, 1);
+  // Requests per second: counted in Redis, waited for only near the limit (optimisticLimiter.ts).
+  const lateError = (err: unknown) => deps.log.warn({ err }, 'a rate-limit count could not be recorded');
+  const requests = new OptimisticLimiter(limiter('req', rateLimitPerSecond, 1), rateLimitPerSecond, lateError);
+  const tenantRequests = new OptimisticLimiter(limiter('req-tenant', tenantRateLimitPerSecond, 1), tenantRateLimitPerSecond, lateError);
   const uploads = limiter('up', maxConcurrentUploads, UPLOAD_SLOT_TTL_S);
   const tenantUploads = limiter('up-tenant', tenantMaxConcurrentUploads, UPLOAD_SLOT_TTL_S);
   const giveBack = (l: RateLimiterRedis, id: string) => l.reward(id).catch((e: unknown) => deps.log.warn({ err: e }, 'could not release an upload slot'));
@@ -54,7 +58,7 @@ export function rateLimit(deps: { redis: RedisClient; config: Config; log: Logge
     if (byTenant.status === 'rejected') {
       throw limited(byTenant.reason, `More than ${tenantRateLimitPerSecond} requests per second from all of your tenant's API keys together (TENANT_RATE_LIMIT_PER_SECOND); slow down and retry after the Retry-After seconds.`);
     }
-    const remaining = Math.min(byKey.value.remainingPoints, byTenant.value.remainingPoints);
+    const remaining = Math.min(byKey.value, byTenant.value);
     res.setHeader('RateLimit-Limit', String(rateLimitPerSecond));
     res.setHeader('RateLimit-Remaining', String(remaining));
     if (isUpload(req)) {
