@@ -4,6 +4,9 @@
 //   AB_VARIANTS='{"threads":{"INLINE_INFERENCE_MAX_MS":"0"},"inline":{}}' npm run bench:ab
 // Each round starts an api and a worker per variant: one client back to back (lone p50), then 64
 // clients (saturation, CPU per prediction by process); AB_OPEN=1 adds an open loop at 200/s.
+// A variant's BENCH_CHECKOUT runs its processes from another checkout, e.g. before and after:
+//   git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci)
+//   AB_VARIANTS='{"before":{"BENCH_CHECKOUT":"/tmp/before"},"after":{}}' npm run bench:ab
 import { randomBytes } from 'node:crypto';
 import { baseEnv, createBenchDb, createTenant, dropRedisPrefix, median, registerModel, round, startApi, startWorker } from './common.js';
 import { openLoop, saturation } from './online.js';

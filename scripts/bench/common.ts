@@ -200,8 +200,11 @@ export interface Proc {
 export function startProcess(script: string, env: Record<string, string>): Proc {
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the processes under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script)], {
-    cwd: ROOT,
+  // BENCH_CHECKOUT (in env) runs the process from another checkout: an earlier commit's worktree
+  // with its own node_modules, for a before/after measured interleaved (npm run bench:ab).
+  const root = env.BENCH_CHECKOUT ?? ROOT;
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, script)], {
+    cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

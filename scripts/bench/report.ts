@@ -222,6 +222,9 @@ the constants are in scripts/bench/report.ts), when the floor's p50 was ${f(b.fl
 | saturation ≥ 30 % of the floor's | ${pct(b.saturationPerSecond / 4727)} (floor 4,727/s in the committed run of ${b.commit}) | ${pct(times(o.saturation.perSecond, fl?.saturation.perSecond))}${mark(fl ? o.saturation.perSecond >= 0.3 * fl.saturation.perSecond : null)} |
 | bulk: 1,000,000 rows end to end, 1 worker, within noise (±10 %) of before | ${f(b.bulkRowsPerSecond)} rows/s | ${e1 ? `${f(e1.rowsPerSecond)} rows/s (${pct(bulk)})${mark(bulk !== null ? bulk >= 0.9 : null)}` : 'not run'} |
 
+The machine moves between runs: this run's in-handler floor saturated at ${fl ? pct(fl.saturation.perSecond / 4727) : '—'} of its figure in the
+committed run of ${b.commit} (${f(fl?.saturation.perSecond)}/s against 4,727/s), so the bulk line above compares runs as far apart as that.
+
 A lone prediction hop by hop (${hops ? `${hops.requests} requests one at a time` : 'not measured'}; median of each hop; scripts/bench/hops.ts reads
 the client's send and receive times and the job row's \`created_at\`, \`started_at\` and \`finished_at\`, Postgres's
 clock on the same machine, so the same table can be taken of any version of the code):
@@ -234,8 +237,48 @@ ${o.durable ? durableSection(o.durable, fl?.sequential?.p50 ?? null, floorP50) :
 What changed (issue 19): the records of a small job ride in the BullMQ job beside its reference, so the
 worker does not load the chunk (hop 3 lost a COPY round trip and the start-counting UPDATE); the finishing
 commit is one statement committed alone instead of a six-round-trip transaction (hop 4:
-src/db/finishSmallChunks.ts, the lock order kept, see docs/reliability.md). The api's own share
-(HTTP, auth, the Redis rate limiter, zod, the access log) and the queue hand-off are unchanged.
+src/db/finishSmallChunks.ts, the lock order kept, see docs/reliability.md). Then: a small batch of a model
+the threads timed as fast runs on the worker's main thread (\`INLINE_INFERENCE_MAX_MS\`: the hop to a thread
+and back cost ~0.8 ms against ~0.3 ms for the run; hop 3 again); the request budget is counted in Redis
+without the request waiting for the count unless it is near its limit (src/http/optimisticLimiter.ts: one
+round trip fewer in hop 1); the access line no longer makes a child logger per request
+(src/http/accessLog.ts); an idle batch closes without waiting a loop turn (src/inference/batcher.ts).
+${abSection()}
+Where the rest goes on this machine: every hop wakes a process that was idle, and here (a virtual machine
+whose processes pay dearly for each sleep and wake-up) a lone prediction costs about ${f(o.cpuMsPerPredictionOneClient.api, 1)} ms of the api's CPU
+and ${f(o.cpuMsPerPredictionOneClient.worker, 1)} ms of the worker's, against ${f(o.cpuMsPerPrediction.api, 2)} and ${f(o.cpuMsPerPrediction.worker, 2)} per prediction at saturation, when the
+processes never sleep. At 200/s the requests rarely overlap, so nothing is shared, yet the machine is
+already near its two cores: that is why the open loop at 200/s is slower than a lone request.
+`;
+}
+
+/**
+ * Before and after this session's changes, measured interleaved (\`npm run bench:ab\`, the same api and
+ * worker setup as above, three rounds of each, medians) at the hour the constants say: a full run's
+ * "before" constants come from another day, and this machine drifts by more than these changes
+ * between hours. Before: the code of b354e9b (a worktree with its own node_modules); after: 5720804.
+ */
+const INTERLEAVED_AB = {
+  when: '2026-12-04 15:33 UTC',
+  command: 'AB_OPEN=1 AB_VARIANTS=\'{"before":{"BENCH_CHECKOUT":"/tmp/before"},"after":{}}\' npm run bench:ab',
+  before: { commit: 'b354e9b', lone: 12.24, open200: 39.21, saturation: 569, apiCpu: 1.55, workerCpu: 0.66 },
+  after: { commit: '5720804', lone: 10.89, open200: 30.07, saturation: 704, apiCpu: 1.16, workerCpu: 0.55 },
+};
+
+function abSection(): string {
+  const { before: b, after: a } = INTERLEAVED_AB;
+  const change = (x: number, y: number) => `${y >= x ? '+' : '−'}${f(Math.abs(y / x - 1) * 100)} %`;
+  return `
+The same before and after measured interleaved at one hour (${INTERLEAVED_AB.when}; \`${INTERLEAVED_AB.command}\`,
+before = ${b.commit}, after = ${a.commit}, medians of three rounds each):
+
+| figure | before | after | change |
+| --- | ---: | ---: | ---: |
+| lone request (one client) p50 | ${f(b.lone, 2)} ms | ${f(a.lone, 2)} ms | ${change(b.lone, a.lone)} |
+| open loop 200/s p50 | ${f(b.open200, 1)} ms | ${f(a.open200, 1)} ms | ${change(b.open200, a.open200)} |
+| saturation (64 clients) | ${f(b.saturation)}/s | ${f(a.saturation)}/s | ${change(b.saturation, a.saturation)} |
+| api CPU per prediction at saturation | ${f(b.apiCpu, 2)} ms | ${f(a.apiCpu, 2)} ms | ${change(b.apiCpu, a.apiCpu)} |
+| worker CPU per prediction at saturation | ${f(b.workerCpu, 2)} ms | ${f(a.workerCpu, 2)} ms | ${change(b.workerCpu, a.workerCpu)} |
 `;
 }
 
