@@ -203,6 +203,8 @@ const INLINE_AFTER_RUNS = 3;
 /** Models whose speed is kept; older entries are forgotten (measured again in threads). */
 const INLINE_MODELS_KEPT = 256;
 
+const rowsOf = (task: InferenceTask) => task.parts.reduce((n, p) => n + p.rowCount, 0);
+
 /**
  * Which small tasks run on the calling thread instead of an inference thread. The hop to a
  * thread and back (a structured clone each way, two wake-ups) costs more than a few rows of a
@@ -221,14 +223,17 @@ class InlineRuns {
 
   eligible(task: InferenceTask): boolean {
     if (this.maxMs <= 0 || task.executionProvider !== 'cpu' || task.compare || task.labelColumn !== undefined) return false;
-    const rows = task.parts.reduce((n, p) => n + p.rowCount, 0);
+    const rows = rowsOf(task);
     const s = this.speed.get(task.modelKey);
     return rows <= INLINE_MAX_ROWS && !!s && s.runs >= INLINE_AFTER_RUNS && s.msPerRow * rows < this.maxMs;
   }
 
-  /** A small task's time on a thread (parse, run, encode: the hop excluded). */
+  /**
+   * A small task's time (parse, run, encode: a thread's hop excluded), wherever it ran. A run here
+   * slower than promised counts fully, so the model's next tasks go back to the threads.
+   */
   observe(task: InferenceTask, timing: TaskTiming | undefined): void {
-    const rows = task.parts.reduce((n, p) => n + p.rowCount, 0);
+    const rows = rowsOf(task);
     if (!timing || rows > INLINE_MAX_ROWS) return;
     const ms = timing.parseMs + timing.inferenceMs + timing.encodeMs;
     const s = this.speed.get(task.modelKey);
@@ -245,13 +250,7 @@ class InlineRuns {
   /** Runs the task here with thread.ts's own code; its sessions are this thread's, kept as a thread keeps its own. */
   async run(task: InferenceTask): Promise<InferenceResult> {
     const { runInference } = await (this.runner ??= import('./thread.js'));
-    const started = performance.now();
-    const result = await runInference(task);
-    // A run here that took longer than promised sends the model's next tasks back to the threads.
-    const s = this.speed.get(task.modelKey);
-    const rows = task.parts.reduce((n, p) => n + p.rowCount, 0);
-    if (s && performance.now() - started > this.maxMs) s.msPerRow = Math.max(s.msPerRow, (performance.now() - started) / rows);
-    return result;
+    return runInference(task);
   }
 
   async close(): Promise<void> {
@@ -298,6 +297,7 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
         }
         const exceeded = guard.end(watch);
         if (exceeded) throw exceeded;
+        inline.observe(task, result.timing);
         return result;
       }
       let reply: ThreadReply;
