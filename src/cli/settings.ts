@@ -5,7 +5,7 @@ import { MissingKeyError, UsageError } from './exitCodes.js';
 // Where the CLI finds the server and the key. The config file is written by `sluice login`:
 // $SLUICE_CONFIG, else $XDG_CONFIG_HOME/sluice/config.json, else ~/.config/sluice/config.json,
 // mode 0600 (it holds a key). SLUICE_URL and SLUICE_API_KEY win over the file, and --url over both.
-// The environment comes in as a record (the entry point passes process.env), so tests set it per run.
+// The environment comes in as a record (the entry point passes the process's environment), so tests set it per run.
 
 export type Env = Record<string, string | undefined>;
 
