@@ -102,3 +102,34 @@ export async function saturation(base: string, headers: Record<string, string>, 
   const elapsed = (now() - measureFrom) / 1000;
   return { clients, seconds: elapsed, ok, errors, perSecond: ok / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
+
+/**
+ * Lone requests to several apis in turn (one at a time; each round visits every api, in an order
+ * that alternates round by round): per api the median, and the median of the round-by-round
+ * differences from the first api (0 for the first) with its 95 % interval. For before/after on a machine whose speed
+ * drifts from minute to minute: the drift falls on every api alike.
+ */
+export async function lonePaired(bases: string[], headers: Record<string, string>, rounds: number, warm = 200): Promise<{ p50: number[]; diff: number[]; diff95: [number, number][] }> {
+  const payloads = bodies(256, 'bench', 10);
+  const one = async (base: string, k: number) => {
+    const t = now();
+    if (!(await post(`${base}/v1/predictions`, headers, payloads[k % payloads.length]))) throw new Error(`a lone prediction to ${base} failed`);
+    return now() - t;
+  };
+  for (let k = 0; k < warm; k++) for (const b of bases) await one(b, k);
+  const times: number[][] = bases.map(() => []);
+  for (let k = 0; k < rounds; k++) {
+    const order = bases.map((_, i) => i);
+    if (k % 2) order.reverse();
+    for (const i of order) times[i].push(await one(bases[i], k));
+  }
+  const diffs = times.map((t) => t.map((x, k) => x - times[0][k]));
+  return { p50: times.map((t) => percentile(t, 50)), diff: diffs.map((d) => percentile(d, 50)), diff95: diffs.map((d) => bootstrapMedian95(d)) };
+}
+
+/** A 95 % interval of a median, by resampling (the bench's seeded PRNG, so a run repeats itself). */
+function bootstrapMedian95(xs: number[], resamples = 400): [number, number] {
+  const r = rng(9);
+  const medians = Array.from({ length: resamples }, () => percentile(Array.from(xs, () => xs[Math.floor(r() * xs.length)]), 50));
+  return [percentile(medians, 2.5), percentile(medians, 97.5)];
+}
