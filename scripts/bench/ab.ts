@@ -3,7 +3,7 @@
 // AB_VARIANTS is a JSON object of variant name → environment, e.g.
 //   AB_VARIANTS='{"threads":{"INLINE_INFERENCE_MAX_MS":"0"},"inline":{}}' npm run bench:ab
 // First, lone requests paired: every variant's api and worker run at once (each on its own Redis
-// prefix), and one client sends AB_PAIRED requests to each in turn, the order alternating, so a
+// prefix), and one client sends AB_PAIRED requests to each in turn, the order rotating, so a
 // minute when the machine is slow falls on every variant alike: the median of each, and the median
 // of the request-by-request differences from the first variant. Then rounds: each starts an api
 // and a worker per variant: one client back to back (lone p50), then 64 clients (saturation, CPU

@@ -105,7 +105,7 @@ export async function saturation(base: string, headers: Record<string, string>, 
 
 /**
  * Lone requests to several apis in turn (one at a time; each round visits every api, in an order
- * that alternates round by round): per api the median, and the median of the round-by-round
+ * rotated round by round): per api the median, and the median of the round-by-round
  * differences from the first api (0 for the first) with its 95 % interval. For before/after on a machine whose speed
  * drifts from minute to minute: the drift falls on every api alike.
  */
@@ -119,8 +119,8 @@ export async function lonePaired(bases: string[], headers: Record<string, string
   for (let k = 0; k < warm; k++) for (const b of bases) await one(b, k);
   const times: number[][] = bases.map(() => []);
   for (let k = 0; k < rounds; k++) {
-    const order = bases.map((_, i) => i);
-    if (k % 2) order.reverse();
+    // Rotated, so each api comes first, last and between others equally often.
+    const order = bases.map((_, i) => (i + k) % bases.length);
     for (const i of order) times[i].push(await one(bases[i], k));
   }
   const diffs = times.map((t) => t.map((x, k) => x - times[0][k]));

@@ -233,7 +233,7 @@ clock on the same machine, so the same table can be taken of any version of the 
 | --- | ---: | ---: |
 ${(hops?.hops ?? []).map((h, i) => `| ${h.name} | ${f(b.hops[i], 2)} | ${f(h.ms, 2)} |`).join('\n')}
 | the client's p50, end to end | ${f(b.hopsTotal, 2)} | ${f(hops?.total, 2)} |
-${o.durable ? durableSection(o.durable, fl?.sequential?.p50 ?? null, floorP50) : ''}
+${o.durable ? durableSection(o.durable, fl?.sequential?.p50 ?? null, floorP50) : ''}${r.shape ? shapeSection(r, floorP50) : ''}
 What changed (issue 19): the records of a small job ride in the BullMQ job beside its reference, so the
 worker does not load the chunk (hop 3 lost a COPY round trip and the start-counting UPDATE); the finishing
 commit is one statement committed alone instead of a six-round-trip transaction (hop 4:
@@ -296,6 +296,45 @@ ${d.steps.map((x) => `| ${x.name} | ${f(x.ms, 2)} |`).join('\n')}
 
 With the in-handler floor's one-client p50 (${f(floorOne, 2)} ms) in front, a durable prediction cannot be answered here in
 less than about **${f(least, 2)} ms**, whatever the code around these steps does; the goal, 3× the floor's p50, is ${f(floorP50 !== null ? 3 * floorP50 : null, 2)} ms.
+`;
+}
+
+/**
+ * The goals against the fixed shape with none of Sluice's code (scripts/bench/shapeFloor.ts): what
+ * Express, pg, BullMQ and onnxruntime between four processes cost here before any of the product.
+ */
+function shapeSection(r: Results, floorP50: number | null): string {
+  const sh = r.shape!;
+  const o = r.online!;
+  const fl = r.floor;
+  const goal = floorP50 !== null ? 3 * floorP50 : null;
+  const [sluice, shape, floor] = sh.paired.p50;
+  const [, dShape, dFloor] = sh.paired.diff;
+  const [, ciShape] = sh.paired.diff95;
+  const within = (x: number | null | undefined, limit: number | null) => (x != null && limit !== null ? mark(x <= limit) : '');
+  const satGoal = fl ? 0.3 * fl.saturation.perSecond : null;
+  return `
+What the fixed shape itself allows (scripts/bench/shapeFloor.ts): the same durable prediction done the shortest way
+the shape permits, with the product's packages and none of Sluice's code: an Express handler INSERTs the input
+(committed), adds a BullMQ job carrying the records, and answers on the worker's PUBLISH; the worker scores with
+onnxruntime, UPDATEs the row (committed) and publishes. No keys, limits, validation, registry, results store,
+counters, metrics or logs. Measured like Sluice, ${sh.runs.length} times (medians):
+
+| figure | in-handler floor | shape floor (no Sluice code) | Sluice (above) | goal |
+| --- | ---: | ---: | ---: | ---: |
+| one client p50 | ${f(fl?.sequential?.p50, 2)} ms | ${f(sh.sequentialP50, 2)} ms${within(sh.sequentialP50, goal)} | ${f(o.sequential.p50, 2)} ms${within(o.sequential.p50, goal)} | ≤ ${f(goal, 2)} ms |
+| open loop ${r.config.rate}/s p50 | ${f(floorP50, 2)} ms | ${f(sh.openLoopP50, 2)} ms${within(sh.openLoopP50, goal)} | ${f(o.openLoop.p50, 2)} ms${within(o.openLoop.p50, goal)} | ≤ ${f(goal, 2)} ms |
+| open loop ${r.config.rate}/s p99 | ${f(fl?.openLoop.p99, 2)} ms | ${f(sh.openLoopP99, 2)} ms${within(sh.openLoopP99, 15)} | ${f(o.openLoop.p99, 2)} ms${within(o.openLoop.p99, 15)} | ≤ 15 ms |
+| saturation (${r.config.clients} clients) | ${f(fl?.saturation.perSecond)}/s | ${f(sh.saturationPerSecond)}/s${satGoal !== null ? mark(sh.saturationPerSecond >= satGoal) : ''} | ${f(o.saturation.perSecond)}/s${satGoal !== null ? mark(o.saturation.perSecond >= satGoal) : ''} | ≥ ${f(satGoal)}/s (30 % of the floor) |
+
+The shape floor's runs: one client ${sh.runs.map((x) => f(x.sequential.p50, 2)).join(', ')} ms; open loop p99 ${sh.runs.map((x) => f(x.openLoop.p99, 1)).join(', ')} ms;
+saturation ${sh.runs.map((x) => f(x.saturation.perSecond)).join(', ')}/s (CPU per prediction there: api ${f(median(sh.runs.map((x) => x.cpuMsPerPrediction.api)), 2)} ms, worker ${f(median(sh.runs.map((x) => x.cpuMsPerPrediction.worker)), 2)} ms,
+Postgres ${f(median(sh.runs.map((x) => x.cpuMsPerPrediction.postgres)), 2)} ms, Redis ${f(median(sh.runs.map((x) => x.cpuMsPerPrediction.redis)), 2)} ms).
+
+Paired, lone (one client visiting the three in turn, ${sh.paired.rounds} rounds, the order rotating; medians): Sluice
+**${f(sluice, 2)} ms**, the shape floor **${f(shape, 2)} ms**, the in-handler floor ${f(floor, 2)} ms. Request by request, the shape floor
+answers ${f(-dShape, 2)} ms sooner than Sluice (95 % interval ${f(-ciShape[1], 2)} to ${f(-ciShape[0], 2)} ms) and the in-handler floor ${f(-dFloor, 2)} ms sooner:
+the shape alone, before any of the product, takes ${goal !== null ? `${pct(shape / goal)} of the ${f(goal, 2)} ms goal` : 'most of the goal'}.
 `;
 }
 

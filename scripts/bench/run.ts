@@ -8,7 +8,8 @@
 //   BENCH_MEMORY_BYTES=2000000000  BENCH_RATE=200  BENCH_CLIENTS=64  BENCH_ONLINE_SECONDS=8
 //   BENCH_TRACED_REQUESTS=300 (sequential traced predictions for the hop table)
 //   BENCH_WATCHERS=10000  BENCH_WATCHER_JOBS=100  BENCH_WATCHER_FEEDS=100  BENCH_WATCHER_IDLE_SECONDS=20
-//   BENCH_SKIP=stages,naive,online,floor,e2e,pipeline,lifecycle,observability,tracing,scaleout,memory,watchers   BENCH_VERBOSE=1 (child logs to stderr)
+//   BENCH_PAIRED_ROUNDS=600 (lone predictions paired: Sluice, the shape floor, the in-handler floor)
+//   BENCH_SKIP=stages,naive,online,floor,shape,e2e,pipeline,lifecycle,observability,tracing,scaleout,memory,watchers   BENCH_VERBOSE=1 (child logs to stderr)
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +23,7 @@ import { naive } from './naive.js';
 import { openLoop, saturation, type OpenLoop } from './online.js';
 import { hopTable, type HopTable } from './hops.js';
 import { durableFloor, type DurableFloor } from './durableFloor.js';
+import { measureShapeFloor, type ShapeFloorFigures } from './shapeFloor.js';
 import { measureStages, type StageFigures } from './stages.js';
 import { pipelineCsvBuffers, pipelineModel } from './pipelineModel.js';
 import { renderMarkdown } from './report.js';
@@ -61,6 +63,8 @@ export interface Results {
     durable?: DurableFloor;
   };
   floor?: { openLoop: Awaited<ReturnType<typeof openLoop>>; saturation: Awaited<ReturnType<typeof saturation>>; sequential?: Awaited<ReturnType<typeof saturation>> };
+  /** The fixed shape with none of Sluice's code (scripts/bench/shapeFloor.ts), and lone predictions paired with Sluice's and the floor's. */
+  shape?: ShapeFloorFigures;
   memory?: Awaited<ReturnType<typeof apiMemory>>;
   /** The titanic-like pipeline (one input per column), end to end with one worker. */
   pipeline?: { runs: E2eRun[]; rowsPerSecond: number };
@@ -168,6 +172,12 @@ try {
     } finally {
       await floor.stop();
     }
+  }
+
+  if (!skip.has('shape')) {
+    log('shape floor: Express, pg, BullMQ, ioredis and onnxruntime with none of Sluice’s code…');
+    const sh = (results.shape = await measureShapeFloor(env, tenant, db.name, { rate: RATE, clients: CLIENTS, seconds: ONLINE_SECONDS, repeats: REPEATS, pairedRounds: num('BENCH_PAIRED_ROUNDS', 600) }));
+    log(`shape floor: one client p50 ${round(sh.sequentialP50, 2)} ms; open loop p50 ${round(sh.openLoopP50, 2)} ms p99 ${round(sh.openLoopP99, 2)}; ${round(sh.saturationPerSecond)}/s; paired lone p50 (Sluice, shape, floor) ${sh.paired.p50.map((x) => round(x, 2)).join(', ')} ms`);
   }
 
   if (!skip.has('e2e')) {
