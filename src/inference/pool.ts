@@ -4,7 +4,6 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { threadExecArgv } from './threadArgv.js';
-import { ResidentMemory } from './residentMemory.js';
 import { DEFAULT_MODEL_MEMORY_LIMIT_MB } from '../config.js';
 import { InferenceError } from '../errors.js';
 import type { InferenceResult, InferenceTask, TaskTiming, ThreadReply } from './thread.js';
@@ -83,7 +82,7 @@ export function threadSource(): string {
 const THREAD_YOUNG_GENERATION_MB = 24;
 
 const MB = 1024 * 1024;
-/** How often the process's RSS is read while tasks run (residentMemory.ts: one pread, a few µs when warm). */
+/** How often the process's RSS is read while tasks run: one read is a few µs (/proc/self/stat). */
 const MEMORY_SAMPLE_MS = 20;
 /** Models refused at once (tasks of these keys fail without running); older entries are forgotten. */
 const UNHEALTHY_MODELS_KEPT = 1024;
@@ -130,7 +129,6 @@ class MemoryGuard {
   private flagged = 0;
   private readonly unhealthy = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly rss = new ResidentMemory();
 
   constructor(private readonly limitMb: number) {}
 
@@ -141,7 +139,7 @@ class MemoryGuard {
   }
 
   start(modelKey: string): Running {
-    const r: Running = { modelKey, startRss: this.rss.bytes(), over: 0, alone: false, episode: 0 };
+    const r: Running = { modelKey, startRss: process.memoryUsage.rss(), over: 0, alone: false, episode: 0 };
     this.running.add(r);
     if (!this.timer) {
       this.timer = setInterval(() => this.sample(), MEMORY_SAMPLE_MS);
@@ -171,13 +169,8 @@ class MemoryGuard {
     return this.blame(modelKey, true, this.limitMb * MB, 0);
   }
 
-  close(): void {
-    clearInterval(this.timer);
-    this.rss.close();
-  }
-
   private sample() {
-    const rss = this.rss.bytes();
+    const rss = process.memoryUsage.rss();
     for (const r of this.running) {
       const growth = rss - r.startRss;
       if (growth <= this.limitMb * MB) continue;
@@ -328,7 +321,6 @@ export function createInferencePool(opts: InferencePoolOptions = {}): InferenceP
       await Promise.allSettled(Array.from({ length: threads }, () => piscina.run(null as never, { name: 'releaseSessions' }) /* the handler takes no task */));
       await piscina.close();
       await inline.close();
-      guard.close();
     },
   };
 }
