@@ -56,7 +56,7 @@ try {
         const sat = await saturation(api.url, tenant.auth, 64, 3, 0.5);
         const c = cpuPerUnit(b, cpuSnapshot(roles, db.name), sat.ok);
         o.sat.push(sat.perSecond); o.apiCpu.push(c.api); o.workerCpu.push(c.worker);
-        console.error(`round ${r} ${name}: seq p50 ${round(s.p50, 2)} sat ${round(sat.perSecond)}/s api ${round(c.api, 2)} worker ${round(c.worker, 2)} ms/pred`);
+        console.error(`round ${r} ${name}: seq p50 ${round(s.p50, 2)}${o.open.length ? ` open200 p50 ${round(o.open.at(-1)!, 2)}` : ''} sat ${round(sat.perSecond)}/s api ${round(c.api, 2)} worker ${round(c.worker, 2)} ms/pred`);
       } finally {
         await worker.stop();
         await api.stop();
