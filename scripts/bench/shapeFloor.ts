@@ -5,7 +5,7 @@
 // medians), and all three (Sluice, the shape floor, the in-handler floor) paired request by request
 // for a lone prediction, so the drift of this machine between minutes falls on each alike.
 import { cpuPerUnit, cpuSnapshot, type CpuSnapshot } from './cpu.js';
-import { median, startApi, startProcess, startWorker, type Tenant } from './common.js';
+import { dropRedisPrefix, median, startApi, startProcess, startWorker, type Tenant } from './common.js';
 import { lonePaired, openLoop, saturation, type OpenLoop, type Saturation } from './online.js';
 
 export interface ShapeFloorRun {
@@ -59,6 +59,7 @@ export async function measureShapeFloor(
   } finally {
     await worker.stop();
     await api.stop();
+    await dropRedisPrefix(shapeEnv.REDIS_PREFIX);
   }
   return {
     runs, paired,
