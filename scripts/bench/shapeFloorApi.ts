@@ -10,6 +10,7 @@ import express from 'express';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { listenForBench } from './floorParts.js';
 
 const env = process.env;
 const prefix = env.REDIS_PREFIX!;
@@ -37,11 +38,7 @@ app.post('/v1/predictions', async (req, res) => {
   waiting.delete(id);
   res.json({ id, status: 'completed', predictions });
 });
-const server = app.listen(Number(env.PORT ?? 0), '127.0.0.1', () => {
-  const port = (server.address() as { port: number }).port;
-  process.send?.({ ready: true, port });
-  process.channel?.unref();
-});
+const server = listenForBench(app, Number(env.PORT ?? 0));
 process.on('SIGTERM', () => server.close(async () => {
   await queue.close();
   sub.disconnect();
